@@ -1,0 +1,2 @@
+export { CortexError, isCortexError } from './cortex-error.js';
+export * from './runtime.js';

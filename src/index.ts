@@ -1,0 +1,3 @@
+export * from './runtime/index.js';
+export * from './errors/index.js';
+export type * from './events.js';

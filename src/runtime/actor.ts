@@ -1,0 +1,484 @@
+import { ActorExitedError, CallAbortedError, CallTimeoutError, MailboxFullError, InitError, describe } from '../errors/runtime.js';
+import type { DeadlineList, DeadlineNode } from './deadlines.js';
+import type { ExitReason } from './exit-reason.js';
+import type { ActorSystem } from './system.js';
+import {
+  directiveOf,
+  type ActorContext,
+  type ActorRef,
+  type Behaviour,
+  type CallResult,
+  type From,
+  type MonitorRef,
+  type Protocol,
+  type StopDirective,
+  type TimerRef,
+} from './types.js';
+
+const STARTING = 0;
+const RUNNING = 1;
+const STOPPING = 2;
+const EXITED = 3;
+
+const CALL = 0;
+const CAST = 1;
+const INFO = 2;
+
+/** Messages an actor takes per turn before letting other actors run. */
+const TURN_BUDGET = 64;
+
+/** A queued cast or info message. @internal */
+class Notice {
+  constructor(
+    readonly kind: typeof CAST | typeof INFO,
+    readonly msg: unknown,
+  ) {}
+}
+
+/** A caller waiting for a reply: mailbox entry, deadline node and `From` at once. @internal */
+export class PendingCall implements DeadlineNode, From<unknown> {
+  readonly kind = CALL;
+  settled = false;
+  deadline = 0;
+  prev: DeadlineNode | null = null;
+  next: DeadlineNode | null = null;
+  list: DeadlineList | null = null;
+  resolve!: (v: unknown) => void;
+  reject!: (e: unknown) => void;
+  #controller: AbortController | null = null;
+  #callerSignal: AbortSignal | undefined = undefined;
+
+  constructor(
+    readonly actor: Actor,
+    readonly msg: unknown,
+    readonly timeoutMs: number,
+  ) {}
+
+  get signal(): AbortSignal {
+    if (this.#controller === null) {
+      this.#controller = new AbortController();
+      if (this.settled) this.#controller.abort();
+    }
+    return this.#controller.signal;
+  }
+
+  reply(value: unknown): void {
+    if (this.settled) return;
+    this.#settle();
+    this.resolve(value);
+  }
+
+  fail(error: unknown): void {
+    if (this.settled) return;
+    this.#settle();
+    this.#controller?.abort(error);
+    this.reject(error);
+  }
+
+  expire(): void {
+    this.fail(new CallTimeoutError(this.actor.label, this.timeoutMs));
+  }
+
+  listen(signal: AbortSignal): void {
+    this.#callerSignal = signal;
+    signal.addEventListener('abort', this, { once: true });
+  }
+
+  /** The caller's signal aborted. */
+  handleEvent(): void {
+    this.fail(new CallAbortedError(this.actor.label, this.#callerSignal?.reason));
+  }
+
+  #settle(): void {
+    this.settled = true;
+    if (this.list !== null) this.actor.system.deadlines.remove(this);
+    this.#callerSignal?.removeEventListener('abort', this);
+  }
+}
+
+type Envelope = PendingCall | Notice;
+
+interface Monitor extends MonitorRef {
+  readonly watcher: Actor;
+  readonly target: Actor;
+}
+
+let nextMonitorId = 1;
+let nextTimerId = 1;
+
+/**
+ * A running actor: owns the mailbox, the lifecycle, links and monitors. Users see it as an
+ * `ActorRef` and, inside callbacks, as an `ActorContext`.
+ * @internal
+ */
+export class Actor implements ActorRef, ActorContext {
+  status: number = STARTING;
+  state: unknown = undefined;
+  mailbox: Envelope[] | null = null;
+  busy = false;
+  queued = false;
+  trapping = false;
+  current: Envelope | null = null;
+  links: Set<Actor> | null = null;
+  monitors: Map<number, Monitor> | null = null;
+  timers: Map<TimerRef, unknown> | null = null;
+  controller: AbortController | null = null;
+  reason: ExitReason | undefined = undefined;
+  waiters: Array<(r: ExitReason) => void> | null = null;
+
+  constructor(
+    readonly system: ActorSystem,
+    readonly id: number,
+    readonly name: string | undefined,
+    readonly behaviour: Behaviour<unknown, Protocol, unknown>,
+    readonly limit: number,
+  ) {}
+
+  get label(): string {
+    return this.name ?? `#${this.id}`;
+  }
+
+  get exited(): boolean {
+    return this.status === EXITED;
+  }
+
+  get self(): ActorRef {
+    return this;
+  }
+
+  get signal(): AbortSignal {
+    if (this.controller === null) {
+      this.controller = new AbortController();
+      if (this.status >= STOPPING) this.controller.abort(this.reason);
+    }
+    return this.controller.signal;
+  }
+
+  trapExit(on: boolean): void {
+    this.trapping = on;
+  }
+
+  sendAfter(msg: unknown, ms: number): TimerRef {
+    const ref: TimerRef = { id: nextTimerId++ };
+    if (this.status >= STOPPING) return ref;
+    const timers = (this.timers ??= new Map());
+    timers.set(
+      ref,
+      this.system.clock.setTimeout(() => {
+        timers.delete(ref);
+        this.deliver(new Notice(INFO, msg));
+      }, ms),
+    );
+    return ref;
+  }
+
+  cancelTimer(timer: TimerRef): boolean {
+    const handle = this.timers?.get(timer);
+    if (handle === undefined) return false;
+    this.timers!.delete(timer);
+    this.system.clock.clearTimeout(handle);
+    return true;
+  }
+
+  // ---- lifecycle -------------------------------------------------------------------------
+
+  /** Runs `init`; resolves when the actor is running, rejects with `InitError`. */
+  async start(args: unknown): Promise<void> {
+    let state: unknown;
+    try {
+      state = await this.behaviour.init(args, this);
+    } catch (e) {
+      const reason: ExitReason = { error: e };
+      if (this.status !== EXITED) this.exit(reason);
+      throw new InitError(this.label, e);
+    }
+    if (this.status === EXITED) throw new InitError(this.label, new ActorExitedError(this.label, this.reason!));
+    this.state = state;
+    if (this.status === STOPPING) {
+      void this.finishStop();
+      return;
+    }
+    this.status = RUNNING;
+    if (this.mailbox !== null && this.mailbox.length > 0) this.system.schedule(this);
+  }
+
+  /** Queues a call; the returned promise settles with the reply or a typed error. */
+  call(msg: unknown, timeout: number, signal: AbortSignal | undefined): Promise<unknown> {
+    if (this.status >= STOPPING) return Promise.reject(new ActorExitedError(this.label, this.reason ?? 'normal'));
+    if (signal?.aborted) return Promise.reject(new CallAbortedError(this.label, signal.reason));
+    if (this.mailbox !== null && this.mailbox.length >= this.limit) {
+      return Promise.reject(new MailboxFullError(this.label, this.limit));
+    }
+    const p = new PendingCall(this, msg, timeout);
+    const promise = new Promise<unknown>((resolve, reject) => {
+      p.resolve = resolve;
+      p.reject = reject;
+    });
+    if (timeout !== Infinity) this.system.deadlines.add(p, timeout);
+    if (signal !== undefined) p.listen(signal);
+    this.deliver(p);
+    return promise;
+  }
+
+  /** Queues a cast; throws `MailboxFullError` when bounded and full. Dropped once exited. */
+  cast(msg: unknown): void {
+    if (this.status >= STOPPING) return;
+    if (this.mailbox !== null && this.mailbox.length >= this.limit) throw new MailboxFullError(this.label, this.limit);
+    this.deliver(new Notice(CAST, msg));
+  }
+
+  /** Queues a plain message for `handleInfo` (never refused by the bound: system notices must arrive). */
+  info(msg: unknown): void {
+    if (this.status >= STOPPING) return;
+    this.deliver(new Notice(INFO, msg));
+  }
+
+  deliver(env: Envelope): void {
+    (this.mailbox ??= []).push(env);
+    if (this.status === RUNNING && !this.busy) this.system.schedule(this);
+  }
+
+  /** Processes queued messages, one at a time, until empty, busy with an async handler, or out of budget. */
+  run(): void {
+    let budget = TURN_BUDGET;
+    while (this.status === RUNNING && !this.busy) {
+      const box = this.mailbox;
+      if (box === null || box.length === 0) return;
+      if (budget-- === 0) {
+        this.system.schedule(this);
+        return;
+      }
+      const env = box.shift()!;
+      if (env.kind === CALL && env.settled) continue;
+      let result: unknown;
+      try {
+        result = this.dispatch(env);
+      } catch (e) {
+        this.current = env;
+        this.crash(e);
+        return;
+      }
+      if (result instanceof Promise) {
+        this.busy = true;
+        this.current = env;
+        result.then(
+          (v) => this.afterAsync(env, v),
+          (e) => this.afterAsyncError(e),
+        );
+        return;
+      }
+      this.apply(env, result);
+    }
+  }
+
+  private dispatch(env: Envelope): unknown {
+    const b = this.behaviour;
+    switch (env.kind) {
+      case CALL:
+        if (b.handleCall === undefined) throw new TypeError(`actor ${this.label} has no handleCall for ${describeMsg(env.msg)}`);
+        return b.handleCall(env.msg as never, this.state, env, this);
+      case CAST:
+        if (b.handleCast === undefined) throw new TypeError(`actor ${this.label} has no handleCast for ${describeMsg(env.msg)}`);
+        return b.handleCast(env.msg as never, this.state, this);
+      case INFO:
+        // Like GenServer's default handle_info: unexpected messages are dropped.
+        return b.handleInfo === undefined ? this.state : b.handleInfo(env.msg as never, this.state, this);
+    }
+  }
+
+  private afterAsync(env: Envelope, result: unknown): void {
+    this.busy = false;
+    this.current = null;
+    if (this.status === EXITED) return; // killed or abandoned meanwhile: the result is dropped
+    try {
+      this.apply(env, result);
+    } catch (e) {
+      this.current = env;
+      this.crash(e);
+      return;
+    }
+    if (this.status === STOPPING) void this.finishStop();
+    else this.run();
+  }
+
+  private afterAsyncError(error: unknown): void {
+    this.busy = false;
+    if (this.status === EXITED) return;
+    if (this.status === STOPPING) {
+      // Already stopping (e.g. its signal aborted the work): keep the requested reason.
+      this.current = null;
+      void this.finishStop();
+      return;
+    }
+    this.crash(error);
+  }
+
+  private apply(env: Envelope, result: unknown): void {
+    const kind = directiveOf(result);
+    if (env.kind === CALL) {
+      const r = result as CallResult<unknown, unknown>;
+      switch (kind) {
+        case 'reply':
+          this.state = r.state;
+          env.reply((r as { value: unknown }).value);
+          return;
+        case 'noreply':
+          this.state = r.state;
+          return;
+        case 'stop':
+          this.state = r.state;
+          if ((r as StopDirective<unknown, unknown>).reply) env.reply((r as StopDirective<unknown, unknown>).reply!.value);
+          this.beginStop((r as StopDirective<unknown>).reason);
+          return;
+        default:
+          throw new TypeError(
+            `handleCall of actor ${this.label} must return reply(...), noreply(...) or stopping(...), got ${typeof result}`,
+          );
+      }
+    }
+    if (kind === 'stop') {
+      this.state = (result as StopDirective<unknown>).state;
+      this.beginStop((result as StopDirective<unknown>).reason);
+      return;
+    }
+    this.state = result;
+  }
+
+  /** A callback threw: reject every caller at once, run `terminate`, exit with `{ error }`. */
+  crash(error: unknown): void {
+    if (this.status >= STOPPING) return;
+    this.beginStop({ error });
+  }
+
+  /**
+   * Starts stopping with `reason`: queued callers are rejected now, the actor's signal is
+   * aborted, and `terminate` runs as soon as the current handler (if any) returns.
+   */
+  beginStop(reason: ExitReason): void {
+    if (this.status === EXITED) return;
+    if (this.status === STOPPING) return;
+    const wasStarting = this.status === STARTING;
+    this.status = STOPPING;
+    this.reason = reason;
+    this.rejectQueued(reason);
+    this.clearTimers();
+    this.controller?.abort(reason);
+    if (!this.busy && !wasStarting) void this.finishStop();
+  }
+
+  private async finishStop(): Promise<void> {
+    const reason = this.reason!;
+    const t = this.behaviour.terminate;
+    if (t !== undefined) {
+      this.busy = true;
+      try {
+        await t(reason, this.state, this);
+      } catch (e) {
+        this.system.events.emit(() => ({ type: 'actor.terminate_failed', actor: this, error: e }));
+      }
+      this.busy = false;
+    }
+    if (this.status !== EXITED) this.exit(reason);
+  }
+
+  /** Exits now, without `terminate`: notifies links, monitors and waiters. */
+  exit(reason: ExitReason): void {
+    if (this.status === EXITED) return;
+    this.status = EXITED;
+    this.reason = reason;
+    this.busy = false;
+    this.rejectQueued(reason);
+    this.clearTimers();
+    this.controller?.abort(reason);
+    this.system.forget(this);
+    const links = this.links;
+    this.links = null;
+    if (links !== null) {
+      for (const other of links) {
+        other.links?.delete(this);
+        other.exitSignal(this, reason);
+      }
+    }
+    const monitors = this.monitors;
+    this.monitors = null;
+    if (monitors !== null) {
+      for (const m of monitors.values()) m.watcher.info({ type: 'DOWN', monitor: m, actor: this, reason });
+    }
+    const waiters = this.waiters;
+    this.waiters = null;
+    if (waiters !== null) for (const w of waiters) w(reason);
+    this.system.events.emit(() => ({ type: 'actor.exited', actor: this, reason }));
+  }
+
+  /** An exit signal from a linked actor, as in OTP. */
+  exitSignal(from: Actor, reason: ExitReason): void {
+    if (this.status >= STOPPING) return;
+    if (this.trapping) this.info({ type: 'EXIT', from, reason });
+    else if (reason === 'killed') this.exit('killed');
+    else if (reason !== 'normal') this.beginStop(reason);
+  }
+
+  /** Resolves with the exit reason once exited. */
+  whenExited(): Promise<ExitReason> {
+    if (this.status === EXITED) return Promise.resolve(this.reason!);
+    return new Promise((resolve) => (this.waiters ??= []).push(resolve));
+  }
+
+  link(other: Actor): void {
+    if (other === this) return;
+    if (other.status === EXITED) {
+      this.exitSignal(other, other.reason!);
+      return;
+    }
+    if (this.status === EXITED) {
+      other.exitSignal(this, this.reason!);
+      return;
+    }
+    (this.links ??= new Set()).add(other);
+    (other.links ??= new Set()).add(this);
+  }
+
+  unlink(other: Actor): void {
+    this.links?.delete(other);
+    other.links?.delete(this);
+  }
+
+  monitor(target: Actor): MonitorRef {
+    const m: Monitor = { id: nextMonitorId++, watcher: this, target };
+    if (target.status === EXITED) this.info({ type: 'DOWN', monitor: m, actor: target, reason: target.reason! });
+    else (target.monitors ??= new Map()).set(m.id, m);
+    return m;
+  }
+
+  private rejectQueued(reason: ExitReason): void {
+    const cur = this.current;
+    if (cur !== null && cur.kind === CALL && !cur.settled) cur.fail(new ActorExitedError(this.label, reason));
+    const box = this.mailbox;
+    if (box === null) return;
+    this.mailbox = null;
+    let err: ActorExitedError | undefined;
+    for (const env of box) {
+      if (env.kind === CALL && !env.settled) env.fail((err ??= new ActorExitedError(this.label, reason)));
+    }
+  }
+
+  private clearTimers(): void {
+    const timers = this.timers;
+    if (timers === null) return;
+    this.timers = null;
+    for (const h of timers.values()) this.system.clock.clearTimeout(h);
+  }
+}
+
+/** @internal */
+export function demonitorRef(ref: MonitorRef): boolean {
+  const m = ref as Monitor;
+  return m.target?.monitors?.delete(m.id) ?? false;
+}
+
+function describeMsg(msg: unknown): string {
+  if (typeof msg === 'object' && msg !== null && typeof (msg as { type?: unknown }).type === 'string') {
+    return `message of type "${(msg as { type: string }).type}"`;
+  }
+  return `message ${describe(msg)}`;
+}

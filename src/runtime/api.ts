@@ -1,0 +1,88 @@
+import { InvalidArgumentError } from '../errors/runtime.js';
+import { demonitorRef } from './actor.js';
+import type { ExitReason } from './exit-reason.js';
+import { stopActor, toActor } from './system.js';
+import type { ActorRef, CallOf, CallOptions, CastOf, InfoOf, MonitorRef, Protocol, ReplyOf } from './types.js';
+
+/** Default `call` timeout, as in OTP's `gen_server:call/2`. */
+export const DEFAULT_CALL_TIMEOUT = 5_000;
+
+/**
+ * Sends `msg` to the actor and waits for its reply. The reply type follows from the
+ * message's `type` in the actor's protocol.
+ * @throws CallTimeoutError after `timeout` ms (default 5000).
+ * @throws ActorExitedError if the actor crashes or stops before replying (at once, not at the timeout).
+ * @throws CallAbortedError if `signal` aborts; MailboxFullError if the bounded mailbox is full.
+ * @example
+ * const n = await call(counter, { type: 'add', n: 2 }); // n: number
+ */
+export function call<P extends Protocol, const M extends CallOf<P>>(
+  ref: ActorRef<P>,
+  msg: M,
+  options?: CallOptions,
+): Promise<ReplyOf<P, M>> {
+  const timeout = options?.timeout ?? DEFAULT_CALL_TIMEOUT;
+  if (!(timeout >= 0)) return Promise.reject(new InvalidArgumentError('timeout', 'a number >= 0 (ms) or Infinity', timeout));
+  return toActor(ref).call(msg, timeout, options?.signal) as Promise<ReplyOf<P, M>>;
+}
+
+/**
+ * Sends `msg` to the actor's `handleCast` without waiting. Dropped if the actor has exited.
+ * @throws MailboxFullError if the actor's bounded mailbox is full.
+ */
+export function cast<P extends Protocol>(ref: ActorRef<P>, msg: CastOf<P>): void {
+  toActor(ref).cast(msg);
+}
+
+/** Sends a plain message to the actor's `handleInfo`. Dropped if the actor has exited. */
+export function send<P extends Protocol>(ref: ActorRef<P>, msg: InfoOf<P>): void {
+  toActor(ref).info(msg);
+}
+
+/** Options for {@link stop}. */
+export interface StopOptions {
+  /** Milliseconds to wait for the current handler and `terminate`; then the actor is killed. Default `Infinity`. */
+  timeout?: number;
+}
+
+/**
+ * Stops the actor with `reason` (default `'normal'`): queued callers are rejected, its signal
+ * aborts, `terminate` runs after the current handler. Resolves with the final exit reason
+ * (`'killed'` if it outlived `timeout`).
+ */
+export function stop(ref: ActorRef, reason: ExitReason = 'normal', options: StopOptions = {}): Promise<ExitReason> {
+  return stopActor(toActor(ref), reason, options.timeout ?? Infinity);
+}
+
+/** Kills the actor at once, without `terminate`; linked actors receive `'killed'`. */
+export function kill(ref: ActorRef): void {
+  toActor(ref).exit('killed');
+}
+
+/** Resolves with the actor's exit reason once it has exited. */
+export function whenExited(ref: ActorRef): Promise<ExitReason> {
+  return toActor(ref).whenExited();
+}
+
+/**
+ * Links two actors: when one exits abnormally, the other exits with the same reason, or,
+ * if it traps exits, receives an `EXIT` message. Linking to an exited actor signals at once.
+ */
+export function link(a: ActorRef, b: ActorRef): void {
+  toActor(a).link(toActor(b));
+}
+
+/** Removes the link between two actors. */
+export function unlink(a: ActorRef, b: ActorRef): void {
+  toActor(a).unlink(toActor(b));
+}
+
+/** `watcher` will receive a `DOWN` message in `handleInfo` when `target` exits. */
+export function monitor(watcher: ActorRef, target: ActorRef): MonitorRef {
+  return toActor(watcher).monitor(toActor(target));
+}
+
+/** Removes a monitor; returns false if it had already fired or been removed. */
+export function demonitor(ref: MonitorRef): boolean {
+  return demonitorRef(ref);
+}
