@@ -22,5 +22,59 @@ export interface ActorTerminateFailedEvent {
 /** Events of the actor runtime. */
 export type RuntimeEvent = ActorSpawnedEvent | ActorExitedEvent | ActorTerminateFailedEvent;
 
+interface SupervisorEventBase {
+  /** The supervisor that reports. */
+  readonly supervisor: ActorRef;
+  /** The child spec id. */
+  readonly id: string;
+}
+/** A supervisor started (or restarted) a child. */
+export interface ChildStartedEvent extends SupervisorEventBase {
+  readonly type: 'supervisor.child_started';
+  readonly child: unknown;
+}
+/** A child's `start` failed. */
+export interface ChildStartFailedEvent extends SupervisorEventBase {
+  readonly type: 'supervisor.child_start_failed';
+  readonly error: Error;
+}
+/** A supervised child exited (crash or normal). */
+export interface ChildExitedEvent extends SupervisorEventBase {
+  readonly type: 'supervisor.child_exited';
+  readonly reason: ExitReason;
+}
+/** A supervisor is restarting a child (and its group), after `delayMs` of backoff. */
+export interface ChildRestartingEvent extends SupervisorEventBase {
+  readonly type: 'supervisor.child_restarting';
+  readonly delayMs: number;
+}
+/** A child did not stop within its shutdown time and was abandoned. */
+export interface ChildShutdownTimeoutEvent extends SupervisorEventBase {
+  readonly type: 'supervisor.child_shutdown_timeout';
+  readonly timeoutMs: number;
+}
+/** A supervisor went over its restart intensity and is giving up (escalating). */
+export interface IntensityExceededEvent extends SupervisorEventBase {
+  readonly type: 'supervisor.intensity_exceeded';
+  readonly maxRestarts: number;
+  readonly maxSeconds: number;
+}
+/** A supervisor stopped all its children and exited. */
+export interface SupervisorShutdownEvent {
+  readonly type: 'supervisor.shutdown';
+  readonly supervisor: ActorRef;
+  readonly reason: ExitReason;
+}
+
+/** Events of supervisors. */
+export type SupervisorEvent =
+  | ChildStartedEvent
+  | ChildStartFailedEvent
+  | ChildExitedEvent
+  | ChildRestartingEvent
+  | ChildShutdownTimeoutEvent
+  | IntensityExceededEvent
+  | SupervisorShutdownEvent;
+
 /** Every event on a system's inspection stream. */
-export type InspectionEvent = RuntimeEvent;
+export type InspectionEvent = RuntimeEvent | SupervisorEvent;

@@ -1,3 +1,4 @@
 export * from './runtime/index.js';
+export * from './supervisor/index.js';
 export * from './errors/index.js';
 export type * from './events.js';

@@ -1,0 +1,367 @@
+import { describe, expect, it } from 'vitest';
+import { assign, createActor, setup } from 'xstate';
+import {
+  call,
+  cast,
+  countChildren,
+  createSystem,
+  deleteChild,
+  isChildOperationError,
+  isInitError,
+  isRestartIntensityError,
+  kill,
+  recordRestart,
+  reply,
+  restartChild,
+  SimulatedClock,
+  startChild,
+  startSupervisor,
+  stop,
+  stopping,
+  terminateChild,
+  whenExited,
+  whichChildren,
+  type ActorRef,
+  type ActorSystem,
+  type Behaviour,
+  type ChildSpec,
+  type InspectionEvent,
+  type RestartType,
+  type Strategy,
+} from '../../src/index.js';
+
+type WorkerP = { call: { type: 'ping' }; replies: { ping: string }; cast: { type: 'crash' } | { type: 'quit' } | { type: 'hang' } };
+
+/** A child that logs its lifecycle; `cast crash` crashes it, `cast quit` exits normally. */
+function worker(log: string[], id: string, stopMs = 0, clock?: SimulatedClock): Behaviour<null, WorkerP> {
+  return {
+    init: () => (log.push(`start ${id}`), null),
+    handleCall: (_m, s) => reply(`pong ${id}`, s),
+    handleCast(msg, s) {
+      if (msg.type === 'crash') throw new Error(`${id} crashed`);
+      if (msg.type === 'hang') return new Promise(() => {});
+      return stopping('normal', s);
+    },
+    terminate: (reason) =>
+      stopMs > 0
+        ? new Promise<void>((r) => clock!.setTimeout(() => (log.push(`stop ${id}`), r()), stopMs))
+        : void log.push(`stop ${id} ${typeof reason === 'string' ? reason : 'error'}`),
+  };
+}
+
+const tick = () => new Promise<void>((r) => setImmediate(r));
+async function settleAll(n = 5) {
+  for (let i = 0; i < n; i++) await tick();
+}
+
+function specs(system: ActorSystem, log: string[], ids: string[], restart: RestartType = 'permanent'): ChildSpec[] {
+  return ids.map((id) => ({ id, restart, start: () => system.spawn(worker(log, id), undefined, { name: id }) }));
+}
+
+function ref(system: ActorSystem, id: string): ActorRef<WorkerP> {
+  const r = system.whereis<WorkerP>(id);
+  if (!r) throw new Error(`${id} not running`);
+  return r;
+}
+
+async function crash(system: ActorSystem, id: string): Promise<void> {
+  cast(ref(system, id), { type: 'crash' });
+  await settleAll();
+}
+
+describe('supervisor: start and stop order', () => {
+  it('starts children in order and stops them in reverse order', async () => {
+    const system = createSystem();
+    const log: string[] = [];
+    const sup = await startSupervisor(system, { children: specs(system, log, ['a', 'b', 'c']) });
+    expect(log).toEqual(['start a', 'start b', 'start c']);
+    await stop(sup, 'shutdown');
+    expect(log.slice(3)).toEqual(['stop c shutdown', 'stop b shutdown', 'stop a shutdown']);
+    expect(system.size).toBe(0);
+  });
+
+  it('a child failing to start stops the ones already started and fails the start', async () => {
+    const system = createSystem();
+    const log: string[] = [];
+    const children = [
+      ...specs(system, log, ['a', 'b']),
+      { id: 'bad', start: () => Promise.reject(new Error('no port')) },
+      ...specs(system, log, ['c']),
+    ];
+    const err = await startSupervisor(system, { children, name: 'top' }).catch((e: unknown) => e);
+    expect(isInitError(err)).toBe(true);
+    expect(String((err as Error).message)).toContain('supervisor top could not start child "bad": no port');
+    expect(log).toEqual(['start a', 'start b', 'stop b shutdown', 'stop a shutdown']);
+    expect(system.size).toBe(0);
+  });
+
+  it('gives each child its shutdown time, then abandons it and reports that', async () => {
+    const clock = new SimulatedClock();
+    const system = createSystem({ clock });
+    const log: string[] = [];
+    const events: InspectionEvent[] = [];
+    system.inspect((e) => events.push(e));
+    const sup = await startSupervisor(system, {
+      children: [
+        { id: 'slow', shutdown: 1_000, start: () => system.spawn(worker(log, 'slow', 500, clock), undefined) },
+        { id: 'stuck', shutdown: 200, start: () => system.spawn(worker(log, 'stuck'), undefined, { name: 'stuck' }) },
+      ],
+    });
+    cast(ref(system, 'stuck'), { type: 'hang' });
+    await tick();
+    const stopped = stop(sup, 'shutdown');
+    await clock.advance(200); // stuck abandoned
+    await clock.advance(500); // slow finishes terminate within its 1000 ms
+    await stopped;
+    expect(log).toEqual(['start slow', 'start stuck', 'stop slow']);
+    expect(events.filter((e) => e.type === 'supervisor.child_shutdown_timeout')).toEqual([
+      expect.objectContaining({ id: 'stuck', timeoutMs: 200 }),
+    ]);
+  });
+
+  it("'immediate' shutdown kills the child without terminate", async () => {
+    const system = createSystem();
+    const log: string[] = [];
+    const sup = await startSupervisor(system, {
+      children: [{ id: 'a', shutdown: 'immediate', start: () => system.spawn(worker(log, 'a'), undefined) }],
+    });
+    await stop(sup, 'shutdown');
+    expect(log).toEqual(['start a']);
+  });
+});
+
+describe.each<[Strategy, string, string[]]>([
+  ['one_for_one', 'b', ['start b']],
+  ['one_for_all', 'b', ['stop c shutdown', 'stop a shutdown', 'start a', 'start b', 'start c']],
+  ['rest_for_one', 'b', ['stop c shutdown', 'start b', 'start c']],
+])('strategy %s', (strategy, victim, expected) => {
+  it(`restarts the right children when ${victim} crashes`, async () => {
+    const system = createSystem();
+    const log: string[] = [];
+    const sup = await startSupervisor(system, { strategy, children: specs(system, log, ['a', 'b', 'c']) });
+    const before = ['a', 'b', 'c'].map((id) => ref(system, id));
+    log.length = 0;
+    await crash(system, victim);
+    expect(log.filter((l) => !l.endsWith('error'))).toEqual(expected);
+    const after = await whichChildren(sup);
+    expect(after.map((c) => [c.id, c.status])).toEqual([
+      ['a', 'running'],
+      ['b', 'running'],
+      ['c', 'running'],
+    ]);
+    // Exactly the restarted children are new actors.
+    const restarted = after.map((c, i) => c.child !== before[i]);
+    expect(restarted).toEqual(['a', 'b', 'c'].map((id) => expected.includes(`start ${id}`)));
+    expect(await call(ref(system, victim), { type: 'ping' })).toBe(`pong ${victim}`);
+    await stop(sup);
+  });
+});
+
+describe('restart types', () => {
+  it.each<[RestartType, 'crash' | 'quit', boolean]>([
+    ['permanent', 'crash', true],
+    ['permanent', 'quit', true],
+    ['transient', 'crash', true],
+    ['transient', 'quit', false],
+    ['temporary', 'crash', false],
+    ['temporary', 'quit', false],
+  ])('%s child after %s: restarted = %s', async (restart, how, restarted) => {
+    const system = createSystem();
+    const log: string[] = [];
+    const sup = await startSupervisor(system, { children: specs(system, log, ['a'], restart) });
+    cast(ref(system, 'a'), { type: how });
+    await settleAll();
+    expect(log.filter((l) => l === 'start a').length).toBe(restarted ? 2 : 1);
+    const counts = await countChildren(sup);
+    expect(counts.active).toBe(restarted ? 1 : 0);
+    expect(counts.specs).toBe(restart === 'temporary' ? 0 : 1);
+    await stop(sup);
+  });
+});
+
+describe('restart intensity', () => {
+  it('is a pure function of restart times', () => {
+    expect(recordRestart([], 0, 3, 5).exceeded).toBe(false);
+    expect(recordRestart([0, 1000, 2000], 3000, 3, 5).exceeded).toBe(true);
+    expect(recordRestart([0, 1000, 2000], 5000, 3, 5)).toEqual({ history: [1000, 2000, 5000], exceeded: false });
+    expect(recordRestart([], 0, 0, 5).exceeded).toBe(true);
+  });
+
+  it('more than maxRestarts in maxSeconds stops the children and exits the supervisor', async () => {
+    const clock = new SimulatedClock();
+    const system = createSystem({ clock });
+    const log: string[] = [];
+    const events: string[] = [];
+    system.inspect((e) => e.type.startsWith('supervisor.') && events.push(e.type));
+    const sup = await startSupervisor(system, { maxRestarts: 2, maxSeconds: 10, children: specs(system, log, ['a', 'b']) });
+    await crash(system, 'b');
+    await clock.advance(1_000);
+    await crash(system, 'b');
+    expect(sup.exited).toBe(false);
+    await clock.advance(1_000);
+    await crash(system, 'b');
+    const reason = await whenExited(sup);
+    expect(isRestartIntensityError((reason as { error: unknown }).error)).toBe(true);
+    expect(((reason as { error: Error }).error).message).toBe(
+      'supervisor #1 exceeded its restart intensity (more than 2 restarts in 10 s; last child: b)',
+    );
+    expect(log.at(-1)).toBe('stop a shutdown');
+    expect(events).toContain('supervisor.intensity_exceeded');
+    expect(events.at(-1)).toBe('supervisor.shutdown');
+    expect(system.size).toBe(0);
+  });
+
+  it('restarts spread beyond the window do not add up', async () => {
+    const clock = new SimulatedClock();
+    const system = createSystem({ clock });
+    const log: string[] = [];
+    const sup = await startSupervisor(system, { maxRestarts: 1, maxSeconds: 5, children: specs(system, log, ['a']) });
+    for (let i = 0; i < 5; i++) {
+      await crash(system, 'a');
+      await clock.advance(5_000);
+    }
+    expect(sup.exited).toBe(false);
+    expect(log.filter((l) => l === 'start a').length).toBe(6);
+    await stop(sup);
+  });
+
+  it('escalates through nested supervisors: the parent restarts the child supervisor', async () => {
+    const system = createSystem();
+    const log: string[] = [];
+    const top = await startSupervisor(system, {
+      name: 'top',
+      children: [
+        ...specs(system, log, ['x']),
+        {
+          id: 'inner',
+          type: 'supervisor',
+          start: () => startSupervisor(system, { name: 'inner', maxRestarts: 0, children: specs(system, log, ['y']) }),
+        },
+      ],
+    });
+    const innerBefore = system.whereis('inner');
+    log.length = 0;
+    await crash(system, 'y');
+    expect(log.filter((l) => !l.endsWith('error'))).toEqual(['start y']);
+    expect(system.whereis('inner')).not.toBe(innerBefore);
+    expect(innerBefore?.exited).toBe(true);
+    expect(ref(system, 'x')).toBeDefined();
+    expect((await countChildren(top)).active).toBe(2);
+    await stop(top, 'shutdown');
+    expect(system.size).toBe(0);
+  });
+});
+
+describe('backoff', () => {
+  it('delays restarts exponentially and resets after a stable period', async () => {
+    const clock = new SimulatedClock();
+    const system = createSystem({ clock });
+    const log: string[] = [];
+    const sup = await startSupervisor(system, {
+      maxRestarts: 100,
+      maxSeconds: 1,
+      backoff: { initialMs: 100, factor: 2, maxMs: 1_000, jitter: 0, resetAfterMs: 10_000 },
+      children: specs(system, log, ['a']),
+    });
+    const starts = () => log.filter((l) => l === 'start a').length;
+    for (const delay of [100, 200, 400]) {
+      await crash(system, 'a');
+      expect((await whichChildren(sup))[0]!.status).toBe('restarting');
+      await clock.advance(delay - 1);
+      const n = starts();
+      await clock.advance(1);
+      expect(starts()).toBe(n + 1);
+    }
+    await clock.advance(10_000);
+    await crash(system, 'a');
+    await clock.advance(100);
+    expect((await whichChildren(sup))[0]!.status).toBe('running');
+    await stop(sup);
+    expect(clock.pendingTimers).toBe(0);
+  });
+});
+
+describe('dynamic children', () => {
+  it('startChild, terminateChild, restartChild, deleteChild, whichChildren, countChildren', async () => {
+    const system = createSystem();
+    const log: string[] = [];
+    const sup = await startSupervisor(system);
+    const [spec] = specs(system, log, ['d']);
+    await startChild(sup, spec!);
+    await expect(startChild(sup, spec!)).rejects.toThrow('startChild("d") refused: a child with this id already exists');
+    expect(await countChildren(sup)).toEqual({ specs: 1, active: 1, workers: 1, supervisors: 0 });
+    await expect(deleteChild(sup, 'd')).rejects.toSatisfy(isChildOperationError);
+    await terminateChild(sup, 'd');
+    expect((await whichChildren(sup)).map((c) => c.status)).toEqual(['stopped']);
+    await restartChild(sup, 'd');
+    expect(await call(ref(system, 'd'), { type: 'ping' })).toBe('pong d');
+    await terminateChild(sup, 'd');
+    await deleteChild(sup, 'd');
+    expect(await countChildren(sup)).toEqual({ specs: 0, active: 0, workers: 0, supervisors: 0 });
+    await expect(terminateChild(sup, 'nope')).rejects.toThrow('terminateChild("nope") refused: no child with this id');
+    expect(log).toEqual(['start d', 'stop d shutdown', 'start d', 'stop d shutdown']);
+    await stop(sup);
+  });
+
+  it('a child added at run time is restarted like the others', async () => {
+    const system = createSystem();
+    const log: string[] = [];
+    const sup = await startSupervisor(system);
+    await startChild(sup, specs(system, log, ['late'])[0]!);
+    await crash(system, 'late');
+    expect(log.filter((l) => l === 'start late').length).toBe(2);
+    await stop(sup);
+  });
+
+  it('refuses bad specs with a clear error', async () => {
+    const system = createSystem();
+    const sup = await startSupervisor(system);
+    await expect(startChild(sup, { id: '', start: () => Promise.reject(new Error()) })).rejects.toThrow(
+      'invalid spec.id: expected a non-empty string, received ""',
+    );
+    await expect(startSupervisor(system, { strategy: 'one_for_some' as Strategy })).rejects.toThrow(/invalid strategy/);
+    await expect(startSupervisor(system, { maxRestarts: -1 })).rejects.toThrow(/invalid maxRestarts/);
+    await stop(sup);
+  });
+});
+
+describe('xstate children', () => {
+  const machine = setup({
+    types: { context: {} as { n: number }, events: {} as { type: 'inc' } | { type: 'explode' } },
+    actions: {
+      explode: () => {
+        throw new Error('machine exploded');
+      },
+    },
+  }).createMachine({
+    context: { n: 0 },
+    on: { inc: { actions: assign({ n: ({ context }) => context.n + 1 }) }, explode: { actions: 'explode' } },
+  });
+
+  it('restarts an xstate actor that errors, with a fresh snapshot', async () => {
+    const system = createSystem();
+    const sup = await startSupervisor(system, { children: [{ id: 'm', start: () => createActor(machine) }] });
+    const first = (await whichChildren(sup))[0]!.child as ReturnType<typeof createActor<typeof machine>>;
+    first.send({ type: 'inc' });
+    expect(first.getSnapshot().context.n).toBe(1);
+    first.send({ type: 'explode' });
+    await settleAll();
+    const second = (await whichChildren(sup))[0]!.child as ReturnType<typeof createActor<typeof machine>>;
+    expect(second).not.toBe(first);
+    expect(second.getSnapshot().status).toBe('active');
+    expect(second.getSnapshot().context.n).toBe(0);
+    await stop(sup);
+    expect(second.getSnapshot().status).toBe('stopped');
+  });
+});
+
+describe('links to the supervisor', () => {
+  it('a killed supervisor takes its children down (no orphans)', async () => {
+    const system = createSystem();
+    const log: string[] = [];
+    const sup = await startSupervisor(system, { children: specs(system, log, ['a', 'b']) });
+    kill(sup);
+    await settleAll();
+    expect(system.size).toBe(0);
+  });
+});
