@@ -76,5 +76,72 @@ export type SupervisorEvent =
   | IntensityExceededEvent
   | SupervisorShutdownEvent;
 
+/** A request was sent to a worker (`attempt` counts from 1 across failovers; `segment` counts continuations). */
+export interface DispatchEvent {
+  readonly type: 'pool.dispatch';
+  readonly requestId: number;
+  readonly worker: string;
+  readonly attempt: number;
+  readonly segment: number;
+}
+/** An attempt failed: before any chunk (`start`, `first_chunk`) or mid-stream. */
+export interface AttemptFailedEvent {
+  readonly type: 'pool.attempt_failed';
+  readonly requestId: number;
+  readonly worker: string;
+  readonly phase: 'start' | 'first_chunk' | 'mid_stream';
+  readonly reason: string;
+  readonly error: unknown;
+}
+/** The request moves on to the next worker. */
+export interface FailoverEvent {
+  readonly type: 'pool.failover';
+  readonly requestId: number;
+  readonly from: string;
+  /** Characters already delivered: above 0, this is a continuation. */
+  readonly deliveredChars: number;
+}
+/** A request ended. */
+export interface StreamFinishedEvent {
+  readonly type: 'pool.stream_finished';
+  readonly requestId: number;
+  /** The last worker that streamed, if any. */
+  readonly worker: string | undefined;
+  readonly outcome: 'complete' | 'interrupted' | 'aborted' | 'no_workers' | 'deadline';
+  readonly chars: number;
+  readonly ms: number;
+}
+/** A health check changed a worker's health. */
+export interface HealthChangedEvent {
+  readonly type: 'pool.health_changed';
+  readonly worker: string;
+  readonly from: string;
+  readonly to: string;
+  readonly reason: string | undefined;
+}
+/** A worker's circuit breaker changed state. */
+export interface CircuitChangedEvent {
+  readonly type: 'pool.circuit_changed';
+  readonly worker: string;
+  readonly state: 'closed' | 'open' | 'half_open';
+}
+/** A worker is left alone for a while (rate limit, bad key, no quota). */
+export interface CooldownEvent {
+  readonly type: 'pool.cooldown';
+  readonly worker: string;
+  readonly ms: number;
+  readonly reason: string;
+}
+
+/** Events of pools and the streams through them. */
+export type PoolEvent =
+  | DispatchEvent
+  | AttemptFailedEvent
+  | FailoverEvent
+  | StreamFinishedEvent
+  | HealthChangedEvent
+  | CircuitChangedEvent
+  | CooldownEvent;
+
 /** Every event on a system's inspection stream. */
-export type InspectionEvent = RuntimeEvent | SupervisorEvent;
+export type InspectionEvent = RuntimeEvent | SupervisorEvent | PoolEvent;

@@ -1,4 +1,13 @@
+/**
+ * cortex-otp: Erlang/OTP-style supervised actors for Node, and fault-tolerant pools of LLM
+ * backends built on them.
+ * @packageDocumentation
+ */
 export * from './runtime/index.js';
 export * from './supervisor/index.js';
+export * from './behaviour/index.js';
+export * from './registry/index.js';
+export * from './pool/index.js';
+export * from './dispatcher/index.js';
 export * from './errors/index.js';
 export type * from './events.js';

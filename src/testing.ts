@@ -1,1 +1,6 @@
-export {};
+/**
+ * Test helpers for apps built on cortex: `import { MockWorker } from 'cortex-otp/testing'`.
+ * @packageDocumentation
+ */
+export { MockWorker, type MockWorkerOptions, type MockCall } from './testing/mock-worker.js';
+export { SimulatedClock } from './runtime/clock.js';

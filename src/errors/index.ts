@@ -8,3 +8,21 @@ export {
   ChildOperationError,
   isChildOperationError,
 } from './supervisor.js';
+export {
+  ValidationError,
+  isValidationError,
+  WorkerError,
+  isWorkerError,
+  NoWorkersAvailableError,
+  isNoWorkersAvailableError,
+  StreamInterruptedError,
+  isStreamInterruptedError,
+  StreamAbortedError,
+  isStreamAbortedError,
+  DeadlineExceededError,
+  isDeadlineExceededError,
+  type ValidationIssue,
+  type WorkerErrorKind,
+  type WorkerErrorDetails,
+  type AttemptFailure,
+} from './pool.js';

@@ -91,6 +91,7 @@ export class PendingCall implements DeadlineNode, From<unknown> {
 
   #settle(): void {
     this.settled = true;
+    this.actor.deferred?.delete(this);
     if (this.list !== null) this.actor.system.deadlines.remove(this);
     this.#callerSignal?.removeEventListener('abort', this);
   }
@@ -125,6 +126,8 @@ export class Actor implements ActorRef, ActorContext {
   controller: AbortController | null = null;
   reason: ExitReason | undefined = undefined;
   waiters: Array<(r: ExitReason) => void> | null = null;
+  /** Callers answered `noreply`, still waiting for `from.reply`. */
+  deferred: Set<PendingCall> | null = null;
 
   constructor(
     readonly system: ActorSystem,
@@ -324,6 +327,7 @@ export class Actor implements ActorRef, ActorContext {
           return;
         case 'noreply':
           this.state = r.state;
+          if (!env.settled) (this.deferred ??= new Set()).add(env);
           return;
         case 'stop':
           this.state = r.state;
@@ -453,6 +457,11 @@ export class Actor implements ActorRef, ActorContext {
   private rejectQueued(reason: ExitReason): void {
     const cur = this.current;
     if (cur !== null && cur.kind === CALL && !cur.settled) cur.fail(new ActorExitedError(this.label, reason));
+    const deferred = this.deferred;
+    if (deferred !== null) {
+      this.deferred = null;
+      for (const p of deferred) p.fail(new ActorExitedError(this.label, reason));
+    }
     const box = this.mailbox;
     if (box === null) return;
     this.mailbox = null;

@@ -1,0 +1,12 @@
+export type {
+  Role,
+  ChatMessage,
+  FinishReason,
+  Usage,
+  CompletionChunk,
+  StreamOptions,
+  Health,
+  WorkerInfo,
+  LlmWorker,
+} from './types.js';
+export { chatMessageSchema, messagesSchema, validateMessages } from './validate.js';

@@ -1,0 +1,36 @@
+import { z } from 'zod';
+import { ValidationError } from '../errors/pool.js';
+import type { ChatMessage } from './types.js';
+
+/** zod schema of a {@link ChatMessage}. */
+export const chatMessageSchema = z.object({
+  role: z.enum(['system', 'user', 'assistant', 'tool']),
+  content: z.string(),
+});
+
+/** zod schema of a conversation: at least one message. */
+export const messagesSchema = z.array(chatMessageSchema).min(1, 'at least one message is required');
+
+/**
+ * Checks a conversation at the public boundary.
+ * @throws ValidationError naming each bad field, e.g. `messages[1].role`.
+ */
+export function validateMessages(messages: unknown): ChatMessage[] {
+  return parseWith(messagesSchema, messages, 'messages');
+}
+
+/** Parses `value` with `schema`, turning zod issues into one {@link ValidationError}. @internal */
+export function parseWith<T>(schema: z.ZodType<T>, value: unknown, root: string, source?: string): T {
+  const r = schema.safeParse(value);
+  if (r.success) return r.data;
+  throw new ValidationError(
+    r.error.issues.map((i) => ({ path: formatPath(root, i.path), message: i.message })),
+    source,
+  );
+}
+
+function formatPath(root: string, path: readonly PropertyKey[]): string {
+  let out = root;
+  for (const p of path) out += typeof p === 'number' ? `[${p}]` : `.${String(p)}`;
+  return out;
+}

@@ -1,0 +1,138 @@
+import type { LlmWorker } from '../behaviour/types.js';
+import { InvalidArgumentError } from '../errors/runtime.js';
+import { AlreadyRegisteredError } from '../errors/runtime.js';
+import { checkWorker, startRegistry, type RegistryRef } from '../registry/registry.js';
+import { createSystem, type ActorSystem } from '../runtime/system.js';
+import { stop } from '../runtime/api.js';
+import { startPool, type PoolRef } from '../pool/pool.js';
+import type { PoolOptions } from '../pool/options.js';
+import {
+  deleteChild,
+  startChild,
+  startSupervisor,
+  terminateChild,
+  type ChildSpec,
+  type SupervisorRef,
+} from '../supervisor/supervisor.js';
+import { Dispatcher } from './dispatcher.js';
+import { startWorkerProcess } from './worker-process.js';
+
+/** Options of {@link startWorkers}. */
+export interface StartWorkersOptions extends PoolOptions {
+  /** The workers to start with, registered under `info().name`. */
+  workers?: readonly LlmWorker[];
+  /** The actor system to run in. Default: a new one. */
+  system?: ActorSystem;
+  /** Prefix of the actor names (`<prefix>.registry`, `.pool`, `.workers`), to run several in one system. Default `'cortex'`. */
+  prefix?: string;
+  /** Restart intensity of the top supervisor. Default 10 restarts in 10 s. */
+  maxRestarts?: number;
+  maxSeconds?: number;
+}
+
+/** A running tree of registry, workers and pool, and the dispatcher in front of it. */
+export interface Workers {
+  readonly system: ActorSystem;
+  /** The top supervisor. */
+  readonly supervisor: SupervisorRef;
+  readonly dispatcher: Dispatcher;
+  /** Adds and starts a worker at run time (it survives restarts of the tree). @throws AlreadyRegisteredError */
+  addWorker(worker: LlmWorker, name?: string): Promise<void>;
+  /** Stops and removes a worker. Resolves false if there was none by that name. */
+  removeWorker(name: string): Promise<boolean>;
+  /** Names of the configured workers. */
+  workerNames(): string[];
+  /** Stops everything, in reverse start order. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the tree: the Registry, a supervisor of worker actors (each registers its worker),
+ * then the Pool, under a `rest_for_one` top supervisor: a crashed Pool restarts alone and
+ * rebuilds from the Registry; a crashed Registry restarts everything after it, so workers
+ * register again and nothing is lost.
+ * @throws ValidationError for bad pool options; AlreadyRegisteredError for duplicate worker names.
+ * @example
+ * const { dispatcher } = await startWorkers({ workers: [new OllamaWorker()] });
+ */
+export async function startWorkers(options: StartWorkersOptions = {}): Promise<Workers> {
+  const { workers = [], system = createSystem(), prefix = 'cortex', maxRestarts = 10, maxSeconds = 10, ...poolOptions } = options;
+  const names = { registry: `${prefix}.registry`, pool: `${prefix}.pool`, workers: `${prefix}.workers` };
+  const table = new Map<string, LlmWorker>();
+  for (const w of workers) addToTable(table, w);
+
+  const registry = (): RegistryRef | undefined => system.whereis(names.registry) as RegistryRef | undefined;
+  const workerSpec = (name: string, worker: LlmWorker): ChildSpec => ({
+    id: name,
+    start: () => startWorkerProcess(system, { name, worker, registry }),
+  });
+  const workersSup = (): SupervisorRef | undefined => system.whereis(names.workers) as SupervisorRef | undefined;
+
+  const supervisor = await startSupervisor(system, {
+    name: prefix,
+    strategy: 'rest_for_one',
+    maxRestarts,
+    maxSeconds,
+    children: [
+      { id: 'registry', start: () => startRegistry(system, { name: names.registry }) },
+      {
+        id: 'workers',
+        type: 'supervisor',
+        // Reads the table at each (re)start, so workers added at run time come back too.
+        start: () =>
+          startSupervisor(system, {
+            name: names.workers,
+            maxRestarts,
+            maxSeconds,
+            children: [...table].map(([n, w]) => workerSpec(n, w)),
+          }),
+      },
+      {
+        id: 'pool',
+        start: () => startPool(system, { ...poolOptions, registry: registry()!, name: names.pool }),
+      },
+    ],
+  });
+
+  const dispatcher = new Dispatcher(system, names.pool);
+  return {
+    system,
+    supervisor,
+    dispatcher,
+    async addWorker(worker, name) {
+      const n = addToTable(table, worker, name);
+      const sup = workersSup();
+      if (sup === undefined) return; // restarting: it will start from the table
+      try {
+        await startChild(sup, workerSpec(n, worker));
+      } catch (e) {
+        table.delete(n);
+        throw e;
+      }
+    },
+    async removeWorker(name) {
+      if (!table.delete(name)) return false;
+      const sup = workersSup();
+      if (sup !== undefined) {
+        await terminateChild(sup, name).catch(() => {});
+        await deleteChild(sup, name).catch(() => {});
+      }
+      return true;
+    },
+    workerNames: () => [...table.keys()],
+    async stop() {
+      await stop(supervisor, 'shutdown');
+    },
+  };
+}
+
+function addToTable(table: Map<string, LlmWorker>, worker: LlmWorker, name?: string): string {
+  checkWorker(worker, name ?? '(unnamed)');
+  const n = name ?? worker.info().name;
+  if (typeof n !== 'string' || n.trim() === '') throw new InvalidArgumentError('worker name', 'a non-empty string', n);
+  if (table.has(n)) throw new AlreadyRegisteredError(n, 'worker');
+  table.set(n, worker);
+  return n;
+}
+
+export type { PoolRef };

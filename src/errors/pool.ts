@@ -1,0 +1,167 @@
+import { CortexError, guardFor } from './cortex-error.js';
+import { describe } from './runtime.js';
+
+/** One problem found by validation. */
+export interface ValidationIssue {
+  /** Path of the bad field, e.g. `messages[1].role` or `workers[0].baseUrl`. */
+  readonly path: string;
+  /** What was expected. */
+  readonly message: string;
+}
+
+/** Input failed validation. The message lists every problem, one per line, with its field path. */
+export class ValidationError extends CortexError {
+  constructor(
+    /** Every problem found. */
+    readonly issues: readonly ValidationIssue[],
+    /** Where the input came from (e.g. a config file path), if known. */
+    readonly source?: string,
+  ) {
+    super(
+      'validation',
+      `invalid ${source ?? 'input'}:\n` + issues.map((i) => `  - ${source ? `${source}: ` : ''}${i.path}: ${i.message}`).join('\n'),
+    );
+  }
+}
+/** True when `e` is a {@link ValidationError}. */
+export const isValidationError = guardFor<ValidationError>('validation');
+
+/**
+ * What went wrong with a backend, as the pool needs to know it:
+ * - `connection`: refused, reset, DNS: fail over;
+ * - `http`: 5xx and other statuses: fail over;
+ * - `rate_limited`: 429 with a delay: cool the worker down for `retryAfterMs`, do not count it as down;
+ * - `quota`, `auth`: not transient (insufficient quota, bad key): take the worker out of rotation;
+ * - `model_not_found`, `bad_request`: fail over;
+ * - `protocol`: malformed or oversized data; `stream_error`: the backend reported an error mid-stream;
+ * - `truncated`: the stream ended without its final chunk;
+ * - `first_chunk_timeout`, `idle_timeout`: the backend went silent.
+ */
+export type WorkerErrorKind =
+  | 'connection'
+  | 'http'
+  | 'rate_limited'
+  | 'quota'
+  | 'auth'
+  | 'model_not_found'
+  | 'bad_request'
+  | 'protocol'
+  | 'stream_error'
+  | 'truncated'
+  | 'first_chunk_timeout'
+  | 'idle_timeout';
+
+/** Details of a {@link WorkerError}. */
+export interface WorkerErrorDetails {
+  /** HTTP status, when there was one. */
+  readonly status?: number;
+  /** How long to leave the worker alone (from `retry-after`), for `rate_limited`. */
+  readonly retryAfterMs?: number;
+  /** The backend's error text or body (truncated; never contains credentials). */
+  readonly body?: string;
+  readonly cause?: unknown;
+}
+
+/** A backend failed. Adapters throw it; the pool reads `kind` to fail over, cool down or disable. */
+export class WorkerError extends CortexError {
+  /** HTTP status, when there was one. */
+  readonly status: number | undefined;
+  /** Cool-down asked by the backend, in ms. */
+  readonly retryAfterMs: number | undefined;
+  /** The backend's error text (truncated). */
+  readonly body: string | undefined;
+
+  constructor(
+    /** The worker's name. */
+    readonly worker: string,
+    /** What kind of failure. */
+    readonly kind: WorkerErrorKind,
+    message: string,
+    details: WorkerErrorDetails = {},
+  ) {
+    super('worker_error', `worker ${worker}: ${message}`, details.cause === undefined ? undefined : { cause: details.cause });
+    this.status = details.status;
+    this.retryAfterMs = details.retryAfterMs;
+    this.body = details.body;
+  }
+}
+/** True when `e` is a {@link WorkerError}. */
+export const isWorkerError = guardFor<WorkerError>('worker_error');
+
+/** One failed or skipped attempt, as reported by {@link NoWorkersAvailableError}. */
+export interface AttemptFailure {
+  /** The worker's name. */
+  readonly worker: string;
+  /** Why it failed or was skipped, in words. */
+  readonly reason: string;
+  /** The error, when it failed (absent when it was skipped). */
+  readonly error?: unknown;
+}
+
+/** No worker could start the stream. Lists every worker and why. */
+export class NoWorkersAvailableError extends CortexError {
+  constructor(
+    /** Each worker tried or skipped, with its reason. */
+    readonly attempts: readonly AttemptFailure[],
+  ) {
+    super(
+      'no_workers_available',
+      attempts.length === 0
+        ? 'no workers available: none registered'
+        : `no workers available:\n${attempts.map((a) => `  - ${a.worker}: ${a.reason}`).join('\n')}`,
+    );
+  }
+}
+/** True when `e` is a {@link NoWorkersAvailableError}. */
+export const isNoWorkersAvailableError = guardFor<NoWorkersAvailableError>('no_workers_available');
+
+/**
+ * A stream broke after some text was delivered, and was not (or could not be) continued.
+ * The answer is incomplete: `partialText` is what the consumer already received.
+ */
+export class StreamInterruptedError extends CortexError {
+  constructor(
+    /** The worker whose stream broke. */
+    readonly worker: string,
+    /** Text delivered before the break. */
+    readonly partialText: string,
+    cause: unknown,
+    /** Every failed attempt of this request, in order. */
+    readonly attempts: readonly AttemptFailure[] = [],
+  ) {
+    super(
+      'stream_interrupted',
+      `stream from worker ${worker} broke after ${partialText.length} characters: ${describe(cause)}`,
+      { cause },
+    );
+  }
+}
+/** True when `e` is a {@link StreamInterruptedError}. */
+export const isStreamInterruptedError = guardFor<StreamInterruptedError>('stream_interrupted');
+
+/** The caller cancelled the stream (its `AbortSignal` fired). Never failed over. */
+export class StreamAbortedError extends CortexError {
+  constructor(
+    /** Text delivered before the cancel. */
+    readonly partialText: string,
+    cause: unknown,
+  ) {
+    super('stream_aborted', `stream cancelled by the caller after ${partialText.length} characters`, { cause });
+  }
+}
+/** True when `e` is a {@link StreamAbortedError}. */
+export const isStreamAbortedError = guardFor<StreamAbortedError>('stream_aborted');
+
+/** The request's total deadline passed. */
+export class DeadlineExceededError extends CortexError {
+  constructor(
+    /** The deadline, in ms. */
+    readonly deadlineMs: number,
+    /** Text delivered before the deadline. */
+    readonly partialText: string,
+  ) {
+    super('deadline_exceeded', `request deadline of ${deadlineMs} ms exceeded after ${partialText.length} characters`);
+  }
+}
+/** True when `e` is a {@link DeadlineExceededError}. */
+export const isDeadlineExceededError = guardFor<DeadlineExceededError>('deadline_exceeded');

@@ -1,0 +1,12 @@
+export {
+  startRegistry,
+  register,
+  unregister,
+  lookup,
+  listAll,
+  subscribe,
+  type RegistryEntry,
+  type RegistryChange,
+  type RegistryRef,
+  type RegistryProtocol,
+} from './registry.js';

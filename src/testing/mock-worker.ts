@@ -1,0 +1,167 @@
+import type { ChatMessage, CompletionChunk, FinishReason, Health, LlmWorker, StreamOptions, Usage, WorkerInfo } from '../behaviour/types.js';
+import { WorkerError } from '../errors/pool.js';
+import { realClock, type Clock } from '../runtime/clock.js';
+
+/** What a {@link MockWorker} does. Every field can be changed later with `set`. */
+export interface MockWorkerOptions {
+  /** Default `'mock'`. */
+  name?: string;
+  /** Default 50. */
+  priority?: number;
+  /** Models it claims to serve. Default `['mock-model']`. */
+  models?: string[];
+  /** The answer, as chunks of text, or a function of the conversation. Default `['Hello', ' from ', name]`. */
+  chunks?: readonly string[] | ((messages: readonly ChatMessage[]) => Iterable<string> | AsyncIterable<string>);
+  /** Wait before each chunk, ms (on `clock`). Default 0. */
+  delayMs?: number;
+  /** Fail to start: `true` always, a number for the next N starts, or the error to throw. */
+  failOnStart?: boolean | number | Error;
+  /** Break the stream after this many chunks. */
+  failAfter?: number;
+  /** The error thrown by `failOnStart` / `failAfter`. Default a `WorkerError` of kind `http`, status 500. */
+  error?: Error;
+  /** Accept the request, then stay silent until aborted. */
+  hang?: boolean;
+  /** End the stream without its final `done` chunk (a truncated answer). */
+  truncate?: boolean;
+  /** Scripted health results, in order; the last one repeats. Default `available`. */
+  health?: Health | readonly Health[];
+  /** A health check that never answers (until aborted). */
+  hangHealth?: boolean;
+  /** Reported on the final chunk. Default `'stop'`. */
+  finishReason?: FinishReason;
+  usage?: Usage;
+  /** Clock for `delayMs`. Default the real clock (so test fake timers apply). */
+  clock?: Clock;
+}
+
+/** One recorded `streamCompletion` call. */
+export interface MockCall {
+  readonly messages: readonly ChatMessage[];
+  readonly model: string | undefined;
+  readonly signal: AbortSignal;
+}
+
+/**
+ * A scriptable worker for tests of apps built on cortex: scripted failures, latency, chunk
+ * lists, health sequences; it records every call. Exported from `cortex-otp/testing`.
+ *
+ * @example
+ * const failing = new MockWorker({ name: 'local', priority: 10, failOnStart: true });
+ * const working = new MockWorker({ name: 'cloud', priority: 20, chunks: ['Hi', '!'] });
+ */
+export class MockWorker implements LlmWorker {
+  #o: MockWorkerOptions;
+  #healthIndex = 0;
+  /** Every `streamCompletion` call, in order. */
+  readonly calls: MockCall[] = [];
+  /** Number of health checks run. */
+  healthChecks = 0;
+  /** Streams that ended because their signal aborted or the consumer stopped early. */
+  cancelled = 0;
+  /** Streams open right now. */
+  active = 0;
+
+  constructor(options: MockWorkerOptions = {}) {
+    this.#o = { ...options };
+  }
+
+  /** Changes the script from now on (e.g. make it fail, then recover). */
+  set(options: Partial<MockWorkerOptions>): this {
+    this.#o = { ...this.#o, ...options };
+    if (options.health !== undefined) this.#healthIndex = 0;
+    return this;
+  }
+
+  get name(): string {
+    return this.#o.name ?? 'mock';
+  }
+
+  info(): WorkerInfo {
+    return { name: this.name, kind: 'mock', models: this.#o.models ?? ['mock-model'] };
+  }
+
+  priority(): number {
+    return this.#o.priority ?? 50;
+  }
+
+  async healthCheck(signal: AbortSignal): Promise<Health> {
+    this.healthChecks++;
+    if (this.#o.hangHealth) {
+      await untilAborted(signal);
+      return { status: 'unavailable', reason: 'aborted' };
+    }
+    const h = this.#o.health;
+    if (h === undefined) return { status: 'available' };
+    if (!Array.isArray(h)) return h as Health;
+    const list = h as readonly Health[];
+    const r = list[Math.min(this.#healthIndex, list.length - 1)]!;
+    this.#healthIndex++;
+    return r;
+  }
+
+  async streamCompletion(messages: readonly ChatMessage[], opts: StreamOptions): Promise<AsyncIterable<CompletionChunk>> {
+    this.calls.push({ messages, model: opts.model, signal: opts.signal });
+    const o = this.#o;
+    const f = o.failOnStart;
+    if (f === true || f instanceof Error || (typeof f === 'number' && f > 0)) {
+      if (typeof f === 'number') this.#o = { ...o, failOnStart: f - 1 };
+      throw f instanceof Error ? f : this.#error('failed to start (scripted)');
+    }
+    opts.signal.throwIfAborted();
+    return this.#generate(messages, opts.signal, o);
+  }
+
+  async *#generate(messages: readonly ChatMessage[], signal: AbortSignal, o: MockWorkerOptions): AsyncGenerator<CompletionChunk> {
+    this.active++;
+    let ended = false; // finished, truncated or failed as scripted
+    try {
+      if (o.hang) await untilAborted(signal);
+      const source = typeof o.chunks === 'function' ? o.chunks(messages) : (o.chunks ?? ['Hello', ' from ', this.name]);
+      let n = 0;
+      for await (const text of source as AsyncIterable<string>) {
+        if (o.failAfter !== undefined && n >= o.failAfter) {
+          ended = true;
+          throw this.#error(`stream broke after ${n} chunks (scripted)`);
+        }
+        if (o.delayMs) await sleep(o.clock ?? realClock, o.delayMs, signal);
+        signal.throwIfAborted();
+        n++;
+        yield { text };
+      }
+      ended = true;
+      if (o.failAfter !== undefined && n >= o.failAfter) throw this.#error(`stream broke after ${n} chunks (scripted)`);
+      if (o.truncate) return;
+      yield { text: '', done: true, finishReason: o.finishReason ?? 'stop', ...(o.usage ? { usage: o.usage } : {}) };
+    } finally {
+      this.active--;
+      if (!ended) this.cancelled++;
+    }
+  }
+
+  #error(message: string): Error {
+    return this.#o.error ?? new WorkerError(this.name, 'http', message, { status: 500 });
+  }
+}
+
+function untilAborted(signal: AbortSignal): Promise<never> {
+  return new Promise((_, reject) => {
+    if (signal.aborted) reject(signal.reason);
+    else signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+  });
+}
+
+function sleep(clock: Clock, ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const t = clock.setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = (): void => {
+      clock.clearTimeout(t);
+      reject(signal.reason);
+    };
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
