@@ -9,5 +9,8 @@ export * from './behaviour/index.js';
 export * from './registry/index.js';
 export * from './pool/index.js';
 export * from './dispatcher/index.js';
+export * from './adapters/index.js';
 export * from './errors/index.js';
 export type * from './events.js';
+export { logEvents, formatEvent, type LogEventsOptions } from './logger.js';
+export * from './config/index.js';

@@ -4,3 +4,11 @@
  */
 export { MockWorker, type MockWorkerOptions, type MockCall } from './testing/mock-worker.js';
 export { SimulatedClock } from './runtime/clock.js';
+export {
+  startFakeOllama,
+  type FakeOllama,
+  type FakeOllamaOptions,
+  type FakeOllamaScript,
+  type FakeOllamaRequest,
+} from './testing/fake-ollama.js';
+export { withFaults, type FaultOptions } from './testing/faults.js';

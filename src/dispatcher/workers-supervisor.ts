@@ -14,6 +14,7 @@ import {
   type ChildSpec,
   type SupervisorRef,
 } from '../supervisor/supervisor.js';
+import type { LoadedConfig } from '../config/config.js';
 import { Dispatcher } from './dispatcher.js';
 import { startWorkerProcess } from './worker-process.js';
 
@@ -21,6 +22,8 @@ import { startWorkerProcess } from './worker-process.js';
 export interface StartWorkersOptions extends PoolOptions {
   /** The workers to start with, registered under `info().name`. */
   workers?: readonly LlmWorker[];
+  /** A loaded config: its workers are started (after `workers`), its pool options apply (explicit options win). */
+  config?: LoadedConfig;
   /** The actor system to run in. Default: a new one. */
   system?: ActorSystem;
   /** Prefix of the actor names (`<prefix>.registry`, `.pool`, `.workers`), to run several in one system. Default `'cortex'`. */
@@ -42,6 +45,11 @@ export interface Workers {
   removeWorker(name: string): Promise<boolean>;
   /** Names of the configured workers. */
   workerNames(): string[];
+  /**
+   * Applies a (re)loaded config without a restart: workers no longer listed, or listed with
+   * other settings, are removed; new or changed ones are added. Pool options are not changed.
+   */
+  reload(config: LoadedConfig): Promise<{ added: string[]; removed: string[] }>;
   /** Stops everything, in reverse start order. */
   stop(): Promise<void>;
 }
@@ -56,10 +64,16 @@ export interface Workers {
  * const { dispatcher } = await startWorkers({ workers: [new OllamaWorker()] });
  */
 export async function startWorkers(options: StartWorkersOptions = {}): Promise<Workers> {
-  const { workers = [], system = createSystem(), prefix = 'cortex', maxRestarts = 10, maxSeconds = 10, ...poolOptions } = options;
+  const { workers = [], config, system = createSystem(), prefix = 'cortex', maxRestarts = 10, maxSeconds = 10, ...explicit } = options;
+  const poolOptions = { ...config?.pool, ...explicit };
   const names = { registry: `${prefix}.registry`, pool: `${prefix}.pool`, workers: `${prefix}.workers` };
   const table = new Map<string, LlmWorker>();
+  const fromConfig = new Map<string, string>(); // name -> settings, for workers that came from a config
   for (const w of workers) addToTable(table, w);
+  for (const w of config?.workers ?? []) {
+    const n = addToTable(table, w);
+    fromConfig.set(n, config!.entries.get(n)!);
+  }
 
   const registry = (): RegistryRef | undefined => system.whereis(names.registry) as RegistryRef | undefined;
   const workerSpec = (name: string, worker: LlmWorker): ChildSpec => ({
@@ -95,7 +109,7 @@ export async function startWorkers(options: StartWorkersOptions = {}): Promise<W
   });
 
   const dispatcher = new Dispatcher(system, names.pool);
-  return {
+  const handle: Workers = {
     system,
     supervisor,
     dispatcher,
@@ -120,10 +134,31 @@ export async function startWorkers(options: StartWorkersOptions = {}): Promise<W
       return true;
     },
     workerNames: () => [...table.keys()],
+    async reload(config) {
+      const removed: string[] = [];
+      const added: string[] = [];
+      for (const n of [...table.keys()]) {
+        const now = config.entries.get(n);
+        if (now === undefined || (fromConfig.has(n) && fromConfig.get(n) !== now)) {
+          await handle.removeWorker(n);
+          fromConfig.delete(n);
+          removed.push(n);
+        }
+      }
+      for (const w of config.workers) {
+        const n = w.info().name;
+        if (table.has(n)) continue;
+        await handle.addWorker(w, n);
+        fromConfig.set(n, config.entries.get(n)!);
+        added.push(n);
+      }
+      return { added, removed };
+    },
     async stop() {
       await stop(supervisor, 'shutdown');
     },
   };
+  return handle;
 }
 
 function addToTable(table: Map<string, LlmWorker>, worker: LlmWorker, name?: string): string {

@@ -1,0 +1,201 @@
+import { z } from 'zod';
+import type { ChatMessage, CompletionChunk, FinishReason, Health, LlmWorker, StreamOptions, WorkerInfo } from '../behaviour/types.js';
+import { parseWith } from '../behaviour/validate.js';
+import { WorkerError } from '../errors/pool.js';
+import { describe } from '../errors/runtime.js';
+import { connectionError, httpError, publicEndpoint, readSome } from './http.js';
+import { LineTooLongError, ndjsonLines } from './ndjson.js';
+
+/** Options of {@link OllamaWorker}. Defaults are the seed's. */
+export interface OllamaWorkerOptions {
+  /** Default `'ollama-local'`. */
+  name?: string;
+  /** Default `'http://localhost:11434'`. */
+  baseUrl?: string;
+  /** Default `'gemma3:4b'`. */
+  model?: string;
+  /** Default 10 (local first). */
+  priority?: number;
+  /** Hard cap on one request, ms. Default 60 000. */
+  timeoutMs?: number;
+  /** Longest NDJSON line accepted, bytes. Default 1 MiB. */
+  maxLineBytes?: number;
+  /** Ollama's `keep_alive` for requests (e.g. `'5m'`). Default: the server's. */
+  keepAlive?: string | number;
+}
+
+/** An http(s) URL, with one clear message. @internal */
+export const httpUrl = z.string().refine((u) => {
+  try {
+    return ['http:', 'https:'].includes(new URL(u).protocol);
+  } catch {
+    return false;
+  }
+}, 'expected an http:// or https:// URL');
+
+const schema = z
+  .object({
+    name: z.string().trim().min(1).default('ollama-local'),
+    baseUrl: httpUrl.default('http://localhost:11434'),
+    model: z.string().trim().min(1).default('gemma3:4b'),
+    priority: z.number().finite().default(10),
+    timeoutMs: z.number().finite().positive().default(60_000),
+    maxLineBytes: z.number().int().positive().default(1 << 20),
+    keepAlive: z.union([z.string(), z.number()]).optional(),
+  })
+  .strict();
+
+interface OllamaLine {
+  error?: unknown;
+  message?: { content?: unknown };
+  done?: unknown;
+  done_reason?: unknown;
+  prompt_eval_count?: unknown;
+  eval_count?: unknown;
+}
+
+/**
+ * A worker over Ollama's native streaming `/api/chat` (NDJSON), with Node's `fetch`.
+ * Cancels the HTTP request when the signal aborts or the consumer stops reading; maps HTTP
+ * errors and in-stream `{"error": ...}` lines to typed `WorkerError`s; a body that ends
+ * without `done: true` is an error, never a short answer.
+ * @throws ValidationError for bad options (naming the field).
+ * @example
+ * const local = new OllamaWorker({ model: 'llama3.2' });
+ */
+export class OllamaWorker implements LlmWorker {
+  readonly #o: z.output<typeof schema>;
+  readonly #base: string;
+
+  constructor(options: OllamaWorkerOptions = {}) {
+    this.#o = parseWith(schema, options, 'OllamaWorker options');
+    this.#base = this.#o.baseUrl.replace(/\/+$/, '');
+  }
+
+  info(): WorkerInfo {
+    return { name: this.#o.name, kind: 'ollama', models: [this.#o.model], endpoint: publicEndpoint(this.#base) };
+  }
+
+  priority(): number {
+    return this.#o.priority;
+  }
+
+  /** GET `/api/tags`: available when the server answers and the configured model is pulled. */
+  async healthCheck(signal: AbortSignal): Promise<Health> {
+    let res: Response;
+    try {
+      res = await fetch(`${this.#base}/api/tags`, { signal });
+    } catch (e) {
+      return { status: 'unavailable', reason: signal.aborted ? 'health check aborted' : connectionError(this.#o.name, e, 'connect').message.replace(`worker ${this.#o.name}: `, '') };
+    }
+    const body = await readSome(res, 1 << 20);
+    if (!res.ok) return { status: 'unavailable', reason: `GET /api/tags answered HTTP ${res.status}` };
+    let names: string[];
+    try {
+      const models = (JSON.parse(body) as { models?: Array<{ name?: unknown; model?: unknown }> | null }).models ?? [];
+      names = models.flatMap((m) => [m.name, m.model]).filter((n): n is string => typeof n === 'string');
+    } catch {
+      return { status: 'unavailable', reason: 'GET /api/tags returned invalid JSON' };
+    }
+    const want = this.#o.model;
+    const wanted = want.includes(':') ? [want] : [want, `${want}:latest`];
+    if (!names.some((n) => wanted.includes(n))) {
+      return { status: 'unavailable', reason: `model "${want}" is not pulled (run: ollama pull ${want})` };
+    }
+    return { status: 'available' };
+  }
+
+  async streamCompletion(messages: readonly ChatMessage[], opts: StreamOptions): Promise<AsyncIterable<CompletionChunk>> {
+    const name = this.#o.name;
+    const signal = AbortSignal.any([opts.signal, AbortSignal.timeout(this.#o.timeoutMs)]);
+    const bo = opts.backendOptions ?? {};
+    const body = {
+      model: opts.model ?? this.#o.model,
+      messages: messages.map((m) => ({ role: m.role, content: m.content })),
+      stream: true,
+      ...(bo.options !== undefined ? { options: bo.options } : {}),
+      ...(bo.format !== undefined ? { format: bo.format } : {}),
+      ...(bo.think !== undefined ? { think: bo.think } : {}),
+      ...((bo.keep_alive ?? this.#o.keepAlive) !== undefined ? { keep_alive: bo.keep_alive ?? this.#o.keepAlive } : {}),
+    };
+    let res: Response;
+    try {
+      res = await fetch(`${this.#base}/api/chat`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/x-ndjson' },
+        body: JSON.stringify(body),
+        signal,
+      });
+    } catch (e) {
+      if (signal.aborted) throw abortReason(name, opts.signal, signal);
+      throw connectionError(name, e, 'connect');
+    }
+    if (!res.ok) throw httpError(name, res, await readSome(res));
+    if (res.body === null) throw new WorkerError(name, 'truncated', 'HTTP 200 with no body');
+    return this.#chunks(res.body, signal, opts.signal);
+  }
+
+  async *#chunks(body: ReadableStream<Uint8Array>, signal: AbortSignal, callerSignal: AbortSignal): AsyncGenerator<CompletionChunk> {
+    const name = this.#o.name;
+    let finished = false;
+    try {
+      for await (const line of ndjsonLines(body, this.#o.maxLineBytes)) {
+        let obj: OllamaLine;
+        try {
+          obj = JSON.parse(line) as OllamaLine;
+        } catch {
+          throw new WorkerError(name, 'protocol', `malformed JSON line: ${line.slice(0, 80)}`);
+        }
+        if (typeof obj !== 'object' || obj === null) throw new WorkerError(name, 'protocol', 'a line is not a JSON object');
+        if (obj.error !== undefined) {
+          throw new WorkerError(name, 'stream_error', `error during generation: ${describe(errorText(obj.error))}`, {
+            body: errorText(obj.error),
+          });
+        }
+        const text = typeof obj.message?.content === 'string' ? obj.message.content : '';
+        if (obj.done === true) {
+          finished = true;
+          await body.cancel().catch(() => {});
+          yield {
+            text,
+            done: true,
+            finishReason: finishReason(obj.done_reason),
+            usage: {
+              ...(typeof obj.prompt_eval_count === 'number' ? { promptTokens: obj.prompt_eval_count } : {}),
+              ...(typeof obj.eval_count === 'number' ? { completionTokens: obj.eval_count } : {}),
+            },
+          };
+          return;
+        }
+        if (text !== '') yield { text };
+      }
+      throw new WorkerError(name, 'truncated', 'the stream ended without a done line');
+    } catch (e) {
+      if (e instanceof WorkerError) throw e;
+      if (e instanceof LineTooLongError) throw new WorkerError(name, 'protocol', `oversized line: ${e.message}`);
+      if (signal.aborted) throw abortReason(name, callerSignal, signal);
+      throw connectionError(name, e, 'read');
+    } finally {
+      // Stop reading at once (a server may keep the socket open after done) and release the connection.
+      if (!finished) await body.cancel().catch(() => {});
+    }
+  }
+}
+
+function errorText(e: unknown): string {
+  if (typeof e === 'string') return e;
+  if (e && typeof e === 'object' && typeof (e as { message?: unknown }).message === 'string') return (e as { message: string }).message;
+  return JSON.stringify(e);
+}
+
+function finishReason(r: unknown): FinishReason {
+  if (r === undefined || r === null || r === '' || r === 'stop') return 'stop';
+  if (r === 'length') return 'length';
+  return 'other';
+}
+
+/** The caller's own reason when it cancelled; otherwise our request timeout. */
+function abortReason(name: string, caller: AbortSignal, combined: AbortSignal): unknown {
+  if (caller.aborted) return caller.reason;
+  return new WorkerError(name, 'idle_timeout', `request exceeded the worker's timeout`, { cause: combined.reason });
+}
