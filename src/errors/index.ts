@@ -1,5 +1,20 @@
 export { CortexError, isCortexError } from './cortex-error.js';
-export * from './runtime.js';
+export {
+  CallTimeoutError,
+  isCallTimeoutError,
+  ActorExitedError,
+  isActorExitedError,
+  MailboxFullError,
+  isMailboxFullError,
+  AlreadyRegisteredError,
+  isAlreadyRegisteredError,
+  InitError,
+  isInitError,
+  CallAbortedError,
+  isCallAbortedError,
+  InvalidArgumentError,
+  isInvalidArgumentError,
+} from './runtime.js';
 export {
   RestartIntensityError,
   isRestartIntensityError,

@@ -7,10 +7,6 @@ export {
   type WorkerStatus,
   type CircuitState,
   type StartPoolOptions,
-  type PoolProtocol,
-  type AttemptOutcome,
-  type Lease,
-  type Checkout,
 } from './pool.js';
 export { type PoolOptions, type ContinuationOptions, DEFAULT_CONTINUATION_PROMPT } from './options.js';
 export { localFirst, roundRobin, leastLoaded, type SelectionStrategy, type Candidate, type StrategyName } from './strategies.js';

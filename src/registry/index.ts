@@ -8,5 +8,4 @@ export {
   type RegistryEntry,
   type RegistryChange,
   type RegistryRef,
-  type RegistryProtocol,
 } from './registry.js';

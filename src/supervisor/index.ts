@@ -13,7 +13,6 @@ export {
   type ChildInfo,
   type ChildCounts,
   type SupervisorRef,
-  type SupervisorProtocol,
 } from './supervisor.js';
 export { recordRestart, type IntensityCheck } from './intensity.js';
 export { backoffDelay, type BackoffOptions } from './backoff.js';
