@@ -237,6 +237,13 @@ export class Actor implements ActorRef, ActorContext {
   }
 
   deliver(env: Envelope): void {
+    if (this.status === RUNNING && !this.busy && !this.queued && (this.mailbox === null || this.mailbox.length === 0)) {
+      // Fast path: an idle actor with an empty mailbox takes the message at once, in the
+      // sender's turn. Order is kept (nothing is queued before it) and `busy` guards re-entry.
+      // Messages the handler sent to itself were queued meanwhile: take them in a later turn.
+      if (this.step(env) && this.mailbox !== null && this.mailbox.length > 0) this.system.schedule(this);
+      return;
+    }
     (this.mailbox ??= []).push(env);
     if (this.status === RUNNING && !this.busy) this.system.schedule(this);
   }
@@ -251,27 +258,37 @@ export class Actor implements ActorRef, ActorContext {
         this.system.schedule(this);
         return;
       }
-      const env = box.shift()!;
-      if (env.kind === CALL && env.settled) continue;
-      let result: unknown;
-      try {
-        result = this.dispatch(env);
-      } catch (e) {
-        this.current = env;
-        this.crash(e);
-        return;
-      }
+      if (!this.step(box.shift()!)) return;
+    }
+  }
+
+  /** Handles one message. Returns false when the actor cannot take the next one now (async handler, or stopping). */
+  private step(env: Envelope): boolean {
+    if (env.kind === CALL && env.settled) return true;
+    this.busy = true; // also while a sync handler runs: a message it sends to itself is queued, not re-entered
+    try {
+      const result = this.dispatch(env);
       if (result instanceof Promise) {
-        this.busy = true;
         this.current = env;
         result.then(
           (v) => this.afterAsync(env, v),
           (e) => this.afterAsyncError(e),
         );
-        return;
+        return false;
       }
       this.apply(env, result);
+    } catch (e) {
+      this.busy = false;
+      this.current = env;
+      this.crash(e);
+      return false;
     }
+    this.busy = false;
+    if (this.status === STOPPING) {
+      void this.finishStop();
+      return false;
+    }
+    return true;
   }
 
   private dispatch(env: Envelope): unknown {

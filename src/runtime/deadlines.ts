@@ -18,13 +18,16 @@ export class DeadlineList {
 /**
  * Call timeouts without one timer per call: calls with the same timeout length sit in one
  * FIFO list (their deadlines come in order), and one clock timer is armed for the earliest
- * head. Adding and removing are O(1); the timer is cleared when nothing waits.
+ * head. Adding and removing are O(1).
  * @internal
  */
 export class Deadlines {
   readonly #clock: Clock;
   readonly #lists = new Map<number, DeadlineList>();
   #count = 0;
+  // Most calls use one timeout length: skip the map lookup for it.
+  #lastMs = NaN;
+  #lastList: DeadlineList | undefined = undefined;
   #timer: unknown = undefined;
   #timerAt = Infinity;
   readonly #fire = (): void => this.#onTimer();
@@ -34,11 +37,13 @@ export class Deadlines {
   }
 
   add(node: DeadlineNode, ms: number): void {
-    let list = this.#lists.get(ms);
+    let list = ms === this.#lastMs ? this.#lastList : this.#lists.get(ms);
     if (list === undefined) {
       list = new DeadlineList();
       this.#lists.set(ms, list);
     }
+    this.#lastMs = ms;
+    this.#lastList = list;
     node.deadline = this.#clock.now() + ms;
     node.list = list;
     node.prev = list.tail;
@@ -58,7 +63,10 @@ export class Deadlines {
     if (node.next === null) list.tail = node.prev;
     else node.next.prev = node.prev;
     node.prev = node.next = node.list = null;
-    if (--this.#count === 0) this.clear();
+    // The timer is left armed when nothing waits (it fires once, finds nothing, and is not
+    // re-armed): clearing and re-arming it on every call would cost more than the call itself.
+    // It is unref'd, so it never keeps the process alive.
+    this.#count--;
   }
 
   /** Cancels the timer (used on system shutdown and when nothing waits). */
@@ -71,7 +79,9 @@ export class Deadlines {
   #arm(at: number): void {
     if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
     this.#timerAt = at;
-    this.#timer = this.#clock.setTimeout(this.#fire, Math.max(0, Math.ceil(at - this.#clock.now())));
+    const t = this.#clock.setTimeout(this.#fire, Math.max(0, Math.ceil(at - this.#clock.now())));
+    (t as { unref?: () => void } | null)?.unref?.();
+    this.#timer = t;
   }
 
   #onTimer(): void {
@@ -88,7 +98,10 @@ export class Deadlines {
         expired.push(n);
         n = after;
       }
-      if (list.head === null) this.#lists.delete(ms);
+      if (list.head === null) {
+        this.#lists.delete(ms);
+        if (this.#lastList === list) this.#lastMs = NaN;
+      }
       else if (list.head.deadline < next) next = list.head.deadline;
     }
     if (next !== Infinity) this.#arm(next);

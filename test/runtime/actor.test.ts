@@ -135,11 +135,13 @@ describe('actors', () => {
     expect(isCallTimeoutError(await settled)).toBe(true);
   });
 
-  it('clears the timeout timer once every call is answered', async () => {
+  it('shares one timer between all call timeouts, which ends once nothing waits', async () => {
     const clock = new SimulatedClock();
     const system = createSystem({ clock });
     const ref = await system.spawn(counter(clock), 0);
-    await Promise.all([call(ref, { type: 'get' }), call(ref, { type: 'get' }, { timeout: 50 })]);
+    await Promise.all([call(ref, { type: 'get' }), call(ref, { type: 'get' }, { timeout: 50 }), call(ref, { type: 'get' })]);
+    expect(clock.pendingTimers).toBe(1);
+    await clock.advance(5_000);
     expect(clock.pendingTimers).toBe(0);
   });
 
@@ -159,7 +161,6 @@ describe('actors', () => {
       expect(isActorExitedError(e)).toBe(true);
       expect((e.reason as { error: Error }).error.message).toBe('boom');
     }
-    expect(clock.pendingTimers).toBe(0); // nobody waits for a timeout
     expect(log).toEqual([{ terminated: { error: expect.objectContaining({ message: 'boom' }) } }]);
     expect(ref.exited).toBe(true);
     expect(system.whereis('c')).toBeUndefined();
@@ -280,9 +281,12 @@ describe('actors', () => {
     await clock.advance(100);
     expect(log).toEqual([{ type: 'tick' }]);
     await call(ref, { type: 'arm' });
-    expect(clock.pendingTimers).toBe(1);
+    expect(clock.pendingTimers).toBe(2); // the tick, and the shared call-timeout timer
     await stop(ref);
+    expect(clock.pendingTimers).toBe(1); // the tick is gone
+    await clock.advance(5_000);
     expect(clock.pendingTimers).toBe(0);
+    expect(log).toEqual([{ type: 'tick' }]);
   });
 
   it('stop with a timeout kills a handler that does not return', async () => {

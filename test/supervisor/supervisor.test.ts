@@ -276,7 +276,10 @@ describe('backoff', () => {
     await crash(system, 'a');
     await clock.advance(100);
     expect((await whichChildren(sup))[0]!.status).toBe('running');
+    await crash(system, 'a'); // a restart is pending (backoff) when the supervisor stops
     await stop(sup);
+    expect(clock.pendingTimers).toBe(1); // only the shared call-timeout timer: the restart timer was cleared
+    await clock.advance(5_000);
     expect(clock.pendingTimers).toBe(0);
   });
 });
