@@ -1,5 +1,5 @@
 import { createActor, createMachine } from 'xstate';
-import { call, cast, createSystem, reply, startSupervisor, type Behaviour } from '../src/index.js';
+import { call, cast, createSystem, reply, startSupervisor, type Behaviour } from '../dist/index.js';
 import { bytesPer, interleaved, median, ratio, record } from './harness.js';
 
 type Echo = { call: { type: 'echo'; n: number }; replies: { echo: number }; cast: { type: 'inc' } };

@@ -15,8 +15,20 @@ export const messagesSchema = z.array(chatMessageSchema).min(1, 'at least one me
  * Checks a conversation at the public boundary.
  * @throws ValidationError naming each bad field, e.g. `messages[1].role`.
  */
-export function validateMessages(messages: unknown): ChatMessage[] {
+export function validateMessages(messages: unknown): readonly ChatMessage[] {
+  // Fast path for the common, valid case; zod (the source of truth) reports what is wrong.
+  if (isConversation(messages)) return messages;
   return parseWith(messagesSchema, messages, 'messages');
+}
+
+const ROLES = new Set(['system', 'user', 'assistant', 'tool']);
+
+function isConversation(m: unknown): m is readonly ChatMessage[] {
+  if (!Array.isArray(m) || m.length === 0) return false;
+  for (const x of m) {
+    if (typeof x !== 'object' || x === null || !ROLES.has((x as ChatMessage).role) || typeof (x as ChatMessage).content !== 'string') return false;
+  }
+  return true;
 }
 
 /** Parses `value` with `schema`, turning zod issues into one {@link ValidationError}. @internal */

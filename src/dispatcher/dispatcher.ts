@@ -30,6 +30,16 @@ const optionsSchema = z
   })
   .strict();
 
+/** Fast path: no options, or only a signal and a model of the right types. */
+function isPlainOptions(o: DispatchOptions): boolean {
+  if (typeof o !== 'object' || o === null) return false;
+  for (const k in o) {
+    const v = (o as Record<string, unknown>)[k];
+    if (k === 'signal' ? !(v instanceof AbortSignal) : k === 'model' ? typeof v !== 'string' || v === '' : true) return false;
+  }
+  return true;
+}
+
 /**
  * The facade an app calls. Validates input, streams through the pool, and maps every failure
  * to a typed error.
@@ -56,7 +66,7 @@ export class Dispatcher {
    */
   dispatchStream(messages: readonly ChatMessage[], options: DispatchOptions = {}): AsyncGenerator<StreamChunk, void, undefined> {
     const msgs = validateMessages(messages);
-    const opts = parseWith(optionsSchema, options, 'options') as DispatchOptions;
+    const opts = isPlainOptions(options) ? options : (parseWith(optionsSchema, options, 'options') as DispatchOptions);
     return streamThroughPool(this.#system, () => this.#system.whereis(this.#poolName) as PoolRef | undefined, msgs, opts);
   }
 

@@ -48,10 +48,13 @@ let nextRequestId = 1;
 
 const CALLER = Symbol('caller');
 const DEADLINE = Symbol('deadline');
+/** The abort reason of an attempt that is over (shared: no stack trace to capture per request). */
+const ATTEMPT_OVER = Object.freeze({ name: 'AttemptOver', message: 'the attempt is over' });
 
 /**
  * Streams one answer through the pool: picks a worker, fails over on errors and silent
  * starts, watches for stalls, and either ends with a `done` chunk or throws a typed error.
+ * One watchdog timer per attempt enforces the first-chunk, idle and total deadlines.
  * @internal
  */
 export async function* streamThroughPool(
@@ -72,106 +75,126 @@ export async function* streamThroughPool(
   let switches = 0;
   let attempt = 0;
   let lastWorker: string | undefined;
-  let current: { pool: PoolRef; lease: number; released: boolean } | null = null;
+  let deadlineMs = 0;
+  let deadlineAt = Infinity;
+  /** Why the request was ended from outside the loop: the caller's abort or the deadline. */
+  let ended: typeof CALLER | typeof DEADLINE | null = null;
+  let lease: { pool: PoolRef; id: number; released: boolean } | null = null;
+  let attemptCtl: AbortController | null = null;
+  /** Rejects the read in progress, if any, when the attempt is aborted. */
+  let wake: ((reason: unknown) => void) | null = null;
 
-  const releaseCurrent = (outcome: AttemptOutcome): void => {
-    if (current === null || current.released) return;
-    current.released = true;
-    releaseLease(current.pool, current.lease, outcome);
+  const release = (outcome: AttemptOutcome): void => {
+    if (lease === null || lease.released) return;
+    lease.released = true;
+    releaseLease(lease.pool, lease.id, outcome);
+  };
+  const abortAttempt = (reason: unknown): void => {
+    if (attemptCtl === null || attemptCtl.signal.aborted) return;
+    attemptCtl.abort(reason);
+    wake?.(reason);
+  };
+  const end = (why: typeof CALLER | typeof DEADLINE): void => {
+    if (ended !== null) return;
+    ended = why;
+    release({ kind: 'cancelled' }); // at once: the slot is free even if the consumer never reads again
+    abortAttempt(why === CALLER ? o.signal?.reason : new Error('deadline exceeded'));
   };
   const finish = (outcome: 'complete' | 'interrupted' | 'aborted' | 'no_workers' | 'deadline'): void =>
     events.emit(() => ({ type: 'pool.stream_finished', requestId, worker: lastWorker, outcome, chars, ms: clock.now() - started }));
 
-  const request = new AbortController();
-  const onCallerAbort = (): void => {
-    request.abort(CALLER);
-    releaseCurrent({ kind: 'cancelled' });
-  };
+  const onCallerAbort = (): void => end(CALLER);
   if (o.signal?.aborted) throw new StreamAbortedError('', o.signal.reason);
   o.signal?.addEventListener('abort', onCallerAbort, { once: true });
-  let deadlineMs: number | undefined;
-  let deadlineTimer: unknown;
 
   try {
     for (;;) {
-      const got = await checkoutWithRetry(findPool, tried, request.signal);
-      if (request.signal.aborted) throw abortError();
+      const got = await checkoutWithRetry(findPool, tried, o.signal);
+      if (ended !== null) {
+        if (got?.checkout.ok) releaseLease(got.pool, got.checkout.lease.id, { kind: 'cancelled' });
+        throw abortError();
+      }
       if (got === undefined) {
         attempts.push({ worker: '(pool)', reason: 'the pool is not running' });
         throw noMore([]);
       }
-      const { pool, checkout } = got;
-      if (!checkout.ok) throw noMore(checkout.skipped);
+      if (!got.checkout.ok) throw noMore(got.checkout.skipped);
 
-      const { lease } = checkout;
-      const opts = effective(lease.options, o);
-      if (deadlineTimer === undefined) {
+      const lent = got.checkout.lease;
+      const opts = effective(lent.options, o);
+      if (deadlineAt === Infinity) {
         deadlineMs = opts.deadlineMs;
-        deadlineTimer = clock.setTimeout(() => {
-          request.abort(DEADLINE);
-          releaseCurrent({ kind: 'cancelled' });
-        }, Math.max(0, opts.deadlineMs - (clock.now() - started)));
+        deadlineAt = started + opts.deadlineMs;
       }
-      current = { pool, lease: lease.id, released: false };
-      lastWorker = lease.name;
+      lease = { pool: got.pool, id: lent.id, released: false };
+      lastWorker = lent.name;
       attempt++;
-      events.emit(() => ({ type: 'pool.dispatch', requestId, worker: lease.name, attempt, segment }));
+      events.emit(() => ({ type: 'pool.dispatch', requestId, worker: lent.name, attempt, segment }));
 
-      const attemptCtl = new AbortController();
-      const abortAttempt = (): void => attemptCtl.abort(request.signal.reason);
-      request.signal.addEventListener('abort', abortAttempt, { once: true });
-      // One watchdog per attempt instead of a timer per chunk: it re-arms itself for the remaining time.
-      const firstLimit = lease.alternatives > 0 ? opts.firstChunkTimeoutMs : Infinity;
+      const ctl = new AbortController();
+      attemptCtl = ctl;
+      wake = null;
+      const firstLimit = lent.alternatives > 0 ? opts.firstChunkTimeoutMs : Infinity;
       const t0 = clock.now();
-      let lastAt = t0;
       let firstAt: number | undefined;
+      /** True while waiting on the worker; false while the consumer holds a chunk (its slowness is not the worker's). */
+      let waiting = true;
+      let waitingSince = t0;
       let watchdog: unknown;
-      const arm = (): void => {
+      const check = (): void => {
+        watchdog = undefined;
+        if (ctl.signal.aborted) return;
+        const now = clock.now();
+        if (now >= deadlineAt) return end(DEADLINE);
         const limit = firstAt === undefined ? firstLimit : opts.idleTimeoutMs;
-        if (limit === Infinity) return;
-        const remaining = limit - (clock.now() - lastAt);
-        if (remaining <= 0) {
-          attemptCtl.abort(
-            firstAt === undefined
-              ? new WorkerError(lease.name, 'first_chunk_timeout', `no first chunk within ${limit} ms`)
-              : new WorkerError(lease.name, 'idle_timeout', `no chunk for ${limit} ms`),
-          );
-          return;
+        let at = deadlineAt;
+        if (limit !== Infinity) {
+          if (waiting && now - waitingSince >= limit) {
+            return abortAttempt(
+              firstAt === undefined
+                ? new WorkerError(lent.name, 'first_chunk_timeout', `no first chunk within ${limit} ms`)
+                : new WorkerError(lent.name, 'idle_timeout', `no chunk for ${limit} ms`),
+            );
+          }
+          at = Math.min(at, (waiting ? waitingSince : now) + limit);
         }
-        watchdog = clock.setTimeout(arm, remaining);
+        if (at !== Infinity) watchdog = clock.setTimeout(check, Math.max(1, Math.ceil(at - now)));
       };
-      arm();
-      const stopped = new Promise<never>((_, reject) => {
-        attemptCtl.signal.addEventListener('abort', () => reject(attemptCtl.signal.reason), { once: true });
-      });
-      stopped.catch(() => {});
+      check();
+      const read = <T>(p: Promise<T>): Promise<T> => {
+        if (ctl.signal.aborted) {
+          p.catch(() => {});
+          return Promise.reject(ctl.signal.reason);
+        }
+        return new Promise<T>((resolve, reject) => {
+          wake = reject;
+          p.then(resolve, reject);
+        });
+      };
 
       let iterator: AsyncIterator<CompletionChunk> | undefined;
+      let completed = false;
       let accepted = false;
       let segmentChars = 0;
       try {
         const prompt = parts.length === 0 ? messages : continuationMessages(messages, parts.join(''), opts.continuation);
-        const iterable = await Promise.race([
-          lease.worker.streamCompletion(prompt, {
-            signal: attemptCtl.signal,
-            ...(o.model !== undefined ? { model: o.model } : {}),
-            ...(o.backendOptions !== undefined ? { backendOptions: o.backendOptions } : {}),
-          }),
-          stopped,
-        ]);
+        const streamOpts: { signal: AbortSignal; model?: string; backendOptions?: Record<string, unknown> } = { signal: ctl.signal };
+        if (o.model !== undefined) streamOpts.model = o.model;
+        if (o.backendOptions !== undefined) streamOpts.backendOptions = o.backendOptions;
+        const iterable = await read(Promise.resolve(lent.worker.streamCompletion(prompt, streamOpts)));
         accepted = true;
         iterator = iterable[Symbol.asyncIterator]();
         for (;;) {
-          const r = await Promise.race([iterator.next(), stopped]);
-          if (r.done) throw new WorkerError(lease.name, 'truncated', 'the stream ended without its final chunk');
+          const r = await read(iterator.next());
+          if (r.done) throw new WorkerError(lent.name, 'truncated', 'the stream ended without its final chunk');
           const c = r.value;
-          if (typeof c?.text !== 'string') throw new WorkerError(lease.name, 'protocol', 'the worker yielded a chunk without text');
-          lastAt = clock.now();
+          if (typeof c?.text !== 'string') throw new WorkerError(lent.name, 'protocol', 'the worker yielded a chunk without text');
           if (firstAt === undefined) {
-            firstAt = lastAt;
+            // From now on the idle limit applies: re-arm the watchdog for it.
+            firstAt = clock.now();
+            waiting = false;
             clock.clearTimeout(watchdog);
-            watchdog = undefined;
-            arm();
+            check();
           }
           if (c.text !== '') {
             parts.push(c.text);
@@ -179,58 +202,61 @@ export async function* streamThroughPool(
             segmentChars += c.text.length;
           }
           const done = c.done === true;
-          const out: StreamChunk = {
-            worker: lease.name,
-            text: c.text,
-            done,
-            segment,
-            ...(c.finishReason !== undefined ? { finishReason: c.finishReason } : {}),
-            ...(c.usage !== undefined ? { usage: c.usage } : {}),
-          };
+          const out: { -readonly [K in keyof StreamChunk]: StreamChunk[K] } = { worker: lent.name, text: c.text, done, segment };
+          if (c.finishReason !== undefined) out.finishReason = c.finishReason;
+          if (c.usage !== undefined) out.usage = c.usage;
           if (done) {
-            releaseCurrent({ kind: 'success', firstChunkMs: firstAt - t0, latencyMs: clock.now() - t0 });
+            completed = true;
+            release({ kind: 'success', firstChunkMs: firstAt - t0, latencyMs: clock.now() - t0 });
             finish('complete');
           }
+          waiting = false;
           yield out;
           if (done) return;
+          waiting = true;
+          waitingSince = clock.now();
         }
       } catch (e) {
-        if (request.signal.aborted) throw abortError();
-        const error = attemptCtl.signal.aborted ? attemptCtl.signal.reason : e;
-        releaseCurrent({ kind: 'failure', error, ...(firstAt !== undefined ? { firstChunkMs: firstAt - t0 } : {}) });
+        if (ended !== null) throw abortError();
+        const error = ctl.signal.aborted ? ctl.signal.reason : e;
+        release({ kind: 'failure', error, ...(firstAt !== undefined ? { firstChunkMs: firstAt - t0 } : {}) });
         const reason = describe(error);
-        attempts.push({ worker: lease.name, reason, error });
-        tried.push(lease.name);
+        attempts.push({ worker: lent.name, reason, error });
+        tried.push(lent.name);
         const phase = firstAt !== undefined ? 'mid_stream' : accepted ? 'first_chunk' : 'start';
-        events.emit(() => ({ type: 'pool.attempt_failed', requestId, worker: lease.name, phase, reason, error }));
+        events.emit(() => ({ type: 'pool.attempt_failed', requestId, worker: lent.name, phase, reason, error }));
         if (segmentChars > 0) {
           const cont = opts.continuation;
           if (cont === false || switches >= cont.maxSwitches) {
             finish('interrupted');
-            throw new StreamInterruptedError(lease.name, parts.join(''), error, attempts);
+            throw new StreamInterruptedError(lent.name, parts.join(''), error, attempts);
           }
           switches++;
           segment++;
         }
-        events.emit(() => ({ type: 'pool.failover', requestId, from: lease.name, deliveredChars: chars }));
+        events.emit(() => ({ type: 'pool.failover', requestId, from: lent.name, deliveredChars: chars }));
       } finally {
         clock.clearTimeout(watchdog);
         watchdog = undefined;
-        request.signal.removeEventListener('abort', abortAttempt);
-        releaseCurrent({ kind: 'cancelled' }); // the consumer stopped reading: not the worker's fault
-        if (!attemptCtl.signal.aborted) attemptCtl.abort(new Error('attempt over'));
-        void Promise.resolve(iterator?.return?.()).catch(() => {});
+        wake = null;
+        if (lease.released) {
+          if (!completed && !ctl.signal.aborted) ctl.abort(ATTEMPT_OVER);
+        } else {
+          // The consumer stopped reading early: cancel the worker's request; not the worker's fault.
+          release({ kind: 'cancelled' });
+          ctl.abort(ATTEMPT_OVER);
+        }
+        if (iterator?.return) void Promise.resolve(iterator.return()).catch(() => {});
       }
     }
   } finally {
-    clock.clearTimeout(deadlineTimer);
     o.signal?.removeEventListener('abort', onCallerAbort);
   }
 
   function abortError(): Error {
-    if (request.signal.reason === DEADLINE) {
+    if (ended === DEADLINE) {
       finish('deadline');
-      return new DeadlineExceededError(deadlineMs ?? 0, parts.join(''));
+      return new DeadlineExceededError(deadlineMs, parts.join(''));
     }
     finish('aborted');
     return new StreamAbortedError(parts.join(''), o.signal?.reason);
@@ -257,7 +283,7 @@ class PoolNotRunning extends Error {}
 async function checkoutWithRetry(
   findPool: () => PoolRef | undefined,
   tried: readonly string[],
-  signal: AbortSignal,
+  signal: AbortSignal | undefined,
 ): Promise<{ pool: PoolRef; checkout: Checkout } | undefined> {
   const attempt = async (): Promise<{ pool: PoolRef; checkout: Checkout }> => {
     const pool = findPool();
@@ -273,7 +299,7 @@ async function checkoutWithRetry(
     retries: 8,
     minTimeout: 1,
     factor: 2,
-    signal,
+    ...(signal ? { signal } : {}),
     shouldRetry: ({ error }) => error instanceof PoolNotRunning || isActorExitedError(error),
   }).catch(() => undefined);
 }

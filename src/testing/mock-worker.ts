@@ -115,11 +115,28 @@ export class MockWorker implements LlmWorker {
   async *#generate(messages: readonly ChatMessage[], signal: AbortSignal, o: MockWorkerOptions): AsyncGenerator<CompletionChunk> {
     this.active++;
     let ended = false; // finished, truncated or failed as scripted
+    let it: Iterator<string> | AsyncIterator<string> | null = null;
     try {
       if (o.hang) await untilAborted(signal);
       const source = typeof o.chunks === 'function' ? o.chunks(messages) : (o.chunks ?? ['Hello', ' from ', this.name]);
       let n = 0;
-      for await (const text of source as AsyncIterable<string>) {
+      // Arrays are walked directly (for await over an array wraps every element in a promise).
+      const arr = Array.isArray(source) ? (source as readonly string[]) : null;
+      it = arr
+        ? null
+        : Symbol.asyncIterator in (source as object)
+          ? (source as AsyncIterable<string>)[Symbol.asyncIterator]()
+          : (source as Iterable<string>)[Symbol.iterator]();
+      for (;;) {
+        let text: string;
+        if (arr) {
+          if (n >= arr.length) break;
+          text = arr[n]!;
+        } else {
+          const r = await it!.next();
+          if (r.done) break;
+          text = r.value;
+        }
         if (o.failAfter !== undefined && n >= o.failAfter) {
           ended = true;
           throw this.#error(`stream broke after ${n} chunks (scripted)`);
@@ -134,6 +151,7 @@ export class MockWorker implements LlmWorker {
       if (o.truncate) return;
       yield { text: '', done: true, finishReason: o.finishReason ?? 'stop', ...(o.usage ? { usage: o.usage } : {}) };
     } finally {
+      void Promise.resolve(it?.return?.()).catch(() => {});
       this.active--;
       if (!ended) this.cancelled++;
     }
