@@ -1,1 +1,152 @@
-export async function httpBench(): Promise<void> {}
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { OllamaWorker, startWorkers } from '../dist/index.js';
+import { median, record } from './harness.js';
+
+const messages = [{ role: 'user' as const, content: 'Hi' }];
+const MODEL = 'bench:latest';
+
+type Client = () => Promise<{ ttfc: number; total: number; text: string }>;
+
+async function timed(run: (onChunk: (t: string) => void) => Promise<void>): Promise<{ ttfc: number; total: number; text: string }> {
+  const t0 = performance.now();
+  let first = 0;
+  let text = '';
+  await run((t) => {
+    if (first === 0 && t !== '') first = performance.now();
+    text += t;
+  });
+  return { ttfc: first - t0, total: performance.now() - t0, text };
+}
+
+export async function httpBench(): Promise<void> {
+  const server = spawn(process.execPath, ['--import', 'tsx', 'bench/fake-server.ts', '50'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const [line] = (await once(server.stdout!, 'data')) as [Buffer];
+  const url = line.toString().trim();
+
+  const cortex = await startWorkers({
+    workers: [new OllamaWorker({ name: 'local', baseUrl: url, model: MODEL }), new OllamaWorker({ name: 'backup', baseUrl: url, model: MODEL, priority: 20 })],
+    healthIntervalMs: 0,
+    prefix: 'http',
+  });
+
+  const clients: Record<string, Client> = {
+    'fetch + line split (floor)': () =>
+      timed(async (onChunk) => {
+        const res = await fetch(`${url}/api/chat`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ model: MODEL, messages, stream: true }),
+        });
+        const dec = new TextDecoder();
+        let buf = '';
+        for await (const bytes of res.body!) {
+          buf += dec.decode(bytes, { stream: true });
+          let nl: number;
+          while ((nl = buf.indexOf('\n')) !== -1) {
+            const obj = JSON.parse(buf.slice(0, nl)) as { message?: { content?: string }; done?: boolean };
+            buf = buf.slice(nl + 1);
+            onChunk(obj.message?.content ?? '');
+          }
+        }
+      }),
+    'cortex pool (OllamaWorker)': () =>
+      timed(async (onChunk) => {
+        for await (const c of cortex.dispatcher.dispatchStream(messages)) onChunk(c.text);
+      }),
+  };
+
+  try {
+    const { Ollama } = await import('ollama');
+    const ollama = new Ollama({ host: url });
+    clients['ollama (official client)'] = () =>
+      timed(async (onChunk) => {
+        for await (const part of await ollama.chat({ model: MODEL, messages, stream: true })) onChunk(part.message.content);
+      });
+  } catch (e) {
+    console.log(`  ollama client unavailable: ${(e as Error).message}`);
+  }
+  try {
+    const { streamText } = await import('ai');
+    const { createOllama } = await import('ollama-ai-provider-v2');
+    const { createFallback } = await import('ai-fallback');
+    const provider = createOllama({ baseURL: `${url}/api` });
+    const model = createFallback({ models: [provider(MODEL), provider(MODEL)] });
+    clients['Vercel AI SDK + ai-fallback'] = () =>
+      timed(async (onChunk) => {
+        const r = streamText({ model, messages });
+        for await (const t of r.textStream) onChunk(t);
+      });
+  } catch (e) {
+    console.log(`  AI SDK unavailable: ${(e as Error).message}`);
+  }
+  try {
+    const { ChatOllama } = await import('@langchain/ollama');
+    const primary = new ChatOllama({ baseUrl: url, model: MODEL });
+    const chain = primary.withFallbacks([new ChatOllama({ baseUrl: url, model: MODEL })]);
+    clients['LangChain ChatOllama.withFallbacks'] = () =>
+      timed(async (onChunk) => {
+        for await (const c of await chain.stream([['human', 'Hi']])) onChunk(typeof c.content === 'string' ? c.content : '');
+      });
+  } catch (e) {
+    console.log(`  LangChain unavailable: ${(e as Error).message}`);
+  }
+
+  // Check every client gets the whole answer, then warm up.
+  const expected = Array.from({ length: 50 }, (_, i) => `tok${i} `).join('');
+  for (const [name, c] of Object.entries(clients)) {
+    try {
+      const r = await c();
+      if (r.text !== expected) throw new Error(`got ${r.text.length} chars, expected ${expected.length}`);
+      for (let i = 0; i < 20; i++) await c();
+    } catch (e) {
+      console.log(`  ${name} failed: ${(e as Error).message}`);
+      delete clients[name];
+    }
+  }
+
+  const ttfc: Record<string, number[]> = {};
+  const total: Record<string, number[]> = {};
+  for (let round = 0; round < 8; round++) {
+    const names = Object.keys(clients);
+    for (const name of round % 2 ? names.reverse() : names) {
+      for (let i = 0; i < 15; i++) {
+        const r = await clients[name]!();
+        (ttfc[name] ??= []).push(r.ttfc);
+        (total[name] ??= []).push(r.total);
+      }
+    }
+  }
+  const floor = 'fetch + line split (floor)';
+  const base = { ttfc: median(ttfc[floor]!), total: median(total[floor]!) };
+  for (const name of Object.keys(clients)) {
+    const t = median(ttfc[name]!);
+    const tt = median(total[name]!);
+    record({ group: 'http', name: `${name}: first chunk`, value: t * 1000, unit: 'us' });
+    record({ group: 'http', name: `${name}: total (50 chunks)`, value: tt * 1000, unit: 'us' });
+    if (name === floor) continue;
+    if (name.startsWith('cortex')) {
+      record({ group: 'http', name: 'cortex / floor, first chunk', value: t / base.ttfc, unit: 'x', goal: '<= 1.05x', met: t / base.ttfc <= 1.05 });
+      record({ group: 'http', name: 'cortex / floor, total', value: tt / base.total, unit: 'x', goal: '<= 1.05x', met: tt / base.total <= 1.05 });
+    }
+  }
+  const ours = median(total['cortex pool (OllamaWorker)']!);
+  for (const name of Object.keys(clients)) {
+    if (name === floor || name.startsWith('cortex')) continue;
+    const theirs = median(total[name]!);
+    const ourT = median(ttfc['cortex pool (OllamaWorker)']!);
+    const theirT = median(ttfc[name]!);
+    record({
+      group: 'http',
+      name: `cortex faster than ${name} (total; first chunk)`,
+      value: theirs / ours,
+      unit: 'x',
+      note: `first chunk ${(theirT / ourT).toFixed(2)}x`,
+      goal: 'faster (> 1x) on both',
+      met: theirs > ours && theirT > ourT,
+    });
+  }
+  await cortex.stop();
+  server.stdin!.end();
+  await once(server, 'exit');
+}

@@ -107,7 +107,19 @@ export class OllamaWorker implements LlmWorker {
 
   async streamCompletion(messages: readonly ChatMessage[], opts: StreamOptions): Promise<AsyncIterable<CompletionChunk>> {
     const name = this.#o.name;
-    const signal = AbortSignal.any([opts.signal, AbortSignal.timeout(this.#o.timeoutMs)]);
+    // One signal for the caller's cancel and this worker's hard cap. (Built by hand:
+    // AbortSignal.any keeps weak references and finalizers per call, a measurable cost.)
+    const ctl = new AbortController();
+    const signal = ctl.signal;
+    const onAbort = (): void => ctl.abort(opts.signal.reason);
+    if (opts.signal.aborted) onAbort();
+    else opts.signal.addEventListener('abort', onAbort, { once: true });
+    const cap = setTimeout(() => ctl.abort(new Error(`request exceeded ${this.#o.timeoutMs} ms`)), this.#o.timeoutMs);
+    cap.unref();
+    const cleanup = (): void => {
+      clearTimeout(cap);
+      opts.signal.removeEventListener('abort', onAbort);
+    };
     const bo = opts.backendOptions ?? {};
     const body = {
       model: opts.model ?? this.#o.model,
@@ -127,19 +139,38 @@ export class OllamaWorker implements LlmWorker {
         signal,
       });
     } catch (e) {
+      cleanup();
       if (signal.aborted) throw abortReason(name, opts.signal, signal);
       throw connectionError(name, e, 'connect');
     }
-    if (!res.ok) throw httpError(name, res, await readSome(res));
-    if (res.body === null) throw new WorkerError(name, 'truncated', 'HTTP 200 with no body');
-    return this.#chunks(res.body, signal, opts.signal);
+    if (!res.ok) {
+      const text = await readSome(res);
+      cleanup();
+      throw httpError(name, res, text);
+    }
+    if (res.body === null) {
+      cleanup();
+      throw new WorkerError(name, 'truncated', 'HTTP 200 with no body');
+    }
+    return this.#chunks(res.body, signal, opts.signal, cleanup);
   }
 
-  async *#chunks(body: ReadableStream<Uint8Array>, signal: AbortSignal, callerSignal: AbortSignal): AsyncGenerator<CompletionChunk> {
+  async *#chunks(
+    body: ReadableStream<Uint8Array>,
+    signal: AbortSignal,
+    callerSignal: AbortSignal,
+    cleanup: () => void,
+  ): AsyncGenerator<CompletionChunk> {
     const name = this.#o.name;
     let finished = false;
+    const reader = body.getReader();
+    // An iterable without `return`: leaving the loop does not cancel the body, so after the
+    // done line the connection can finish cleanly and be reused (see finally).
+    const bytes: AsyncIterable<Uint8Array> = {
+      [Symbol.asyncIterator]: () => ({ next: () => reader.read() as Promise<IteratorResult<Uint8Array>> }),
+    };
     try {
-      for await (const line of ndjsonLines(body, this.#o.maxLineBytes)) {
+      for await (const line of ndjsonLines(bytes, this.#o.maxLineBytes)) {
         let obj: OllamaLine;
         try {
           obj = JSON.parse(line) as OllamaLine;
@@ -155,7 +186,7 @@ export class OllamaWorker implements LlmWorker {
         const text = typeof obj.message?.content === 'string' ? obj.message.content : '';
         if (obj.done === true) {
           finished = true;
-          await body.cancel().catch(() => {});
+          await finishBody(reader);
           yield {
             text,
             done: true,
@@ -176,11 +207,35 @@ export class OllamaWorker implements LlmWorker {
       if (signal.aborted) throw abortReason(name, callerSignal, signal);
       throw connectionError(name, e, 'read');
     } finally {
-      // Stop reading at once (a server may keep the socket open after done) and release the connection.
-      if (!finished) await body.cancel().catch(() => {});
+      cleanup();
+      if (!finished) await reader.cancel().catch(() => {}); // stop now and release the connection
     }
   }
 }
+
+/**
+ * After the done line: read the end of the body (Ollama sends it right after) so the
+ * connection is free for the next request; a server that keeps the socket open after done,
+ * or sends more, is cut off after a short grace period instead of being waited for.
+ */
+async function finishBody(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const grace = new Promise<'late'>((resolve) => {
+    timer = setTimeout(() => resolve('late'), FINISH_GRACE_MS);
+    timer.unref();
+  });
+  try {
+    const r = await Promise.race([reader.read(), grace]);
+    if (r === 'late' || !r.done) await reader.cancel();
+  } catch {
+    // reset after done: nothing more to release
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** How long to wait for the end of the body after the done line, ms. */
+const FINISH_GRACE_MS = 50;
 
 function errorText(e: unknown): string {
   if (typeof e === 'string') return e;
