@@ -12,3 +12,4 @@ export {
   type FakeOllamaRequest,
 } from './testing/fake-ollama.js';
 export { withFaults, type FaultOptions } from './testing/faults.js';
+export { startFakeOpenAI, type FakeOpenAI, type FakeOpenAIOptions, type FakeOpenAIScript } from './testing/fake-openai.js';

@@ -95,3 +95,28 @@ export function publicEndpoint(url: string): string {
   u.search = '';
   return u.toString().replace(/\/$/, '');
 }
+
+/**
+ * After the final line or event: read the end of the body (servers send it right after) so the
+ * connection is free for the next request; a server that keeps the socket open after done,
+ * or sends more, is cut off after a short grace period instead of being waited for.
+ * @internal
+ */
+export async function finishBody(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const grace = new Promise<'late'>((resolve) => {
+    timer = setTimeout(() => resolve('late'), FINISH_GRACE_MS);
+    timer.unref();
+  });
+  try {
+    const r = await Promise.race([reader.read(), grace]);
+    if (r === 'late' || !r.done) await reader.cancel();
+  } catch {
+    // reset after done: nothing more to release
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** How long to wait for the end of the body after the done line, ms. */
+const FINISH_GRACE_MS = 50;

@@ -3,7 +3,7 @@ import type { ChatMessage, CompletionChunk, FinishReason, Health, LlmWorker, Str
 import { parseWith } from '../behaviour/validate.js';
 import { WorkerError } from '../errors/pool.js';
 import { describe } from '../errors/runtime.js';
-import { connectionError, httpError, publicEndpoint, readSome } from './http.js';
+import { connectionError, finishBody, httpError, publicEndpoint, readSome } from './http.js';
 import { LineTooLongError, ndjsonLines } from './ndjson.js';
 
 /** Options of {@link OllamaWorker}. Defaults are the seed's. */
@@ -213,29 +213,7 @@ export class OllamaWorker implements LlmWorker {
   }
 }
 
-/**
- * After the done line: read the end of the body (Ollama sends it right after) so the
- * connection is free for the next request; a server that keeps the socket open after done,
- * or sends more, is cut off after a short grace period instead of being waited for.
- */
-async function finishBody(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const grace = new Promise<'late'>((resolve) => {
-    timer = setTimeout(() => resolve('late'), FINISH_GRACE_MS);
-    timer.unref();
-  });
-  try {
-    const r = await Promise.race([reader.read(), grace]);
-    if (r === 'late' || !r.done) await reader.cancel();
-  } catch {
-    // reset after done: nothing more to release
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
-/** How long to wait for the end of the body after the done line, ms. */
-const FINISH_GRACE_MS = 50;
 
 function errorText(e: unknown): string {
   if (typeof e === 'string') return e;

@@ -5,6 +5,7 @@ import { parseWith } from '../behaviour/validate.js';
 import { ValidationError } from '../errors/pool.js';
 import { DemoWorker } from '../adapters/demo.js';
 import { httpUrl, OllamaWorker } from '../adapters/ollama.js';
+import { OPENAI_PRESETS, OpenAIWorker, type OpenAIPreset } from '../adapters/openai.js';
 import type { PoolOptions } from '../pool/options.js';
 
 const name = z.string().trim().min(1, 'expected a non-empty name');
@@ -29,7 +30,24 @@ const demoSchema = z
   })
   .strict();
 
-const workerSchema = z.discriminatedUnion('kind', [ollamaSchema, demoSchema]);
+const openaiSchema = z
+  .object({
+    kind: z.literal('openai'),
+    name: name.optional(),
+    preset: z.enum(Object.keys(OPENAI_PRESETS) as [OpenAIPreset, ...OpenAIPreset[]]).optional(),
+    baseUrl: httpUrl.optional(),
+    model: z.string().trim().min(1),
+    apiKeyEnv: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected the NAME of an environment variable holding the key (never the key itself)')
+      .optional(),
+    priority: z.number().finite().optional(),
+    timeoutMs: ms.optional(),
+  })
+  .strict()
+  .refine((w) => w.preset !== undefined || w.baseUrl !== undefined, { message: 'expected a preset or a baseUrl', path: ['baseUrl'] });
+
+const workerSchema = z.discriminatedUnion('kind', [ollamaSchema, openaiSchema, demoSchema]);
 
 const poolSchema = z
   .object({
@@ -54,8 +72,9 @@ const configSchema = z
   .superRefine((c, ctx) => {
     const seen = new Set<string>();
     c.workers.forEach((w, i) => {
-      if (seen.has(w.name)) ctx.addIssue({ code: 'custom', path: ['workers', i, 'name'], message: `duplicate worker name "${w.name}"` });
-      seen.add(w.name);
+      const n = workerName(w);
+      if (seen.has(n)) ctx.addIssue({ code: 'custom', path: ['workers', i, 'name'], message: `duplicate worker name "${n}"` });
+      seen.add(n);
     });
   });
 
@@ -84,7 +103,7 @@ export function parseConfig(value: unknown, source = 'config'): LoadedConfig {
   return {
     workers: c.workers.map(buildWorker),
     pool: (c.pool ?? {}) as PoolOptions,
-    entries: new Map(c.workers.map((w) => [w.name, JSON.stringify(w)])),
+    entries: new Map(c.workers.map((w) => [workerName(w), JSON.stringify(w)])),
   };
 }
 
@@ -108,8 +127,22 @@ export async function loadConfig(path: string): Promise<LoadedConfig> {
   return parseConfig(value, path);
 }
 
+function workerName(w: z.output<typeof workerSchema>): string {
+  return w.kind === 'openai' ? (w.name ?? w.preset ?? 'openai-compatible') : w.name;
+}
+
 function buildWorker(w: z.output<typeof workerSchema>): LlmWorker {
   switch (w.kind) {
+    case 'openai':
+      return new OpenAIWorker({
+        model: w.model,
+        ...(w.name !== undefined ? { name: w.name } : {}),
+        ...(w.preset !== undefined ? { preset: w.preset } : {}),
+        ...(w.baseUrl !== undefined ? { baseUrl: w.baseUrl } : {}),
+        ...(w.apiKeyEnv !== undefined ? { apiKeyEnv: w.apiKeyEnv } : {}),
+        ...(w.priority !== undefined ? { priority: w.priority } : {}),
+        ...(w.timeoutMs !== undefined ? { timeoutMs: w.timeoutMs } : {}),
+      });
     case 'ollama':
       return new OllamaWorker({ name: w.name, baseUrl: w.baseUrl, model: w.model, priority: w.priority, timeoutMs: w.timeoutMs });
     case 'demo':

@@ -1,5 +1,4 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { fakeHttp, readJson } from './fake-http.js';
 
 /** What the fake server does with one `/api/chat` request. */
 export interface FakeOllamaScript {
@@ -71,8 +70,6 @@ export interface FakeOllama {
   close(): Promise<void>;
 }
 
-const enc = new TextEncoder();
-
 /**
  * Starts a real HTTP server on 127.0.0.1 (random port) that speaks Ollama's wire protocol:
  * `POST /api/chat` (NDJSON streaming), `GET /api/tags`, `GET /`. Scriptable per request to
@@ -86,28 +83,8 @@ const enc = new TextEncoder();
 export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<FakeOllama> {
   let opts = options;
   const requests: FakeOllamaRequest[] = [];
-  const sockets = new Set<Socket>();
-  const timers = new Set<ReturnType<typeof setTimeout>>();
-  let clientAborts = 0;
 
-  const wait = (ms: number): Promise<void> =>
-    new Promise((resolve) => {
-      const t = setTimeout(() => {
-        timers.delete(t);
-        resolve();
-      }, ms);
-      timers.add(t);
-    });
-
-  const server: Server = createServer((req, res) => {
-    void handle(req, res).catch(() => res.destroy());
-  });
-  server.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const http = await fakeHttp(async (req, res, { wait, write: send, track }) => {
     const url = req.url ?? '/';
     if (req.method === 'GET' && url === '/') return void res.writeHead(200, { 'content-type': 'text/plain' }).end('Ollama is running');
     if (req.method === 'GET' && url === '/api/tags') {
@@ -118,14 +95,8 @@ export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<
     }
     if (req.method !== 'POST' || url !== '/api/chat') return void res.writeHead(404, { 'content-type': 'text/plain' }).end('404 page not found');
 
-    let raw = '';
-    for await (const c of req) raw += c;
-    let body: Record<string, unknown>;
-    try {
-      body = JSON.parse(raw) as Record<string, unknown>;
-    } catch {
-      return void res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'invalid JSON' }));
-    }
+    const body = await readJson(req);
+    if (body === undefined) return void res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'invalid JSON' }));
     const request: FakeOllamaRequest = {
       model: String(body.model ?? ''),
       messages: (body.messages as FakeOllamaRequest['messages']) ?? [],
@@ -134,20 +105,17 @@ export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<
     };
     requests.push(request);
     const script = typeof opts.script === 'function' ? opts.script(request, requests.length - 1) : (opts.script ?? {});
-    let finished = false;
-    res.on('close', () => {
-      if (!finished) clientAborts++;
-    });
+    const tracker = track(res);
 
     if (!(opts.models ?? ['gemma3:4b']).includes(request.model) && script.status === undefined) {
-      finished = true;
+      tracker.finish();
       return void res
         .writeHead(404, { 'content-type': 'application/json; charset=utf-8' })
         .end(JSON.stringify({ error: `model '${request.model}' not found` }));
     }
     if (script.noResponse) return; // hold the connection: no status line, nothing
     if (script.status !== undefined && script.status !== 200) {
-      finished = true;
+      tracker.finish();
       res.writeHead(script.status, {
         'content-type': 'application/json; charset=utf-8',
         ...(script.retryAfter !== undefined ? { 'retry-after': script.retryAfter } : {}),
@@ -157,50 +125,33 @@ export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<
 
     res.writeHead(200, { 'content-type': 'application/x-ndjson' });
     if (script.headersThenSilence) return void res.flushHeaders();
-    const write = async (line: string): Promise<void> => {
-      if (res.destroyed) return;
-      const bytes = enc.encode(line);
-      if (!script.splitWrites) return void res.write(bytes);
-      for (let i = 0; i < bytes.length; i += 3) {
-        res.write(bytes.subarray(i, Math.min(bytes.length, i + 3)));
-        await wait(0);
-      }
-    };
+    const write = (text: string): Promise<void> => send(res, text, script.splitWrites);
     const created_at = new Date(0).toISOString();
     const line = (content: string): string =>
       JSON.stringify({ model: request.model, created_at, message: { role: 'assistant', content }, done: false }) + '\n';
+    const errorLine = JSON.stringify({ error: 'an error was encountered while running the model' }) + '\n';
 
     if (script.oversizedLine) await write(line('x'.repeat(script.oversizedLine)));
     const chunks = script.chunks ?? ['Hello', ' from', ' fake', ' Ollama'];
-    for (let i = 0; i < chunks.length; i++) {
+    for (let i = 0; i <= chunks.length; i++) {
       if (script.errorAfter === i) {
-        await write(JSON.stringify({ error: 'an error was encountered while running the model' }) + '\n');
-        finished = true;
+        await write(errorLine);
+        tracker.finish();
         return void res.end();
       }
       if (script.resetAfter === i) {
-        finished = true;
+        tracker.finish();
         if (i > 0) await wait(10); // let the client take the lines so far first
         return void res.socket?.resetAndDestroy();
       }
       if (script.stallAfter === i) return;
+      if (i === chunks.length) break;
       if (script.malformedAfter === i) await write('{"model": "oops", "message": {\n');
       if (script.delayMs) await wait(script.delayMs);
       if (res.destroyed) return;
       await write(line(chunks[i]!));
     }
-    if (script.errorAfter === chunks.length) {
-      await write(JSON.stringify({ error: 'an error was encountered while running the model' }) + '\n');
-      finished = true;
-      return void res.end();
-    }
-    if (script.resetAfter === chunks.length) {
-      finished = true;
-      await wait(10);
-      return void res.socket?.resetAndDestroy();
-    }
-    if (script.stallAfter === chunks.length) return;
-    finished = true;
+    tracker.finish();
     if (script.endWithoutDone) return void res.end();
     await write(
       JSON.stringify({
@@ -215,28 +166,19 @@ export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<
       }) + '\n',
     );
     res.end();
-  }
+  });
 
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
   return {
-    url: `http://127.0.0.1:${port}`,
-    port,
+    url: http.url,
+    port: http.port,
     requests,
     get clientAborts() {
-      return clientAborts;
+      return http.clientAborts;
     },
-    openConnections: () => sockets.size,
+    openConnections: () => http.openConnections(),
     set(o) {
       opts = { ...opts, ...o };
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const t of timers) clearTimeout(t);
-        timers.clear();
-        server.close(() => resolve());
-        server.closeAllConnections();
-        for (const s of sockets) s.destroy();
-      }),
+    close: () => http.close(),
   };
 }

@@ -1,0 +1,281 @@
+import { z } from 'zod';
+import type { ChatMessage, CompletionChunk, FinishReason, Health, LlmWorker, StreamOptions, Usage, WorkerInfo } from '../behaviour/types.js';
+import { parseWith } from '../behaviour/validate.js';
+import { ValidationError, WorkerError } from '../errors/pool.js';
+import { connectionError, errorMessage, finishBody, httpError, publicEndpoint, readSome, redact } from './http.js';
+import { LineTooLongError } from './ndjson.js';
+import { httpUrl } from './ollama.js';
+import { sseEvents } from './sse.js';
+
+/** Known OpenAI-compatible services: base URL, default priority, and where the key lives. */
+export const OPENAI_PRESETS = {
+  openai: { baseUrl: 'https://api.openai.com/v1', priority: 80, apiKeyEnv: 'OPENAI_API_KEY', includeUsage: true },
+  groq: { baseUrl: 'https://api.groq.com/openai/v1', priority: 60, apiKeyEnv: 'GROQ_API_KEY', includeUsage: true },
+  gemini: { baseUrl: 'https://generativelanguage.googleapis.com/v1beta/openai', priority: 70, apiKeyEnv: 'GEMINI_API_KEY', includeUsage: true },
+  vllm: { baseUrl: 'http://localhost:8000/v1', priority: 20, apiKeyEnv: undefined, includeUsage: true },
+  lmstudio: { baseUrl: 'http://localhost:1234/v1', priority: 15, apiKeyEnv: undefined, includeUsage: false },
+  llamacpp: { baseUrl: 'http://localhost:8080/v1', priority: 15, apiKeyEnv: undefined, includeUsage: true },
+  ollama: { baseUrl: 'http://localhost:11434/v1', priority: 10, apiKeyEnv: undefined, includeUsage: true },
+} as const;
+
+/** Name of an entry of {@link OPENAI_PRESETS}. */
+export type OpenAIPreset = keyof typeof OPENAI_PRESETS;
+
+/** Options of {@link OpenAIWorker}. */
+export interface OpenAIWorkerOptions {
+  /** The model to ask for (required). */
+  model: string;
+  /** Fills in `baseUrl`, `priority` and `apiKeyEnv`. */
+  preset?: OpenAIPreset;
+  /** Default: the preset's name, else `'openai-compatible'`. */
+  name?: string;
+  /** Base URL including `/v1`. Default: the preset's. */
+  baseUrl?: string;
+  /** Name of the environment variable holding the API key (read at each request, never stored in `info()` or messages). */
+  apiKeyEnv?: string;
+  /** The key itself, for programmatic use (prefer `apiKeyEnv`). Never logged or shown. */
+  apiKey?: string;
+  /** Default: the preset's, else 50. */
+  priority?: number;
+  /** Hard cap on one request, ms. Default 120 000. */
+  timeoutMs?: number;
+  /** Longest SSE event accepted, bytes. Default 1 MiB. */
+  maxEventBytes?: number;
+  /** Ask for a usage chunk (`stream_options.include_usage`). Default: the preset's, else true. */
+  includeUsage?: boolean;
+}
+
+const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name');
+const schema = z
+  .object({
+    model: z.string().trim().min(1),
+    preset: z.enum(Object.keys(OPENAI_PRESETS) as [OpenAIPreset, ...OpenAIPreset[]]).optional(),
+    name: z.string().trim().min(1).optional(),
+    baseUrl: httpUrl.optional(),
+    apiKeyEnv: envName.optional(),
+    apiKey: z.string().min(1).optional(),
+    priority: z.number().finite().optional(),
+    timeoutMs: z.number().finite().positive().default(120_000),
+    maxEventBytes: z.number().int().positive().default(1 << 20),
+    includeUsage: z.boolean().optional(),
+  })
+  .strict();
+
+interface Delta {
+  choices?: Array<{ delta?: { content?: unknown }; finish_reason?: unknown }> | null;
+  usage?: { prompt_tokens?: unknown; completion_tokens?: unknown } | null;
+  error?: unknown;
+  object?: unknown;
+}
+
+/**
+ * A worker over any OpenAI-compatible `/chat/completions` stream (SSE): OpenAI, Groq,
+ * Gemini's OpenAI endpoint, vLLM, LM Studio, llama.cpp's server, Ollama's `/v1`. The API key
+ * comes from the environment variable named by `apiKeyEnv` and never appears in `info()`,
+ * events or errors. No retries of its own: the pool fails over.
+ * @throws ValidationError for bad options.
+ * @example
+ * const groq = new OpenAIWorker({ preset: 'groq', model: 'llama-3.1-8b-instant' }); // reads GROQ_API_KEY
+ */
+export class OpenAIWorker implements LlmWorker {
+  readonly #name: string;
+  readonly #base: string;
+  readonly #model: string;
+  readonly #priority: number;
+  readonly #apiKeyEnv: string | undefined;
+  readonly #apiKey: string | undefined;
+  readonly #timeoutMs: number;
+  readonly #maxEventBytes: number;
+  readonly #includeUsage: boolean;
+
+  constructor(options: OpenAIWorkerOptions) {
+    const o = parseWith(schema, options, 'OpenAIWorker options');
+    const p = o.preset ? OPENAI_PRESETS[o.preset] : undefined;
+    this.#name = o.name ?? o.preset ?? 'openai-compatible';
+    const base = o.baseUrl ?? p?.baseUrl;
+    if (base === undefined) {
+      throw new ValidationError([{ path: 'OpenAIWorker options.baseUrl', message: 'expected a base URL, or a preset' }]);
+    }
+    this.#base = base.replace(/\/+$/, '');
+    this.#model = o.model;
+    this.#priority = o.priority ?? p?.priority ?? 50;
+    this.#apiKeyEnv = o.apiKeyEnv ?? p?.apiKeyEnv;
+    this.#apiKey = o.apiKey;
+    this.#timeoutMs = o.timeoutMs;
+    this.#maxEventBytes = o.maxEventBytes;
+    this.#includeUsage = o.includeUsage ?? p?.includeUsage ?? true;
+  }
+
+  info(): WorkerInfo {
+    return { name: this.#name, kind: 'openai', models: [this.#model], endpoint: publicEndpoint(this.#base) };
+  }
+
+  priority(): number {
+    return this.#priority;
+  }
+
+  #key(): string | undefined {
+    if (this.#apiKey !== undefined) return this.#apiKey;
+    if (this.#apiKeyEnv === undefined) return undefined;
+    const v = process.env[this.#apiKeyEnv];
+    return v === undefined || v === '' ? undefined : v;
+  }
+
+  #headers(key: string | undefined): Record<string, string> {
+    return key === undefined ? {} : { authorization: `Bearer ${key}` };
+  }
+
+  #missingKey(): string | undefined {
+    return this.#apiKeyEnv !== undefined && this.#key() === undefined ? `API key missing: set the environment variable ${this.#apiKeyEnv}` : undefined;
+  }
+
+  /** GET `/models`: available when it answers and lists the model (or lists nothing, as some servers do). */
+  async healthCheck(signal: AbortSignal): Promise<Health> {
+    const missing = this.#missingKey();
+    if (missing) return { status: 'unavailable', reason: missing };
+    const key = this.#key();
+    let res: Response;
+    try {
+      res = await fetch(`${this.#base}/models`, { headers: this.#headers(key), signal });
+    } catch (e) {
+      return { status: 'unavailable', reason: signal.aborted ? 'health check aborted' : connectionError(this.#name, e, 'connect').message.replace(`worker ${this.#name}: `, '') };
+    }
+    const body = await readSome(res, 1 << 20);
+    if (res.status === 401 || res.status === 403) return { status: 'unavailable', reason: `rejected credentials (HTTP ${res.status})` };
+    if (!res.ok) return { status: 'unavailable', reason: `GET /models answered HTTP ${res.status}: ${redact(errorMessage(body), key ? [key] : []).slice(0, 200)}` };
+    try {
+      const data = (JSON.parse(body) as { data?: Array<{ id?: unknown }> | null }).data ?? [];
+      const ids = data.map((m) => m.id).filter((x): x is string => typeof x === 'string');
+      if (ids.length > 0 && !ids.includes(this.#model)) return { status: 'unavailable', reason: `model "${this.#model}" is not offered by ${publicEndpoint(this.#base)}` };
+    } catch {
+      return { status: 'unavailable', reason: 'GET /models returned invalid JSON' };
+    }
+    return { status: 'available' };
+  }
+
+  async streamCompletion(messages: readonly ChatMessage[], opts: StreamOptions): Promise<AsyncIterable<CompletionChunk>> {
+    const name = this.#name;
+    const missing = this.#missingKey();
+    if (missing) throw new WorkerError(name, 'auth', missing);
+    const key = this.#key();
+    const secrets = key ? [key] : [];
+    const ctl = new AbortController();
+    const onAbort = (): void => ctl.abort(opts.signal.reason);
+    if (opts.signal.aborted) onAbort();
+    else opts.signal.addEventListener('abort', onAbort, { once: true });
+    const cap = setTimeout(() => ctl.abort(new Error(`request exceeded ${this.#timeoutMs} ms`)), this.#timeoutMs);
+    cap.unref();
+    const cleanup = (): void => {
+      clearTimeout(cap);
+      opts.signal.removeEventListener('abort', onAbort);
+    };
+    const body = {
+      ...(opts.backendOptions ?? {}),
+      model: opts.model ?? this.#model,
+      messages: messages.map((m) => ({ role: m.role, content: m.content })),
+      stream: true,
+      ...(this.#includeUsage ? { stream_options: { include_usage: true } } : {}),
+    };
+    let res: Response;
+    try {
+      res = await fetch(`${this.#base}/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...this.#headers(key) },
+        body: JSON.stringify(body),
+        signal: ctl.signal,
+      });
+    } catch (e) {
+      cleanup();
+      if (ctl.signal.aborted) throw opts.signal.aborted ? opts.signal.reason : new WorkerError(name, 'idle_timeout', "request exceeded the worker's timeout");
+      throw connectionError(name, e, 'connect');
+    }
+    if (!res.ok) {
+      const text = await readSome(res);
+      cleanup();
+      throw httpError(name, res, text, secrets);
+    }
+    if (res.body === null) {
+      cleanup();
+      throw new WorkerError(name, 'truncated', 'HTTP 200 with no body');
+    }
+    return this.#chunks(res.body, ctl.signal, opts.signal, cleanup, secrets);
+  }
+
+  async *#chunks(
+    body: ReadableStream<Uint8Array>,
+    signal: AbortSignal,
+    callerSignal: AbortSignal,
+    cleanup: () => void,
+    secrets: string[],
+  ): AsyncGenerator<CompletionChunk> {
+    const name = this.#name;
+    const reader = body.getReader();
+    const bytes: AsyncIterable<Uint8Array> = {
+      [Symbol.asyncIterator]: () => ({ next: () => reader.read() as Promise<IteratorResult<Uint8Array>> }),
+    };
+    let finished = false;
+    let finish: FinishReason | undefined;
+    let usage: Usage | undefined;
+    const done = (): CompletionChunk => ({ text: '', done: true, finishReason: finish ?? 'stop', ...(usage ? { usage } : {}) });
+    try {
+      for await (const item of sseEvents(bytes, this.#maxEventBytes)) {
+        if (item.kind === 'comment') continue; // keep-alive
+        const { event, data } = item.event;
+        if (data === '[DONE]') {
+          finished = true;
+          await finishBody(reader);
+          yield done();
+          return;
+        }
+        let obj: Delta;
+        try {
+          obj = JSON.parse(data) as Delta;
+        } catch {
+          throw new WorkerError(name, 'protocol', `malformed JSON event: ${redact(data.slice(0, 80), secrets)}`);
+        }
+        if (event === 'error' || (obj && typeof obj === 'object' && (obj.error !== undefined || obj.object === 'error'))) {
+          const msg = redact(errorMessage(data), secrets).slice(0, 500);
+          throw new WorkerError(name, 'stream_error', `error event mid-stream: ${msg}`, { body: msg });
+        }
+        if (obj.usage && typeof obj.usage === 'object') {
+          usage = {
+            ...(typeof obj.usage.prompt_tokens === 'number' ? { promptTokens: obj.usage.prompt_tokens } : {}),
+            ...(typeof obj.usage.completion_tokens === 'number' ? { completionTokens: obj.usage.completion_tokens } : {}),
+          };
+        }
+        const choice = Array.isArray(obj.choices) ? obj.choices[0] : undefined;
+        if (choice === undefined) continue; // e.g. the usage chunk, with choices: []
+        const text = typeof choice.delta?.content === 'string' ? choice.delta.content : '';
+        if (typeof choice.finish_reason === 'string') finish = mapFinish(choice.finish_reason);
+        if (text !== '') yield { text };
+      }
+      // The body ended. Complete only if a finish_reason came (some servers never send [DONE]).
+      if (finish !== undefined) {
+        finished = true;
+        yield done();
+        return;
+      }
+      throw new WorkerError(name, 'truncated', 'the stream ended without [DONE] or a finish reason');
+    } catch (e) {
+      if (e instanceof WorkerError) throw e;
+      if (e instanceof LineTooLongError) throw new WorkerError(name, 'protocol', `oversized event: ${e.message}`);
+      if (signal.aborted) throw callerSignal.aborted ? callerSignal.reason : new WorkerError(name, 'idle_timeout', "request exceeded the worker's timeout");
+      throw connectionError(name, e, 'read');
+    } finally {
+      cleanup();
+      if (!finished) await reader.cancel().catch(() => {}); // stop now and release the connection
+    }
+  }
+}
+
+function mapFinish(r: string): FinishReason {
+  switch (r) {
+    case 'stop':
+    case 'length':
+    case 'tool_calls':
+    case 'content_filter':
+      return r;
+    default:
+      return 'other';
+  }
+}

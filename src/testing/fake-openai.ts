@@ -1,0 +1,159 @@
+import { fakeHttp, readJson } from './fake-http.js';
+
+/** What the fake OpenAI-compatible server does with one `/chat/completions` request. */
+export interface FakeOpenAIScript {
+  /** The answer's pieces. Default `['Hello', ' from', ' fake', ' OpenAI']`. */
+  chunks?: string[];
+  /** Real ms between events. */
+  delayMs?: number;
+  /** Answer with this status and `errorBody` instead of streaming. */
+  status?: number;
+  /** The error body: `'object'` (OpenAI shape, default), `'array'` (Gemini), `'text'`, or a literal string. */
+  errorBody?: 'object' | 'array' | 'text' | string;
+  /** `error.code` in the OpenAI-shaped body, e.g. `'insufficient_quota'`. */
+  errorCode?: string;
+  /** Sent as `retry-after`. */
+  retryAfter?: string;
+  /** Send `data: {"error": ...}` after this many chunks, then `[DONE]` (as vLLM does). */
+  errorEventAfter?: number;
+  /** Use `event: error` for the error event. */
+  namedErrorEvent?: boolean;
+  /** Send a `: ping` comment before every event. */
+  comments?: boolean;
+  /** Send the usage chunk (`choices: []`) before `[DONE]`. Default true. */
+  usage?: boolean;
+  /** End after the finish chunk without `[DONE]` (some servers do; still complete). */
+  noDone?: boolean;
+  /** End without a finish chunk and without `[DONE]` (truncated). */
+  endEarly?: boolean;
+  /** Destroy the connection after this many chunks. */
+  resetAfter?: number;
+  /** Headers, then nothing. */
+  headersThenSilence?: boolean;
+  /** Stop after this many chunks and keep the connection open. */
+  stallAfter?: number;
+  /** Write events in small pieces (splitting UTF-8 characters). */
+  splitWrites?: boolean;
+  /** One event of this many bytes first. */
+  oversizedEvent?: number;
+  /** A malformed JSON event after this many chunks. */
+  malformedAfter?: number;
+}
+
+/** Options of {@link startFakeOpenAI}. */
+export interface FakeOpenAIOptions {
+  /** Models listed by `/v1/models`. Default `['gpt-test']`. */
+  models?: string[];
+  /** When set, requests without `Authorization: Bearer <apiKey>` get 401. */
+  apiKey?: string;
+  /** Script for every chat request, or a function choosing per request. */
+  script?: FakeOpenAIScript | ((index: number) => FakeOpenAIScript);
+}
+
+/** A running fake OpenAI-compatible server on 127.0.0.1. */
+export interface FakeOpenAI {
+  /** Base URL including `/v1`. */
+  readonly url: string;
+  /** Every chat request body, in order. */
+  readonly requests: Array<Record<string, unknown>>;
+  /** Requests closed by the client before the server finished. */
+  readonly clientAborts: number;
+  set(options: FakeOpenAIOptions): void;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a real HTTP server on 127.0.0.1 that speaks the OpenAI chat-completions streaming
+ * protocol (SSE) and `GET /v1/models`, scriptable to produce each vendor's error shapes and
+ * stream faults. Exported from `cortex-otp/testing`.
+ */
+export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<FakeOpenAI> {
+  let opts = options;
+  const requests: Array<Record<string, unknown>> = [];
+  const http = await fakeHttp(async (req, res, { wait, write: send, track }) => {
+    const json = (status: number, body: unknown, headers: Record<string, string> = {}): void =>
+      void res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(typeof body === 'string' ? body : JSON.stringify(body));
+    if (opts.apiKey !== undefined && req.headers.authorization !== `Bearer ${opts.apiKey}`) {
+      return json(401, { error: { message: 'Incorrect API key provided', type: 'invalid_request_error', param: null, code: 'invalid_api_key' } });
+    }
+    if (req.method === 'GET' && req.url === '/v1/models') {
+      return json(200, { object: 'list', data: (opts.models ?? ['gpt-test']).map((id) => ({ id, object: 'model', owned_by: 'fake' })) });
+    }
+    if (req.method !== 'POST' || req.url !== '/v1/chat/completions') return json(404, { error: { message: 'not found', type: 'not_found_error' } });
+    const body = (await readJson(req)) ?? {};
+    requests.push(body);
+    const script = typeof opts.script === 'function' ? opts.script(requests.length - 1) : (opts.script ?? {});
+    const tracker = track(res);
+    if (script.status !== undefined && script.status !== 200) {
+      tracker.finish();
+      const message = `error ${script.status}`;
+      const shaped =
+        script.errorBody === 'array'
+          ? [{ error: { code: script.status, message, status: 'INVALID_ARGUMENT' } }]
+          : script.errorBody === 'text'
+            ? message
+            : script.errorBody === undefined || script.errorBody === 'object'
+              ? { error: { message, type: 'api_error', param: null, code: script.errorCode ?? null } }
+              : script.errorBody;
+      return json(script.status, shaped, script.retryAfter !== undefined ? { 'retry-after': script.retryAfter } : {});
+    }
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+    if (script.headersThenSilence) return void res.flushHeaders();
+    const model = String(body.model ?? 'gpt-test');
+    const event = async (data: unknown, name?: string): Promise<void> => {
+      if (script.comments) await send(res, ': ping\n\n', script.splitWrites);
+      await send(res, `${name ? `event: ${name}\n` : ''}data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`, script.splitWrites);
+    };
+    const chunk = (delta: Record<string, unknown>, finish: string | null = null) => ({
+      id: 'chatcmpl-1',
+      object: 'chat.completion.chunk',
+      created: 0,
+      model,
+      choices: [{ index: 0, delta, finish_reason: finish }],
+    });
+    if (script.oversizedEvent) await event(chunk({ content: 'x'.repeat(script.oversizedEvent) }));
+    await event(chunk({ role: 'assistant', content: '' }));
+    const chunks = script.chunks ?? ['Hello', ' from', ' fake', ' OpenAI'];
+    for (let i = 0; i <= chunks.length; i++) {
+      if (script.errorEventAfter === i) {
+        await event({ error: { message: 'internal error while generating', type: 'server_error' } }, script.namedErrorEvent ? 'error' : undefined);
+        await event('[DONE]');
+        tracker.finish();
+        return void res.end();
+      }
+      if (script.resetAfter === i) {
+        tracker.finish();
+        if (i > 0) await wait(10);
+        return void res.socket?.resetAndDestroy();
+      }
+      if (script.stallAfter === i) return;
+      if (script.endEarly && i === chunks.length) {
+        tracker.finish();
+        return void res.end();
+      }
+      if (i === chunks.length) break;
+      if (script.malformedAfter === i) await send(res, 'data: {"choices": [\n\n');
+      if (script.delayMs) await wait(script.delayMs);
+      if (res.destroyed) return;
+      await event(chunk({ content: chunks[i] }));
+    }
+    await event(chunk({}, 'stop'));
+    if (script.usage !== false) {
+      await event({ id: 'chatcmpl-1', object: 'chat.completion.chunk', created: 0, model, choices: [], usage: { prompt_tokens: 3, completion_tokens: chunks.length, total_tokens: 3 + chunks.length } });
+    }
+    tracker.finish();
+    if (!script.noDone) await event('[DONE]');
+    res.end();
+  });
+  return {
+    url: `${http.url}/v1`,
+    requests,
+    get clientAborts() {
+      return http.clientAborts;
+    },
+    set(o) {
+      opts = { ...opts, ...o };
+    },
+    close: () => http.close(),
+  };
+}
