@@ -1,7 +1,8 @@
+import { lib } from './lib.js';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { OllamaWorker, startWorkers } from '../dist/index.js';
 import { median, record } from './harness.js';
+const { OllamaWorker, startWorkers } = lib;
 
 const messages = [{ role: 'user' as const, content: 'Hi' }];
 const MODEL = 'bench:latest';

@@ -1,6 +1,8 @@
-import { startWorkers, type ChatMessage, type Workers } from '../dist/index.js';
-import { MockWorker } from '../dist/testing.js';
+import { lib, testing } from './lib.js';
+import type { ChatMessage, Workers } from '../src/index.js';
 import { bytesPer, interleaved, median, ratio, record } from './harness.js';
+const { startWorkers } = lib;
+const { MockWorker } = testing;
 
 const hi: ChatMessage[] = [{ role: 'user', content: 'Hi' }];
 
@@ -10,7 +12,7 @@ async function firstChunkViaPool(w: Workers): Promise<void> {
   await g.return();
 }
 
-async function firstChunkDirect(m: MockWorker): Promise<void> {
+async function firstChunkDirect(m: InstanceType<typeof MockWorker>): Promise<void> {
   const it = (await m.streamCompletion(hi, { signal: new AbortController().signal }))[Symbol.asyncIterator]();
   await it.next();
   await it.return?.();

@@ -1,6 +1,8 @@
+import { lib } from './lib.js';
 import { createActor, createMachine } from 'xstate';
-import { call, cast, createSystem, reply, startSupervisor, type Behaviour } from '../dist/index.js';
+import type { Behaviour } from '../src/index.js';
 import { bytesPer, interleaved, median, ratio, record } from './harness.js';
+const { call, cast, createSystem, reply, startSupervisor } = lib;
 
 type Echo = { call: { type: 'echo'; n: number }; replies: { echo: number }; cast: { type: 'inc' } };
 const echo: Behaviour<number, Echo> = {

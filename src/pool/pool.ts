@@ -71,7 +71,8 @@ export type PoolProtocol = {
     | RegistryChange
     | { type: '$tick' }
     | { type: '$health'; results: HealthReport[]; from?: From<HealthReport[]> }
-    | { type: '$circuit'; name: string; breaker: CircuitBreaker; state: CircuitState };
+    | { type: '$circuit'; name: string; breaker: CircuitBreaker; state: CircuitState }
+    | { type: '$halfOpen'; name: string; breaker: CircuitBreaker };
 };
 
 /** A running pool. */
@@ -82,7 +83,7 @@ interface Slot {
   readonly worker: LlmWorker;
   readonly kind: string;
   readonly priority: number;
-  readonly breaker: CircuitBreaker;
+  breaker: CircuitBreaker;
   health: Health | undefined;
   consecutive: number;
   coolUntil: number;
@@ -119,6 +120,8 @@ export interface StartPoolOptions extends PoolOptions {
 
 // Shared, never-emitting controller: opossum then keeps no rolling-window interval per breaker.
 const noRotation = new EventEmitter();
+/** Longest timer delay: opossum's own reset timer never fires (ours, on the injected clock, does). */
+const NEVER = 2 ** 31 - 1;
 
 /**
  * Starts a pool actor over the workers of `registry`. The pool only decides (which worker,
@@ -150,17 +153,7 @@ function poolBehaviour(
     const existing = state.slots.get(entry.name);
     if (existing?.worker === entry.worker) return;
     if (existing) removeSlot(state, entry.name);
-    const breaker = new CircuitBreaker(async () => undefined, {
-      timeout: false,
-      resetTimeout: opts.circuitResetMs,
-      rotateBucketController: noRotation,
-      enableSnapshots: false,
-      rollingPercentilesEnabled: false,
-    });
-    const report = (st: CircuitState) => () => self.info({ type: '$circuit', name: entry.name, breaker, state: st });
-    breaker.on('open', report('open'));
-    breaker.on('halfOpen', report('half_open'));
-    breaker.on('close', report('closed'));
+    const breaker = newBreaker(entry.name, self);
     let info: ReturnType<LlmWorker['info']> | undefined;
     try {
       info = entry.worker.info();
@@ -186,6 +179,25 @@ function poolBehaviour(
       firstChunkMs: undefined,
     });
     state.dirty = true;
+  }
+
+  /**
+   * A worker's breaker. opossum holds the state and emits the changes; the reset time runs
+   * on the pool's own clock (see `$halfOpen`), so opossum's own reset timer is set out of reach.
+   */
+  function newBreaker(name: string, self: Actor, halfOpen = false): CircuitBreaker {
+    const breaker = new CircuitBreaker(async () => undefined, {
+      timeout: false,
+      resetTimeout: NEVER,
+      rotateBucketController: noRotation,
+      enableSnapshots: false,
+      rollingPercentilesEnabled: false,
+      ...(halfOpen ? { state: { closed: false, halfOpen: true } } : {}),
+    });
+    const report = (st: CircuitState) => () => self.info({ type: '$circuit', name, breaker, state: st });
+    breaker.on('open', report('open'));
+    breaker.on('close', report('closed'));
+    return breaker;
   }
 
   function removeSlot(state: State, name: string): void {
@@ -405,7 +417,18 @@ function poolBehaviour(
           const slot = state.slots.get(msg.name);
           if (slot?.breaker !== msg.breaker) return state;
           state.dirty = true;
+          if (msg.state === 'open') ctx.sendAfter({ type: '$halfOpen', name: msg.name, breaker: msg.breaker }, opts.circuitResetMs);
           events.emit(() => ({ type: 'pool.circuit_changed', worker: msg.name, state: msg.state }));
+          return state;
+        }
+        case '$halfOpen': {
+          // The reset time has passed on the pool's clock: let one trial request decide.
+          const slot = state.slots.get(msg.name);
+          if (slot?.breaker !== msg.breaker || !msg.breaker.opened) return state;
+          msg.breaker.shutdown();
+          slot.breaker = newBreaker(slot.name, ctx.self as Actor, true);
+          state.dirty = true;
+          events.emit(() => ({ type: 'pool.circuit_changed', worker: msg.name, state: 'half_open' }));
           return state;
         }
         case 'DOWN':
