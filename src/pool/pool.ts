@@ -119,7 +119,7 @@ export interface StartPoolOptions extends PoolOptions {
 }
 
 // Shared, never-emitting controller: opossum then keeps no rolling-window interval per breaker.
-const noRotation = new EventEmitter();
+const noRotation = new EventEmitter().setMaxListeners(0);
 /** Longest timer delay: opossum's own reset timer never fires (ours, on the injected clock, does). */
 const NEVER = 2 ** 31 - 1;
 
