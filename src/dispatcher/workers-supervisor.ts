@@ -5,7 +5,8 @@ import { checkWorker, startRegistry, type RegistryRef } from '../registry/regist
 import { createSystem, type ActorSystem } from '../runtime/system.js';
 import { stop } from '../runtime/api.js';
 import { startPool, type PoolRef } from '../pool/pool.js';
-import type { PoolOptions } from '../pool/options.js';
+import { resolvePoolOptions, type PoolOptions } from '../pool/options.js';
+import { resolveStrategy } from '../pool/strategies.js';
 import {
   deleteChild,
   startChild,
@@ -66,6 +67,10 @@ export interface Workers {
 export async function startWorkers(options: StartWorkersOptions = {}): Promise<Workers> {
   const { workers = [], config, system = createSystem(), prefix = 'cortex', maxRestarts = 10, maxSeconds = 10, ...explicit } = options;
   const poolOptions = { ...config?.pool, ...explicit };
+  // Refuse bad options before anything starts (the pool would only find out as a child).
+  resolveStrategy(poolOptions.strategy);
+  const { strategy: _strategy, ...rest } = poolOptions;
+  resolvePoolOptions(rest);
   const names = { registry: `${prefix}.registry`, pool: `${prefix}.pool`, workers: `${prefix}.workers` };
   const table = new Map<string, LlmWorker>();
   const fromConfig = new Map<string, string>(); // name -> settings, for workers that came from a config

@@ -74,7 +74,9 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
     const json = (status: number, body: unknown, headers: Record<string, string> = {}): void =>
       void res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(typeof body === 'string' ? body : JSON.stringify(body));
     if (opts.apiKey !== undefined && req.headers.authorization !== `Bearer ${opts.apiKey}`) {
-      return json(401, { error: { message: 'Incorrect API key provided', type: 'invalid_request_error', param: null, code: 'invalid_api_key' } });
+      // Like OpenAI, echo the key that was sent: clients must not leak it from here.
+      const sent = (req.headers.authorization ?? '').replace(/^Bearer /, '');
+      return json(401, { error: { message: `Incorrect API key provided: ${sent}`, type: 'invalid_request_error', param: null, code: 'invalid_api_key' } });
     }
     if (req.method === 'GET' && req.url === '/v1/models') {
       return json(200, { object: 'list', data: (opts.models ?? ['gpt-test']).map((id) => ({ id, object: 'model', owned_by: 'fake' })) });
