@@ -6,35 +6,52 @@ export class LineTooLongError extends Error {
 }
 
 /**
- * Splits a byte stream into NDJSON lines: lines split across reads, several lines in one
- * read, UTF-8 characters split across reads, `\r\n` endings and blank lines are all
- * handled. A line longer than `maxLineBytes` throws {@link LineTooLongError} instead of
- * buffering without bound. A last line without a newline is yielded too (the caller decides
- * whether it is complete).
+ * Splits a byte stream into NDJSON lines, synchronously per read: lines split across reads,
+ * several lines in one read, UTF-8 characters split across reads, `\r\n` endings and blank
+ * lines are all handled. A line longer than `maxLineBytes` throws {@link LineTooLongError}
+ * instead of buffering without bound.
  * @internal
  */
-export async function* ndjsonLines(body: AsyncIterable<Uint8Array>, maxLineBytes: number): AsyncGenerator<string> {
-  const decoder = new TextDecoder('utf-8');
-  let buf = '';
-  for await (const bytes of body) {
-    buf += decoder.decode(bytes, { stream: true });
+export class NdjsonSplitter {
+  readonly #decoder = new TextDecoder('utf-8');
+  #buf = '';
+
+  constructor(readonly maxLineBytes: number) {}
+
+  /** The complete lines that `bytes` finishes (blank ones skipped). */
+  push(bytes: Uint8Array): string[] {
+    const buf = this.#buf + this.#decoder.decode(bytes, { stream: true });
+    const lines: string[] = [];
     let start = 0;
     for (let nl = buf.indexOf('\n'); nl !== -1; nl = buf.indexOf('\n', start)) {
       const line = trimCR(buf.slice(start, nl));
       start = nl + 1;
-      if (exceeds(line, maxLineBytes)) throw new LineTooLongError(maxLineBytes);
-      if (line.trim() !== '') yield line;
+      if (exceeds(line, this.maxLineBytes)) throw new LineTooLongError(this.maxLineBytes);
+      if (!isBlank(line)) lines.push(line);
     }
-    buf = buf.slice(start);
-    if (exceeds(buf, maxLineBytes)) throw new LineTooLongError(maxLineBytes);
+    this.#buf = start === 0 ? buf : buf.slice(start);
+    if (exceeds(this.#buf, this.maxLineBytes)) throw new LineTooLongError(this.maxLineBytes);
+    return lines;
   }
-  buf += decoder.decode();
-  const last = trimCR(buf);
-  if (last.trim() !== '') yield last;
+
+  /** At the end of the stream: the last line if it had no newline (the caller decides whether it is complete). */
+  end(): string | undefined {
+    const last = trimCR(this.#buf + this.#decoder.decode());
+    this.#buf = '';
+    return isBlank(last) ? undefined : last;
+  }
 }
 
 function trimCR(s: string): string {
   return s.endsWith('\r') ? s.slice(0, -1) : s;
+}
+
+function isBlank(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c !== 32 && c !== 9 && c !== 13) return false;
+  }
+  return true;
 }
 
 /** True when `s` is longer than `max` bytes in UTF-8; a UTF-16 unit takes at most 3 bytes, so short strings skip the count. */

@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import type { ChatMessage, CompletionChunk, FinishReason, Health, LlmWorker, StreamOptions, WorkerInfo } from '../behaviour/types.js';
+import { ABORTS_PROMPTLY, type ChatMessage, type CompletionChunk, type FinishReason, type Health, type LlmWorker, type StreamOptions, type WorkerInfo } from '../behaviour/types.js';
 import { parseWith } from '../behaviour/validate.js';
 import { WorkerError } from '../errors/pool.js';
 import { describe } from '../errors/runtime.js';
 import { connectionError, finishBody, httpError, publicEndpoint, readSome } from './http.js';
-import { LineTooLongError, ndjsonLines } from './ndjson.js';
+import { LineTooLongError, NdjsonSplitter } from './ndjson.js';
 
 /** Options of {@link OllamaWorker}. Defaults are the seed's. */
 export interface OllamaWorkerOptions {
@@ -152,7 +152,8 @@ export class OllamaWorker implements LlmWorker {
       cleanup();
       throw new WorkerError(name, 'truncated', 'HTTP 200 with no body');
     }
-    return this.#chunks(res.body, signal, opts.signal, cleanup);
+    // Reads reject as soon as the signal aborts (fetch's body errors), so the pool need not guard each chunk.
+    return Object.assign(this.#chunks(res.body, signal, opts.signal, cleanup), { [ABORTS_PROMPTLY]: true as const });
   }
 
   async *#chunks(
@@ -163,44 +164,35 @@ export class OllamaWorker implements LlmWorker {
   ): AsyncGenerator<CompletionChunk> {
     const name = this.#o.name;
     let finished = false;
+    // A reader, not `for await` over the body: leaving the loop must not cancel the body, so
+    // after the done line the connection can finish cleanly and be reused.
     const reader = body.getReader();
-    // An iterable without `return`: leaving the loop does not cancel the body, so after the
-    // done line the connection can finish cleanly and be reused (see finally).
-    const bytes: AsyncIterable<Uint8Array> = {
-      [Symbol.asyncIterator]: () => ({ next: () => reader.read() as Promise<IteratorResult<Uint8Array>> }),
-    };
+    const lines = new NdjsonSplitter(this.#o.maxLineBytes);
     try {
-      for await (const line of ndjsonLines(bytes, this.#o.maxLineBytes)) {
-        let obj: OllamaLine;
-        try {
-          obj = JSON.parse(line) as OllamaLine;
-        } catch {
-          throw new WorkerError(name, 'protocol', `malformed JSON line: ${line.slice(0, 80)}`);
+      for (;;) {
+        const read = await reader.read();
+        const batch = read.done ? [lines.end()].filter((l): l is string => l !== undefined) : lines.push(read.value);
+        for (const line of batch) {
+          const obj = parseLine(name, line);
+          const text = typeof obj.message?.content === 'string' ? obj.message.content : '';
+          if (obj.done === true) {
+            finished = true;
+            await finishBody(reader);
+            yield {
+              text,
+              done: true,
+              finishReason: finishReason(obj.done_reason),
+              usage: {
+                ...(typeof obj.prompt_eval_count === 'number' ? { promptTokens: obj.prompt_eval_count } : {}),
+                ...(typeof obj.eval_count === 'number' ? { completionTokens: obj.eval_count } : {}),
+              },
+            };
+            return;
+          }
+          if (text !== '') yield { text };
         }
-        if (typeof obj !== 'object' || obj === null) throw new WorkerError(name, 'protocol', 'a line is not a JSON object');
-        if (obj.error !== undefined) {
-          throw new WorkerError(name, 'stream_error', `error during generation: ${describe(errorText(obj.error))}`, {
-            body: errorText(obj.error),
-          });
-        }
-        const text = typeof obj.message?.content === 'string' ? obj.message.content : '';
-        if (obj.done === true) {
-          finished = true;
-          await finishBody(reader);
-          yield {
-            text,
-            done: true,
-            finishReason: finishReason(obj.done_reason),
-            usage: {
-              ...(typeof obj.prompt_eval_count === 'number' ? { promptTokens: obj.prompt_eval_count } : {}),
-              ...(typeof obj.eval_count === 'number' ? { completionTokens: obj.eval_count } : {}),
-            },
-          };
-          return;
-        }
-        if (text !== '') yield { text };
+        if (read.done) throw new WorkerError(name, 'truncated', 'the stream ended without a done line');
       }
-      throw new WorkerError(name, 'truncated', 'the stream ended without a done line');
     } catch (e) {
       if (e instanceof WorkerError) throw e;
       if (e instanceof LineTooLongError) throw new WorkerError(name, 'protocol', `oversized line: ${e.message}`);
@@ -213,7 +205,20 @@ export class OllamaWorker implements LlmWorker {
   }
 }
 
-
+/** One NDJSON line as an object; an `{"error": ...}` line is the backend's error. */
+function parseLine(name: string, line: string): OllamaLine {
+  let obj: OllamaLine;
+  try {
+    obj = JSON.parse(line) as OllamaLine;
+  } catch {
+    throw new WorkerError(name, 'protocol', `malformed JSON line: ${line.slice(0, 80)}`);
+  }
+  if (typeof obj !== 'object' || obj === null) throw new WorkerError(name, 'protocol', 'a line is not a JSON object');
+  if (obj.error !== undefined) {
+    throw new WorkerError(name, 'stream_error', `error during generation: ${describe(errorText(obj.error))}`, { body: errorText(obj.error) });
+  }
+  return obj;
+}
 
 function errorText(e: unknown): string {
   if (typeof e === 'string') return e;

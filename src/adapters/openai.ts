@@ -1,11 +1,11 @@
 import { z } from 'zod';
-import type { ChatMessage, CompletionChunk, FinishReason, Health, LlmWorker, StreamOptions, Usage, WorkerInfo } from '../behaviour/types.js';
+import { ABORTS_PROMPTLY, type ChatMessage, type CompletionChunk, type FinishReason, type Health, type LlmWorker, type StreamOptions, type Usage, type WorkerInfo } from '../behaviour/types.js';
 import { parseWith } from '../behaviour/validate.js';
 import { ValidationError, WorkerError } from '../errors/pool.js';
 import { connectionError, errorMessage, finishBody, httpError, publicEndpoint, readSome, redact } from './http.js';
 import { LineTooLongError } from './ndjson.js';
 import { httpUrl } from './ollama.js';
-import { sseEvents } from './sse.js';
+import { SseSplitter } from './sse.js';
 
 /** Known OpenAI-compatible services: base URL, default priority, and where the key lives. */
 export const OPENAI_PRESETS = {
@@ -198,7 +198,8 @@ export class OpenAIWorker implements LlmWorker {
       cleanup();
       throw new WorkerError(name, 'truncated', 'HTTP 200 with no body');
     }
-    return this.#chunks(res.body, ctl.signal, opts.signal, cleanup, secrets);
+    // Reads reject as soon as the signal aborts (fetch's body errors), so the pool need not guard each chunk.
+    return Object.assign(this.#chunks(res.body, ctl.signal, opts.signal, cleanup, secrets), { [ABORTS_PROMPTLY]: true as const });
   }
 
   async *#chunks(
@@ -210,44 +211,45 @@ export class OpenAIWorker implements LlmWorker {
   ): AsyncGenerator<CompletionChunk> {
     const name = this.#name;
     const reader = body.getReader();
-    const bytes: AsyncIterable<Uint8Array> = {
-      [Symbol.asyncIterator]: () => ({ next: () => reader.read() as Promise<IteratorResult<Uint8Array>> }),
-    };
+    const sse = new SseSplitter(this.#maxEventBytes);
     let finished = false;
     let finish: FinishReason | undefined;
     let usage: Usage | undefined;
     const done = (): CompletionChunk => ({ text: '', done: true, finishReason: finish ?? 'stop', ...(usage ? { usage } : {}) });
     try {
-      for await (const item of sseEvents(bytes, this.#maxEventBytes)) {
-        if (item.kind === 'comment') continue; // keep-alive
-        const { event, data } = item.event;
-        if (data === '[DONE]') {
-          finished = true;
-          await finishBody(reader);
-          yield done();
-          return;
+      for (let read = await reader.read(); ; read = await reader.read()) {
+        for (const item of read.done ? sse.end() : sse.push(read.value)) {
+          if (item.kind === 'comment') continue; // keep-alive
+          const { event, data } = item.event;
+          if (data === '[DONE]') {
+            finished = true;
+            await finishBody(reader);
+            yield done();
+            return;
+          }
+          let obj: Delta;
+          try {
+            obj = JSON.parse(data) as Delta;
+          } catch {
+            throw new WorkerError(name, 'protocol', `malformed JSON event: ${redact(data.slice(0, 80), secrets)}`);
+          }
+          if (event === 'error' || (obj && typeof obj === 'object' && (obj.error !== undefined || obj.object === 'error'))) {
+            const msg = redact(errorMessage(data), secrets).slice(0, 500);
+            throw new WorkerError(name, 'stream_error', `error event mid-stream: ${msg}`, { body: msg });
+          }
+          if (obj.usage && typeof obj.usage === 'object') {
+            usage = {
+              ...(typeof obj.usage.prompt_tokens === 'number' ? { promptTokens: obj.usage.prompt_tokens } : {}),
+              ...(typeof obj.usage.completion_tokens === 'number' ? { completionTokens: obj.usage.completion_tokens } : {}),
+            };
+          }
+          const choice = Array.isArray(obj.choices) ? obj.choices[0] : undefined;
+          if (choice === undefined) continue; // e.g. the usage chunk, with choices: []
+          const text = typeof choice.delta?.content === 'string' ? choice.delta.content : '';
+          if (typeof choice.finish_reason === 'string') finish = mapFinish(choice.finish_reason);
+          if (text !== '') yield { text };
         }
-        let obj: Delta;
-        try {
-          obj = JSON.parse(data) as Delta;
-        } catch {
-          throw new WorkerError(name, 'protocol', `malformed JSON event: ${redact(data.slice(0, 80), secrets)}`);
-        }
-        if (event === 'error' || (obj && typeof obj === 'object' && (obj.error !== undefined || obj.object === 'error'))) {
-          const msg = redact(errorMessage(data), secrets).slice(0, 500);
-          throw new WorkerError(name, 'stream_error', `error event mid-stream: ${msg}`, { body: msg });
-        }
-        if (obj.usage && typeof obj.usage === 'object') {
-          usage = {
-            ...(typeof obj.usage.prompt_tokens === 'number' ? { promptTokens: obj.usage.prompt_tokens } : {}),
-            ...(typeof obj.usage.completion_tokens === 'number' ? { completionTokens: obj.usage.completion_tokens } : {}),
-          };
-        }
-        const choice = Array.isArray(obj.choices) ? obj.choices[0] : undefined;
-        if (choice === undefined) continue; // e.g. the usage chunk, with choices: []
-        const text = typeof choice.delta?.content === 'string' ? choice.delta.content : '';
-        if (typeof choice.finish_reason === 'string') finish = mapFinish(choice.finish_reason);
-        if (text !== '') yield { text };
+        if (read.done) break;
       }
       // The body ended. Complete only if a finish_reason came (some servers never send [DONE]).
       if (finish !== undefined) {

@@ -1,4 +1,4 @@
-import { createParser, type EventSourceMessage } from 'eventsource-parser';
+import { createParser, type EventSourceMessage, type EventSourceParser } from 'eventsource-parser';
 import { LineTooLongError } from './ndjson.js';
 
 /** What the SSE reader yields: an event, or a comment (a keep-alive such as `: ping`). @internal */
@@ -6,35 +6,48 @@ export type SseItem = { readonly kind: 'event'; readonly event: EventSourceMessa
 
 /**
  * Server-sent events from a byte stream, parsed by `eventsource-parser` (CRLF, comments,
- * multi-line `data`, `event:` fields, events split across reads). The bytes buffered for one
- * unfinished event are bounded: past `maxEventBytes`, {@link LineTooLongError} is thrown.
- * An unterminated last event is not yielded (as the SSE spec says): the caller sees the end.
+ * multi-line `data`, `event:` fields, events split across reads), synchronously per read. The
+ * bytes buffered for one unfinished event are bounded: past `maxEventBytes`,
+ * {@link LineTooLongError} is thrown. An unterminated last event is not returned (as the SSE
+ * spec says): the caller sees the end of the stream.
  * @internal
  */
-export async function* sseEvents(body: AsyncIterable<Uint8Array>, maxEventBytes: number): AsyncGenerator<SseItem> {
-  const decoder = new TextDecoder('utf-8');
-  let queue: SseItem[] = [];
-  let pending = 0;
-  const parser = createParser({
-    onEvent: (event) => {
-      queue.push({ kind: 'event', event });
-      pending = 0;
-    },
-    onComment: () => {
-      queue.push({ kind: 'comment' });
-      pending = 0;
-    },
-  });
-  for await (const bytes of body) {
-    pending += bytes.byteLength;
-    parser.feed(decoder.decode(bytes, { stream: true }));
-    if (queue.length > 0) {
-      const items = queue;
-      queue = [];
-      yield* items;
-    }
-    if (pending > maxEventBytes) throw new LineTooLongError(maxEventBytes);
+export class SseSplitter {
+  readonly #decoder = new TextDecoder('utf-8');
+  readonly #parser: EventSourceParser;
+  #out: SseItem[] = [];
+  #pending = 0;
+
+  constructor(readonly maxEventBytes: number) {
+    this.#parser = createParser({
+      onEvent: (event) => {
+        this.#out.push({ kind: 'event', event });
+        this.#pending = 0;
+      },
+      onComment: () => {
+        this.#out.push({ kind: 'comment' });
+        this.#pending = 0;
+      },
+    });
   }
-  parser.feed(decoder.decode());
-  yield* queue;
+
+  /** The events and comments that `bytes` completes. */
+  push(bytes: Uint8Array): SseItem[] {
+    this.#pending += bytes.byteLength;
+    this.#parser.feed(this.#decoder.decode(bytes, { stream: true }));
+    return this.#take();
+  }
+
+  /** At the end of the stream: whatever the last bytes completed. */
+  end(): SseItem[] {
+    this.#parser.feed(this.#decoder.decode());
+    return this.#take();
+  }
+
+  #take(): SseItem[] {
+    const out = this.#out;
+    this.#out = [];
+    if (this.#pending > this.maxEventBytes) throw new LineTooLongError(this.maxEventBytes);
+    return out;
+  }
 }

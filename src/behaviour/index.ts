@@ -9,4 +9,5 @@ export type {
   WorkerInfo,
   LlmWorker,
 } from './types.js';
+export { ABORTS_PROMPTLY } from './types.js';
 export { chatMessageSchema, messagesSchema, validateMessages } from './validate.js';

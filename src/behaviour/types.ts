@@ -77,3 +77,11 @@ export interface LlmWorker {
   /** Lower is preferred: local backends about 10, cloud ones 50 to 100. */
   priority(): number;
 }
+
+/**
+ * A worker whose stream rejects a pending read promptly once `opts.signal` aborts can mark the
+ * iterable it returns with `[ABORTS_PROMPTLY]: true`. The pool then reads it directly instead of
+ * guarding every chunk against a worker that ignores the signal (a small per-chunk saving).
+ * The built-in adapters are marked. An unmarked worker is always safe: it is guarded.
+ */
+export const ABORTS_PROMPTLY: unique symbol = Symbol.for('cortex-otp.abortsPromptly') as never;

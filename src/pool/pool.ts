@@ -312,10 +312,12 @@ function poolBehaviour(
         if (isWorkerError(e) && (e.kind === 'auth' || e.kind === 'quota')) {
           cool(slot, opts.disableMs, e.kind === 'auth' ? 'rejected credentials' : 'quota exhausted');
           slot.breaker.open();
+          state.dirty = true;
         } else if (wasTrial || slot.consecutive >= opts.failureThreshold) {
           slot.breaker.open();
+          state.dirty = true;
         }
-        state.dirty = true;
+        // Otherwise eligibility is unchanged: no need to rebuild the selection state.
         return;
       }
     }

@@ -1,5 +1,5 @@
 import pRetry from 'p-retry';
-import type { ChatMessage, CompletionChunk, FinishReason, Usage } from '../behaviour/types.js';
+import { ABORTS_PROMPTLY, type ChatMessage, type CompletionChunk, type FinishReason, type Usage } from '../behaviour/types.js';
 import {
   DeadlineExceededError,
   NoWorkersAvailableError,
@@ -184,8 +184,9 @@ export async function* streamThroughPool(
         const iterable = await read(Promise.resolve(lent.worker.streamCompletion(prompt, streamOpts)));
         accepted = true;
         iterator = iterable[Symbol.asyncIterator]();
+        const guarded = (iterable as { [ABORTS_PROMPTLY]?: boolean })[ABORTS_PROMPTLY] !== true;
         for (;;) {
-          const r = await read(iterator.next());
+          const r = guarded ? await read(iterator.next()) : await iterator.next();
           if (r.done) throw new WorkerError(lent.name, 'truncated', 'the stream ended without its final chunk');
           const c = r.value;
           if (typeof c?.text !== 'string') throw new WorkerError(lent.name, 'protocol', 'the worker yielded a chunk without text');
@@ -240,7 +241,9 @@ export async function* streamThroughPool(
         watchdog = undefined;
         wake = null;
         if (lease.released) {
-          if (!completed && !ctl.signal.aborted) ctl.abort(ATTEMPT_OVER);
+          // A stream that broke may still hold its connection: tell the worker. (One that never
+          // started holds nothing, and a completed one is done.)
+          if (!completed && accepted && !ctl.signal.aborted) ctl.abort(ATTEMPT_OVER);
         } else {
           // The consumer stopped reading early: cancel the worker's request; not the worker's fault.
           release({ kind: 'cancelled' });

@@ -1,4 +1,4 @@
-import type { ChatMessage, CompletionChunk, FinishReason, Health, LlmWorker, StreamOptions, Usage, WorkerInfo } from '../behaviour/types.js';
+import { ABORTS_PROMPTLY, type ChatMessage, type CompletionChunk, type FinishReason, type Health, type LlmWorker, type StreamOptions, type Usage, type WorkerInfo } from '../behaviour/types.js';
 import { WorkerError } from '../errors/pool.js';
 import { realClock, type Clock } from '../runtime/clock.js';
 
@@ -109,7 +109,9 @@ export class MockWorker implements LlmWorker {
       throw f instanceof Error ? f : this.#error('failed to start (scripted)');
     }
     opts.signal.throwIfAborted();
-    return this.#generate(messages, opts.signal, o);
+    const stream = this.#generate(messages, opts.signal, o);
+    // Scripted chunk lists honour the signal at every wait; a user's chunk function may not.
+    return typeof o.chunks === 'function' ? stream : Object.assign(stream, { [ABORTS_PROMPTLY]: true as const });
   }
 
   async *#generate(messages: readonly ChatMessage[], signal: AbortSignal, o: MockWorkerOptions): AsyncGenerator<CompletionChunk> {

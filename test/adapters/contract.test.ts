@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { isWorkerError, OllamaWorker, OpenAIWorker, WorkerError, type CompletionChunk, type LlmWorker } from '../../src/index.js';
 import { MockWorker, startFakeOllama, startFakeOpenAI } from '../../src/testing.js';
+import { collect } from './helpers.js';
 
 /** How to get a worker of each adapter that behaves a given way. */
 interface Harness {
@@ -49,20 +50,10 @@ async function openai(script: Exclude<NonNullable<Parameters<typeof startFakeOpe
   return new OpenAIWorker({ baseUrl: fake.url, model: 'gpt-test' });
 }
 
-async function read(w: LlmWorker, signal = new AbortController().signal) {
-  const chunks: CompletionChunk[] = [];
-  let error: unknown;
-  try {
-    for await (const c of await w.streamCompletion([{ role: 'user', content: 'Hi' }], { signal })) chunks.push(c);
-  } catch (e) {
-    error = e;
-  }
-  return { chunks, text: chunks.map((c) => c.text).join(''), error };
-}
 
 describe.each(Object.entries(harnesses))('the worker contract: %s', (_name, h) => {
   it('streams the whole answer and ends with exactly one done chunk, last', async () => {
-    const r = await read(await h.complete(['Ça ', 'va ', '€ 🙂']));
+    const r = await collect(await h.complete(['Ça ', 'va ', '€ 🙂']));
     expect(r.error).toBeUndefined();
     expect(r.text).toBe('Ça va € 🙂');
     expect(r.chunks.filter((c) => c.done)).toHaveLength(1);
@@ -70,13 +61,13 @@ describe.each(Object.entries(harnesses))('the worker contract: %s', (_name, h) =
   });
 
   it('never ends a truncated answer with done: it throws a WorkerError', async () => {
-    const r = await read(await h.truncated(['a', 'b']));
+    const r = await collect(await h.truncated(['a', 'b']));
     expect(r.chunks.some((c) => c.done)).toBe(false);
     expect(isWorkerError(r.error)).toBe(true);
   });
 
   it('a stream that breaks mid-answer throws after the text so far', async () => {
-    const r = await read(await h.brokenAfter(['a', 'b', 'c'], 2));
+    const r = await collect(await h.brokenAfter(['a', 'b', 'c'], 2));
     expect(r.text).toBe('ab');
     expect(isWorkerError(r.error)).toBe(true);
   });
@@ -84,7 +75,7 @@ describe.each(Object.entries(harnesses))('the worker contract: %s', (_name, h) =
   it('stops when its signal aborts, with the signal reason', async () => {
     const ac = new AbortController();
     const w = await h.silent();
-    const p = read(w, ac.signal);
+    const p = collect(w, ac.signal);
     await new Promise((r) => setTimeout(r, 20));
     ac.abort(new Error('stop'));
     expect(((await p).error as Error).message).toBe('stop');

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { isValidationError, isWorkerError, OllamaWorker, type CompletionChunk, type WorkerError } from '../../src/index.js';
 import { startFakeOllama, type FakeOllama, type FakeOllamaOptions } from '../../src/testing.js';
+import { collect, until } from './helpers.js';
 
 let fake: FakeOllama | undefined;
 afterEach(async () => {
@@ -15,20 +16,7 @@ async function worker(options: FakeOllamaOptions = {}, extra: ConstructorParamet
 
 const hi = [{ role: 'user' as const, content: 'Hi' }];
 
-async function collect(w: OllamaWorker, signal = new AbortController().signal) {
-  const chunks: CompletionChunk[] = [];
-  let error: unknown;
-  try {
-    for await (const c of await w.streamCompletion(hi, { signal })) chunks.push(c);
-  } catch (e) {
-    error = e;
-  }
-  return { chunks, text: chunks.map((c) => c.text).join(''), error: error as WorkerError | undefined };
-}
 
-const until = async (cond: () => boolean) => {
-  for (let i = 0; i < 200 && !cond(); i++) await new Promise((r) => setTimeout(r, 5));
-};
 
 describe('OllamaWorker over real HTTP', () => {
   it('streams /api/chat and ends with done, finish reason and usage', async () => {

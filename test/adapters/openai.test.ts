@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { isValidationError, OPENAI_PRESETS, OpenAIWorker, type CompletionChunk, type WorkerError } from '../../src/index.js';
 import { startFakeOpenAI, type FakeOpenAI, type FakeOpenAIOptions } from '../../src/testing.js';
+import { collect } from './helpers.js';
 
 let fake: FakeOpenAI | undefined;
 afterEach(async () => {
@@ -17,16 +18,6 @@ async function worker(options: FakeOpenAIOptions = {}, extra: Partial<Constructo
   return new OpenAIWorker({ baseUrl: fake.url, model: 'gpt-test', ...extra });
 }
 
-async function collect(w: OpenAIWorker) {
-  const chunks: CompletionChunk[] = [];
-  let error: WorkerError | undefined;
-  try {
-    for await (const c of await w.streamCompletion(hi, { signal: new AbortController().signal })) chunks.push(c);
-  } catch (e) {
-    error = e as WorkerError;
-  }
-  return { chunks, text: chunks.map((c) => c.text).join(''), error };
-}
 
 describe('OpenAIWorker over real HTTP (SSE)', () => {
   it('streams, reads the usage chunk with empty choices, and stops at [DONE]', async () => {

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ndjsonLines } from '../../src/adapters/ndjson.js';
-import { sseEvents } from '../../src/adapters/sse.js';
+import { NdjsonSplitter } from '../../src/adapters/ndjson.js';
+import { SseSplitter, type SseItem } from '../../src/adapters/sse.js';
 
 const enc = new TextEncoder();
 
@@ -19,6 +19,19 @@ function split(bytes: Uint8Array, cuts: number[]): Uint8Array[] {
 
 async function* from(parts: Uint8Array[]): AsyncGenerator<Uint8Array> {
   for (const p of parts) yield p;
+}
+
+async function* ndjsonLines(body: AsyncIterable<Uint8Array>, max: number): AsyncGenerator<string> {
+  const s = new NdjsonSplitter(max);
+  for await (const b of body) yield* s.push(b);
+  const last = s.end();
+  if (last !== undefined) yield last;
+}
+
+async function* sseEvents(body: AsyncIterable<Uint8Array>, max: number): AsyncGenerator<SseItem> {
+  const s = new SseSplitter(max);
+  for await (const b of body) yield* s.push(b);
+  yield* s.end();
 }
 
 async function all<T>(it: AsyncIterable<T>): Promise<T[]> {
