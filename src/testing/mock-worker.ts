@@ -118,6 +118,7 @@ export class MockWorker implements LlmWorker {
     this.active++;
     let ended = false; // finished, truncated or failed as scripted
     let it: Iterator<string> | AsyncIterator<string> | null = null;
+    const sleeper = o.delayMs ? new Sleeper(o.clock ?? realClock, signal) : null;
     try {
       if (o.hang) await untilAborted(signal);
       const source = typeof o.chunks === 'function' ? o.chunks(messages) : (o.chunks ?? ['Hello', ' from ', this.name]);
@@ -143,7 +144,7 @@ export class MockWorker implements LlmWorker {
           ended = true;
           throw this.#error(`stream broke after ${n} chunks (scripted)`);
         }
-        if (o.delayMs) await sleep(o.clock ?? realClock, o.delayMs, signal);
+        if (sleeper) await sleeper.sleep(o.delayMs!);
         signal.throwIfAborted();
         n++;
         yield { text };
@@ -153,6 +154,7 @@ export class MockWorker implements LlmWorker {
       if (o.truncate) return;
       yield { text: '', done: true, finishReason: o.finishReason ?? 'stop', ...(o.usage ? { usage: o.usage } : {}) };
     } finally {
+      sleeper?.dispose();
       void Promise.resolve(it?.return?.()).catch(() => {});
       this.active--;
       if (!ended) this.cancelled++;
@@ -171,17 +173,36 @@ function untilAborted(signal: AbortSignal): Promise<never> {
   });
 }
 
-function sleep(clock: Clock, ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const t = clock.setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = (): void => {
-      clock.clearTimeout(t);
-      reject(signal.reason);
-    };
-    if (signal.aborted) onAbort();
-    else signal.addEventListener('abort', onAbort, { once: true });
-  });
+/** Waits on a clock, woken early by the signal: one abort listener per stream, not per wait. */
+class Sleeper {
+  #timer: unknown = undefined;
+  #reject: ((e: unknown) => void) | null = null;
+  readonly #clock: Clock;
+  readonly #signal: AbortSignal;
+  readonly #onAbort = (): void => {
+    this.#clock.clearTimeout(this.#timer);
+    this.#reject?.(this.#signal.reason);
+  };
+
+  constructor(clock: Clock, signal: AbortSignal) {
+    this.#clock = clock;
+    this.#signal = signal;
+    signal.addEventListener('abort', this.#onAbort, { once: true });
+  }
+
+  sleep(ms: number): Promise<void> {
+    if (this.#signal.aborted) return Promise.reject(this.#signal.reason);
+    return new Promise((resolve, reject) => {
+      this.#reject = reject;
+      this.#timer = this.#clock.setTimeout(() => {
+        this.#reject = null;
+        resolve();
+      }, ms);
+    });
+  }
+
+  dispose(): void {
+    this.#clock.clearTimeout(this.#timer);
+    this.#signal.removeEventListener('abort', this.#onAbort);
+  }
 }
