@@ -43,8 +43,12 @@ export class PendingCall implements DeadlineNode, From<unknown> {
   prev: DeadlineNode | null = null;
   next: DeadlineNode | null = null;
   list: DeadlineList | null = null;
-  resolve!: (v: unknown) => void;
-  reject!: (e: unknown) => void;
+  /** Set once the caller holds a promise; until then an outcome is kept in `early`. */
+  resolve: ((v: unknown) => void) | null = null;
+  reject: ((e: unknown) => void) | null = null;
+  /** Answered before the caller got its promise (a handler that replied at once): 1 ok, 2 failed. */
+  early: 0 | 1 | 2 = 0;
+  outcome: unknown = undefined;
   #controller: AbortController | null = null;
   #callerSignal: AbortSignal | undefined = undefined;
 
@@ -65,14 +69,22 @@ export class PendingCall implements DeadlineNode, From<unknown> {
   reply(value: unknown): void {
     if (this.settled) return;
     this.#settle();
-    this.resolve(value);
+    if (this.resolve !== null) this.resolve(value);
+    else {
+      this.early = 1;
+      this.outcome = value;
+    }
   }
 
   fail(error: unknown): void {
     if (this.settled) return;
     this.#settle();
     this.#controller?.abort(error);
-    this.reject(error);
+    if (this.reject !== null) this.reject(error);
+    else {
+      this.early = 2;
+      this.outcome = error;
+    }
   }
 
   expire(): void {
@@ -213,13 +225,18 @@ export class Actor implements ActorRef, ActorContext {
       return Promise.reject(new MailboxFullError(this.label, this.limit));
     }
     const p = new PendingCall(this, msg, timeout);
+    // An idle actor takes the message at once (see `deliver`); a handler that replies at once
+    // needs no deadline, no abort listener and no deferred promise. The timeout runs from here
+    // for calls still waiting (a synchronous handler cannot be interrupted anyway).
+    this.deliver(p);
+    if (p.early === 1) return Promise.resolve(p.outcome);
+    if (p.early === 2) return Promise.reject(p.outcome);
     const promise = new Promise<unknown>((resolve, reject) => {
       p.resolve = resolve;
       p.reject = reject;
     });
     if (timeout !== Infinity) this.system.deadlines.add(p, timeout);
     if (signal !== undefined) p.listen(signal);
-    this.deliver(p);
     return promise;
   }
 

@@ -135,13 +135,27 @@ describe('actors', () => {
     expect(isCallTimeoutError(await settled)).toBe(true);
   });
 
-  it('shares one timer between all call timeouts, which ends once nothing waits', async () => {
+  it('shares one timer between all waiting calls, which ends once nothing waits', async () => {
     const clock = new SimulatedClock();
     const system = createSystem({ clock });
     const ref = await system.spawn(counter(clock), 0);
-    await Promise.all([call(ref, { type: 'get' }), call(ref, { type: 'get' }, { timeout: 50 }), call(ref, { type: 'get' })]);
-    expect(clock.pendingTimers).toBe(1);
+    const calls = [
+      call(ref, { type: 'slow', ms: 10 }),
+      call(ref, { type: 'slow', ms: 10 }, { timeout: 50 }),
+      call(ref, { type: 'slow', ms: 10 }),
+    ];
+    expect(clock.pendingTimers).toBe(2); // the first handler's own timer, and one for all deadlines
+    await clock.advance(30);
+    expect(await Promise.all(calls)).toEqual(['done', 'done', 'done']);
     await clock.advance(5_000);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('a call answered at once needs no timer at all', async () => {
+    const clock = new SimulatedClock();
+    const system = createSystem({ clock });
+    const ref = await system.spawn(counter(clock), 0);
+    expect(await call(ref, { type: 'add', n: 1 })).toBe(1);
     expect(clock.pendingTimers).toBe(0);
   });
 
@@ -281,11 +295,10 @@ describe('actors', () => {
     await clock.advance(100);
     expect(log).toEqual([{ type: 'tick' }]);
     await call(ref, { type: 'arm' });
-    expect(clock.pendingTimers).toBe(2); // the tick, and the shared call-timeout timer
+    expect(clock.pendingTimers).toBe(1); // the tick
     await stop(ref);
-    expect(clock.pendingTimers).toBe(1); // the tick is gone
+    expect(clock.pendingTimers).toBe(0); // cleared on stop
     await clock.advance(5_000);
-    expect(clock.pendingTimers).toBe(0);
     expect(log).toEqual([{ type: 'tick' }]);
   });
 
