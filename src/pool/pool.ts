@@ -120,6 +120,7 @@ export interface StartPoolOptions extends PoolOptions {
 
 // Shared, never-emitting controller: opossum then keeps no rolling-window interval per breaker.
 const noRotation = new EventEmitter().setMaxListeners(0);
+const NONE: ReadonlySet<string> = new Set();
 /** Longest timer delay: opossum's own reset timer never fires (ours, on the injected clock, does). */
 const NEVER = 2 ** 31 - 1;
 
@@ -246,7 +247,7 @@ function poolBehaviour(
     const now = clock.now();
     if (now >= state.nextCoolExpiry) state.dirty = true;
     if (state.dirty) refresh(state);
-    const ex = new Set(exclude);
+    const ex: ReadonlySet<string> = exclude.length === 0 ? NONE : new Set(exclude);
     let picked = strategy.pick(state.strategyState, ex)?.name;
     if (picked === undefined) picked = state.busy.find((n) => !ex.has(n)); // all else failed: try a busy one
     if (picked === undefined) {

@@ -100,8 +100,9 @@ export async function* streamThroughPool(
     release({ kind: 'cancelled' }); // at once: the slot is free even if the consumer never reads again
     abortAttempt(why === CALLER ? o.signal?.reason : new Error('deadline exceeded'));
   };
-  const finish = (outcome: 'complete' | 'interrupted' | 'aborted' | 'no_workers' | 'deadline'): void =>
-    events.emit(() => ({ type: 'pool.stream_finished', requestId, worker: lastWorker, outcome, chars, ms: clock.now() - started }));
+  const finish = (outcome: 'complete' | 'interrupted' | 'aborted' | 'no_workers' | 'deadline'): void => {
+    if (events.listening) events.emit(() => ({ type: 'pool.stream_finished', requestId, worker: lastWorker, outcome, chars, ms: clock.now() - started }));
+  };
 
   const onCallerAbort = (): void => end(CALLER);
   if (o.signal?.aborted) throw new StreamAbortedError('', o.signal.reason);
@@ -129,7 +130,7 @@ export async function* streamThroughPool(
       lease = { pool: got.pool, id: lent.id, released: false };
       lastWorker = lent.name;
       attempt++;
-      events.emit(() => ({ type: 'pool.dispatch', requestId, worker: lent.name, attempt, segment }));
+      if (events.listening) events.emit(() => ({ type: 'pool.dispatch', requestId, worker: lent.name, attempt, segment }));
 
       const ctl = new AbortController();
       attemptCtl = ctl;
@@ -141,8 +142,10 @@ export async function* streamThroughPool(
       let waiting = true;
       let waitingSince = t0;
       let watchdog: unknown;
+      let armedAt = Infinity;
       const check = (): void => {
         watchdog = undefined;
+        armedAt = Infinity;
         if (ctl.signal.aborted) return;
         const now = clock.now();
         if (now >= deadlineAt) return end(DEADLINE);
@@ -158,7 +161,10 @@ export async function* streamThroughPool(
           }
           at = Math.min(at, (waiting ? waitingSince : now) + limit);
         }
-        if (at !== Infinity) watchdog = clock.setTimeout(check, Math.max(1, Math.ceil(at - now)));
+        if (at !== Infinity) {
+          armedAt = at;
+          watchdog = clock.setTimeout(check, Math.max(1, Math.ceil(at - now)));
+        }
       };
       check();
       const read = <T>(p: Promise<T>): Promise<T> => {
@@ -191,11 +197,14 @@ export async function* streamThroughPool(
           const c = r.value;
           if (typeof c?.text !== 'string') throw new WorkerError(lent.name, 'protocol', 'the worker yielded a chunk without text');
           if (firstAt === undefined) {
-            // From now on the idle limit applies: re-arm the watchdog for it.
+            // From now on the idle limit applies: re-arm the watchdog if it would come due
+            // sooner than the armed time (otherwise the armed check re-arms itself).
             firstAt = clock.now();
             waiting = false;
-            clock.clearTimeout(watchdog);
-            check();
+            if (firstAt + opts.idleTimeoutMs < armedAt) {
+              clock.clearTimeout(watchdog);
+              check();
+            }
           }
           if (c.text !== '') {
             parts.push(c.text);
@@ -225,7 +234,7 @@ export async function* streamThroughPool(
         attempts.push({ worker: lent.name, reason, error });
         tried.push(lent.name);
         const phase = firstAt !== undefined ? 'mid_stream' : accepted ? 'first_chunk' : 'start';
-        events.emit(() => ({ type: 'pool.attempt_failed', requestId, worker: lent.name, phase, reason, error }));
+        if (events.listening) events.emit(() => ({ type: 'pool.attempt_failed', requestId, worker: lent.name, phase, reason, error }));
         if (segmentChars > 0) {
           const cont = opts.continuation;
           if (cont === false || switches >= cont.maxSwitches) {
@@ -235,7 +244,7 @@ export async function* streamThroughPool(
           switches++;
           segment++;
         }
-        events.emit(() => ({ type: 'pool.failover', requestId, from: lent.name, deliveredChars: chars }));
+        if (events.listening) events.emit(() => ({ type: 'pool.failover', requestId, from: lent.name, deliveredChars: chars }));
       } finally {
         clock.clearTimeout(watchdog);
         watchdog = undefined;
