@@ -108,10 +108,10 @@ export async function httpBench(): Promise<void> {
 
   const ttfc: Record<string, number[]> = {};
   const total: Record<string, number[]> = {};
-  for (let round = 0; round < 8; round++) {
+  for (let round = 0; round < 12; round++) {
     const names = Object.keys(clients);
     for (const name of round % 2 ? names.reverse() : names) {
-      for (let i = 0; i < 15; i++) {
+      for (let i = 0; i < 20; i++) {
         const r = await clients[name]!();
         (ttfc[name] ??= []).push(r.ttfc);
         (total[name] ??= []).push(r.total);

@@ -1,9 +1,10 @@
 import { z } from 'zod';
-import { ABORTS_PROMPTLY, type ChatMessage, type CompletionChunk, type FinishReason, type Health, type LlmWorker, type StreamOptions, type WorkerInfo } from '../behaviour/types.js';
+import { type ChatMessage, type CompletionChunk, type FinishReason, type Health, type LlmWorker, type StreamOptions, type WorkerInfo } from '../behaviour/types.js';
 import { parseWith } from '../behaviour/validate.js';
 import { WorkerError } from '../errors/pool.js';
 import { describe } from '../errors/runtime.js';
-import { connectionError, finishBody, httpError, publicEndpoint, readSome } from './http.js';
+import { ChunkStream, decodeAll, type Decoded } from './chunk-stream.js';
+import { connectionError, httpError, publicEndpoint, readSome } from './http.js';
 import { LineTooLongError, NdjsonSplitter } from './ndjson.js';
 
 /** Options of {@link OllamaWorker}. Defaults are the seed's. */
@@ -152,56 +153,55 @@ export class OllamaWorker implements LlmWorker {
       cleanup();
       throw new WorkerError(name, 'truncated', 'HTTP 200 with no body');
     }
-    // Reads reject as soon as the signal aborts (fetch's body errors), so the pool need not guard each chunk.
-    return Object.assign(this.#chunks(res.body, signal, opts.signal, cleanup), { [ABORTS_PROMPTLY]: true as const });
+    return this.#chunks(res.body, signal, opts.signal, cleanup);
   }
 
-  async *#chunks(
-    body: ReadableStream<Uint8Array>,
-    signal: AbortSignal,
-    callerSignal: AbortSignal,
-    cleanup: () => void,
-  ): AsyncGenerator<CompletionChunk> {
+  #chunks(body: ReadableStream<Uint8Array>, signal: AbortSignal, callerSignal: AbortSignal, cleanup: () => void): ChunkStream {
     const name = this.#o.name;
-    let finished = false;
-    // A reader, not `for await` over the body: leaving the loop must not cancel the body, so
-    // after the done line the connection can finish cleanly and be reused.
-    const reader = body.getReader();
     const lines = new NdjsonSplitter(this.#o.maxLineBytes);
-    try {
-      for (;;) {
-        const read = await reader.read();
-        const batch = read.done ? [lines.end()].filter((l): l is string => l !== undefined) : lines.push(read.value);
-        for (const line of batch) {
-          const obj = parseLine(name, line);
-          const text = typeof obj.message?.content === 'string' ? obj.message.content : '';
-          if (obj.done === true) {
-            finished = true;
-            await finishBody(reader);
-            yield {
-              text,
-              done: true,
-              finishReason: finishReason(obj.done_reason),
-              usage: {
-                ...(typeof obj.prompt_eval_count === 'number' ? { promptTokens: obj.prompt_eval_count } : {}),
-                ...(typeof obj.eval_count === 'number' ? { completionTokens: obj.eval_count } : {}),
-              },
-            };
-            return;
-          }
-          if (text !== '') yield { text };
+    const decode = (batch: readonly string[]): Decoded =>
+      decodeAll(batch, (line, out) => {
+        const obj = parseLine(name, line);
+        const text = typeof obj.message?.content === 'string' ? obj.message.content : '';
+        if (obj.done === true) {
+          out.push({
+            text,
+            done: true,
+            finishReason: finishReason(obj.done_reason),
+            usage: {
+              ...(typeof obj.prompt_eval_count === 'number' ? { promptTokens: obj.prompt_eval_count } : {}),
+              ...(typeof obj.eval_count === 'number' ? { completionTokens: obj.eval_count } : {}),
+            },
+          });
+          return true;
         }
-        if (read.done) throw new WorkerError(name, 'truncated', 'the stream ended without a done line');
-      }
-    } catch (e) {
-      if (e instanceof WorkerError) throw e;
-      if (e instanceof LineTooLongError) throw new WorkerError(name, 'protocol', `oversized line: ${e.message}`);
-      if (signal.aborted) throw abortReason(name, callerSignal, signal);
-      throw connectionError(name, e, 'read');
-    } finally {
-      cleanup();
-      if (!finished) await reader.cancel().catch(() => {}); // stop now and release the connection
-    }
+        if (text !== '') out.push({ text });
+        return false;
+      });
+    // A reader, not `for await` over the body: stopping must not cancel a body that is complete,
+    // so the connection can be reused.
+    return new ChunkStream(
+      body.getReader(),
+      {
+        push: (bytes) => {
+          const d = decode(lines.push(bytes));
+          return lines.failed && !d.final && d.error === undefined ? { ...d, error: lines.failed } : d;
+        },
+        end: () => {
+          const last = lines.end();
+          const r = decode(last === undefined ? [] : [last]);
+          if (r.final || r.error !== undefined) return r;
+          return { ...r, error: new WorkerError(name, 'truncated', 'the stream ended without a done line') };
+        },
+      },
+      (e) => {
+        if (e instanceof WorkerError) return e;
+        if (e instanceof LineTooLongError) return new WorkerError(name, 'protocol', `oversized line: ${e.message}`);
+        if (signal.aborted) return abortReason(name, callerSignal, signal);
+        return connectionError(name, e, 'read');
+      },
+      cleanup,
+    );
   }
 }
 

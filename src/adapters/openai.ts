@@ -1,11 +1,12 @@
 import { z } from 'zod';
-import { ABORTS_PROMPTLY, type ChatMessage, type CompletionChunk, type FinishReason, type Health, type LlmWorker, type StreamOptions, type Usage, type WorkerInfo } from '../behaviour/types.js';
+import { type ChatMessage, type CompletionChunk, type FinishReason, type Health, type LlmWorker, type StreamOptions, type Usage, type WorkerInfo } from '../behaviour/types.js';
 import { parseWith } from '../behaviour/validate.js';
 import { ValidationError, WorkerError } from '../errors/pool.js';
-import { connectionError, errorMessage, finishBody, httpError, publicEndpoint, readSome, redact } from './http.js';
+import { ChunkStream, decodeAll, type Decoded } from './chunk-stream.js';
+import { connectionError, errorMessage, httpError, publicEndpoint, readSome, redact } from './http.js';
 import { LineTooLongError } from './ndjson.js';
 import { httpUrl } from './ollama.js';
-import { SseSplitter } from './sse.js';
+import { SseSplitter, type SseItem } from './sse.js';
 
 /** Known OpenAI-compatible services: base URL, default priority, and where the key lives. */
 export const OPENAI_PRESETS = {
@@ -198,75 +199,80 @@ export class OpenAIWorker implements LlmWorker {
       cleanup();
       throw new WorkerError(name, 'truncated', 'HTTP 200 with no body');
     }
-    // Reads reject as soon as the signal aborts (fetch's body errors), so the pool need not guard each chunk.
-    return Object.assign(this.#chunks(res.body, ctl.signal, opts.signal, cleanup, secrets), { [ABORTS_PROMPTLY]: true as const });
+    return this.#chunks(res.body, ctl.signal, opts.signal, cleanup, secrets);
   }
 
-  async *#chunks(
+  #chunks(
     body: ReadableStream<Uint8Array>,
     signal: AbortSignal,
     callerSignal: AbortSignal,
     cleanup: () => void,
     secrets: string[],
-  ): AsyncGenerator<CompletionChunk> {
+  ): ChunkStream {
     const name = this.#name;
-    const reader = body.getReader();
     const sse = new SseSplitter(this.#maxEventBytes);
-    let finished = false;
     let finish: FinishReason | undefined;
     let usage: Usage | undefined;
     const done = (): CompletionChunk => ({ text: '', done: true, finishReason: finish ?? 'stop', ...(usage ? { usage } : {}) });
-    try {
-      for (let read = await reader.read(); ; read = await reader.read()) {
-        for (const item of read.done ? sse.end() : sse.push(read.value)) {
-          if (item.kind === 'comment') continue; // keep-alive
-          const { event, data } = item.event;
-          if (data === '[DONE]') {
-            finished = true;
-            await finishBody(reader);
-            yield done();
-            return;
-          }
-          let obj: Delta;
-          try {
-            obj = JSON.parse(data) as Delta;
-          } catch {
-            throw new WorkerError(name, 'protocol', `malformed JSON event: ${redact(data.slice(0, 80), secrets)}`);
-          }
-          if (event === 'error' || (obj && typeof obj === 'object' && (obj.error !== undefined || obj.object === 'error'))) {
-            const msg = redact(errorMessage(data), secrets).slice(0, 500);
-            throw new WorkerError(name, 'stream_error', `error event mid-stream: ${msg}`, { body: msg });
-          }
-          if (obj.usage && typeof obj.usage === 'object') {
-            usage = {
-              ...(typeof obj.usage.prompt_tokens === 'number' ? { promptTokens: obj.usage.prompt_tokens } : {}),
-              ...(typeof obj.usage.completion_tokens === 'number' ? { completionTokens: obj.usage.completion_tokens } : {}),
-            };
-          }
-          const choice = Array.isArray(obj.choices) ? obj.choices[0] : undefined;
-          if (choice === undefined) continue; // e.g. the usage chunk, with choices: []
-          const text = typeof choice.delta?.content === 'string' ? choice.delta.content : '';
-          if (typeof choice.finish_reason === 'string') finish = mapFinish(choice.finish_reason);
-          if (text !== '') yield { text };
-        }
-        if (read.done) break;
+    const step = (item: SseItem, out: CompletionChunk[]): boolean => {
+      if (item.kind === 'comment') return false; // keep-alive
+      const { event, data } = item.event;
+      if (data === '[DONE]') {
+        out.push(done());
+        return true;
       }
-      // The body ended. Complete only if a finish_reason came (some servers never send [DONE]).
-      if (finish !== undefined) {
-        finished = true;
-        yield done();
-        return;
+      let obj: Delta;
+      try {
+        obj = JSON.parse(data) as Delta;
+      } catch {
+        throw new WorkerError(name, 'protocol', `malformed JSON event: ${redact(data.slice(0, 80), secrets)}`);
       }
-      throw new WorkerError(name, 'truncated', 'the stream ended without [DONE] or a finish reason');
-    } catch (e) {
-      if (e instanceof WorkerError) throw e;
-      if (e instanceof LineTooLongError) throw new WorkerError(name, 'protocol', `oversized event: ${e.message}`);
-      if (signal.aborted) throw callerSignal.aborted ? callerSignal.reason : new WorkerError(name, 'idle_timeout', "request exceeded the worker's timeout");
-      throw connectionError(name, e, 'read');
-    } finally {
-      cleanup();
-      if (!finished) await reader.cancel().catch(() => {}); // stop now and release the connection
-    }
+      if (event === 'error' || (obj && typeof obj === 'object' && (obj.error !== undefined || obj.object === 'error'))) {
+        const msg = redact(errorMessage(data), secrets).slice(0, 500);
+        throw new WorkerError(name, 'stream_error', `error event mid-stream: ${msg}`, { body: msg });
+      }
+      if (obj.usage && typeof obj.usage === 'object') {
+        usage = {
+          ...(typeof obj.usage.prompt_tokens === 'number' ? { promptTokens: obj.usage.prompt_tokens } : {}),
+          ...(typeof obj.usage.completion_tokens === 'number' ? { completionTokens: obj.usage.completion_tokens } : {}),
+        };
+      }
+      const choice = Array.isArray(obj.choices) ? obj.choices[0] : undefined;
+      if (choice === undefined) return false; // e.g. the usage chunk, with choices: []
+      const text = typeof choice.delta?.content === 'string' ? choice.delta.content : '';
+      if (typeof choice.finish_reason === 'string') finish = mapFinish(choice.finish_reason);
+      if (text !== '') out.push({ text });
+      return false;
+    };
+    const decode = (items: () => SseItem[]): Decoded => {
+      let list: SseItem[];
+      try {
+        list = items();
+      } catch (error) {
+        return { chunks: [], final: false, error }; // an oversized event
+      }
+      return decodeAll(list, step);
+    };
+    return new ChunkStream(
+      body.getReader(),
+      {
+        push: (bytes) => decode(() => sse.push(bytes)),
+        end: () => {
+          const d = decode(() => sse.end());
+          if (d.final || d.error !== undefined) return d;
+          // The body ended without [DONE]: complete only if a finish reason came (some servers never send [DONE]).
+          if (finish !== undefined) return { chunks: [...d.chunks, done()], final: true };
+          return { ...d, error: new WorkerError(name, 'truncated', 'the stream ended without [DONE] or a finish reason') };
+        },
+      },
+      (e) => {
+        if (e instanceof WorkerError) return e;
+        if (e instanceof LineTooLongError) return new WorkerError(name, 'protocol', `oversized event: ${e.message}`);
+        if (signal.aborted) return callerSignal.aborted ? callerSignal.reason : new WorkerError(name, 'idle_timeout', "request exceeded the worker's timeout");
+        return connectionError(name, e, 'read');
+      },
+      cleanup,
+    );
   }
 }
 

@@ -23,7 +23,10 @@ async function* from(parts: Uint8Array[]): AsyncGenerator<Uint8Array> {
 
 async function* ndjsonLines(body: AsyncIterable<Uint8Array>, max: number): AsyncGenerator<string> {
   const s = new NdjsonSplitter(max);
-  for await (const b of body) yield* s.push(b);
+  for await (const b of body) {
+    yield* s.push(b);
+    if (s.failed) throw s.failed;
+  }
   const last = s.end();
   if (last !== undefined) yield last;
 }
