@@ -3,7 +3,7 @@ import { type ChatMessage, type CompletionChunk, type FinishReason, type Health,
 import { parseWith } from '../behaviour/validate.js';
 import { WorkerError } from '../errors/pool.js';
 import { describe } from '../errors/runtime.js';
-import { ChunkStream, decodeAll, type Decoded } from './chunk-stream.js';
+import { ChunkStream } from './chunk-stream.js';
 import { connectionError, httpError, publicEndpoint, readSome } from './http.js';
 import { LineTooLongError, NdjsonSplitter } from './ndjson.js';
 
@@ -156,42 +156,40 @@ export class OllamaWorker implements LlmWorker {
     return this.#chunks(res.body, signal, opts.signal, cleanup);
   }
 
-  #chunks(body: ReadableStream<Uint8Array>, signal: AbortSignal, callerSignal: AbortSignal, cleanup: () => void): ChunkStream {
+  #chunks(body: ReadableStream<Uint8Array>, signal: AbortSignal, callerSignal: AbortSignal, cleanup: () => void): ChunkStream<string> {
     const name = this.#o.name;
     const lines = new NdjsonSplitter(this.#o.maxLineBytes);
-    const decode = (batch: readonly string[]): Decoded =>
-      decodeAll(batch, (line, out) => {
-        const obj = parseLine(name, line);
-        const text = typeof obj.message?.content === 'string' ? obj.message.content : '';
-        if (obj.done === true) {
-          out.push({
-            text,
-            done: true,
-            finishReason: finishReason(obj.done_reason),
-            usage: {
-              ...(typeof obj.prompt_eval_count === 'number' ? { promptTokens: obj.prompt_eval_count } : {}),
-              ...(typeof obj.eval_count === 'number' ? { completionTokens: obj.eval_count } : {}),
-            },
-          });
-          return true;
-        }
-        if (text !== '') out.push({ text });
-        return false;
-      });
     // A reader, not `for await` over the body: stopping must not cancel a body that is complete,
     // so the connection can be reused.
     return new ChunkStream(
       body.getReader(),
       {
-        push: (bytes) => {
-          const d = decode(lines.push(bytes));
-          return lines.failed && !d.final && d.error === undefined ? { ...d, error: lines.failed } : d;
-        },
-        end: () => {
+        split: (bytes) => lines.push(bytes),
+        splitEnd: () => {
           const last = lines.end();
-          const r = decode(last === undefined ? [] : [last]);
-          if (r.final || r.error !== undefined) return r;
-          return { ...r, error: new WorkerError(name, 'truncated', 'the stream ended without a done line') };
+          return last === undefined ? [] : [last];
+        },
+        get splitError() {
+          return lines.failed;
+        },
+        decode: (line) => {
+          const obj = parseLine(name, line);
+          const text = typeof obj.message?.content === 'string' ? obj.message.content : '';
+          if (obj.done === true) {
+            return {
+              text,
+              done: true,
+              finishReason: finishReason(obj.done_reason),
+              usage: {
+                ...(typeof obj.prompt_eval_count === 'number' ? { promptTokens: obj.prompt_eval_count } : {}),
+                ...(typeof obj.eval_count === 'number' ? { completionTokens: obj.eval_count } : {}),
+              },
+            };
+          }
+          return text === '' ? undefined : { text };
+        },
+        ended: () => {
+          throw new WorkerError(name, 'truncated', 'the stream ended without a done line');
         },
       },
       (e) => {

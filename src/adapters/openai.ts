@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { type ChatMessage, type CompletionChunk, type FinishReason, type Health, type LlmWorker, type StreamOptions, type Usage, type WorkerInfo } from '../behaviour/types.js';
 import { parseWith } from '../behaviour/validate.js';
 import { ValidationError, WorkerError } from '../errors/pool.js';
-import { ChunkStream, decodeAll, type Decoded } from './chunk-stream.js';
+import { ChunkStream } from './chunk-stream.js';
 import { connectionError, errorMessage, httpError, publicEndpoint, readSome, redact } from './http.js';
 import { LineTooLongError } from './ndjson.js';
 import { httpUrl } from './ollama.js';
@@ -208,19 +208,16 @@ export class OpenAIWorker implements LlmWorker {
     callerSignal: AbortSignal,
     cleanup: () => void,
     secrets: string[],
-  ): ChunkStream {
+  ): ChunkStream<SseItem> {
     const name = this.#name;
     const sse = new SseSplitter(this.#maxEventBytes);
     let finish: FinishReason | undefined;
     let usage: Usage | undefined;
     const done = (): CompletionChunk => ({ text: '', done: true, finishReason: finish ?? 'stop', ...(usage ? { usage } : {}) });
-    const step = (item: SseItem, out: CompletionChunk[]): boolean => {
-      if (item.kind === 'comment') return false; // keep-alive
+    const decode = (item: SseItem): CompletionChunk | undefined => {
+      if (item.kind === 'comment') return undefined; // keep-alive
       const { event, data } = item.event;
-      if (data === '[DONE]') {
-        out.push(done());
-        return true;
-      }
+      if (data === '[DONE]') return done();
       let obj: Delta;
       try {
         obj = JSON.parse(data) as Delta;
@@ -238,31 +235,33 @@ export class OpenAIWorker implements LlmWorker {
         };
       }
       const choice = Array.isArray(obj.choices) ? obj.choices[0] : undefined;
-      if (choice === undefined) return false; // e.g. the usage chunk, with choices: []
+      if (choice === undefined) return undefined; // e.g. the usage chunk, with choices: []
       const text = typeof choice.delta?.content === 'string' ? choice.delta.content : '';
       if (typeof choice.finish_reason === 'string') finish = mapFinish(choice.finish_reason);
-      if (text !== '') out.push({ text });
-      return false;
+      return text === '' ? undefined : { text };
     };
-    const decode = (items: () => SseItem[]): Decoded => {
-      let list: SseItem[];
+    let splitError: unknown;
+    const guard = (f: () => SseItem[]): SseItem[] => {
       try {
-        list = items();
-      } catch (error) {
-        return { chunks: [], final: false, error }; // an oversized event
+        return f();
+      } catch (e) {
+        splitError = e; // an oversized event
+        return [];
       }
-      return decodeAll(list, step);
     };
     return new ChunkStream(
       body.getReader(),
       {
-        push: (bytes) => decode(() => sse.push(bytes)),
-        end: () => {
-          const d = decode(() => sse.end());
-          if (d.final || d.error !== undefined) return d;
-          // The body ended without [DONE]: complete only if a finish reason came (some servers never send [DONE]).
-          if (finish !== undefined) return { chunks: [...d.chunks, done()], final: true };
-          return { ...d, error: new WorkerError(name, 'truncated', 'the stream ended without [DONE] or a finish reason') };
+        split: (bytes) => guard(() => sse.push(bytes)),
+        splitEnd: () => guard(() => sse.end()),
+        get splitError() {
+          return splitError;
+        },
+        decode,
+        ended: () => {
+          // No [DONE]: complete only if a finish reason came (some servers never send [DONE]).
+          if (finish !== undefined) return done();
+          throw new WorkerError(name, 'truncated', 'the stream ended without [DONE] or a finish reason');
         },
       },
       (e) => {
