@@ -368,3 +368,34 @@ describe('links to the supervisor', () => {
     expect(system.size).toBe(0);
   });
 });
+
+describe('backoff options', () => {
+  it('are checked, naming the option', async () => {
+    const system = createSystem();
+    await expect(startSupervisor(system, { backoff: { initialMs: -1 } })).rejects.toThrow('invalid backoff.initialMs: expected a finite number >= 0 (ms), received -1');
+    await expect(startSupervisor(system, { backoff: { factor: 0.5 } })).rejects.toThrow('invalid backoff.factor: expected a number >= 1');
+    await expect(startSupervisor(system, { backoff: { jitter: 2 } })).rejects.toThrow('invalid backoff.jitter: expected a number between 0 and 1');
+  });
+
+  it('jitter takes up to its fraction off the delay', async () => {
+    const { backoffDelay } = await import('../../src/index.js');
+    const b = { initialMs: 100, maxMs: 1_000, factor: 2, jitter: 0.5, resetAfterMs: 0 };
+    expect(backoffDelay({ ...b, random: () => 0 }, 1)).toBe(200);
+    expect(backoffDelay({ ...b, random: () => 0.999999 }, 1)).toBe(100);
+    expect(backoffDelay({ ...b, random: () => 0 }, 10)).toBe(1_000); // capped
+  });
+});
+
+describe('xstate children that complete', () => {
+  it('a transient xstate child that reaches its final state is not restarted', async () => {
+    const { createMachine } = await import('xstate');
+    const done = createMachine({ initial: 'a', states: { a: { on: { finish: 'b' } }, b: { type: 'final' } } });
+    const system = createSystem();
+    const sup = await startSupervisor(system, { children: [{ id: 'm', restart: 'transient', start: () => createActor(done) }] });
+    const actor = (await whichChildren(sup))[0]!.child as ReturnType<typeof createActor<typeof done>>;
+    actor.send({ type: 'finish' });
+    await settleAll();
+    expect((await whichChildren(sup))[0]!.status).toBe('stopped');
+    await stop(sup);
+  });
+});
