@@ -1,4 +1,5 @@
 import { WorkerError, type WorkerErrorKind } from '../errors/pool.js';
+import { LineTooLongError } from './ndjson.js';
 import { describe } from '../errors/runtime.js';
 
 const MAX_BODY = 500;
@@ -120,3 +121,82 @@ export async function finishBody(reader: ReadableStreamDefaultReader<Uint8Array>
 
 /** How long to wait for the end of the body after the done line, ms. */
 const FINISH_GRACE_MS = 50;
+
+/** Why a request whose signal aborted ended: the caller's own reason, or the worker's hard cap. @internal */
+export function abortedError(worker: string, caller: AbortSignal, signal: AbortSignal): unknown {
+  if (caller.aborted) return caller.reason;
+  return new WorkerError(worker, 'idle_timeout', "request exceeded the worker's timeout", { cause: signal.reason });
+}
+
+/**
+ * Maps a failure while reading a stream to the error the pool gets: a WorkerError as is, an
+ * oversized line or event as `protocol`, an abort as the caller's reason or the cap, anything
+ * else as a lost connection. @internal
+ */
+export function readError(worker: string, unit: 'line' | 'event', caller: AbortSignal, signal: AbortSignal): (e: unknown) => unknown {
+  return (e) => {
+    if (e instanceof WorkerError) return e;
+    if (e instanceof LineTooLongError) return new WorkerError(worker, 'protocol', `oversized ${unit}: ${e.message}`);
+    if (signal.aborted) return abortedError(worker, caller, signal);
+    return connectionError(worker, e, 'read');
+  };
+}
+
+/** A connection failure as a health reason (without the `worker x:` prefix). @internal */
+export function connectionReason(worker: string, e: unknown, signal: AbortSignal): string {
+  return signal.aborted ? 'health check aborted' : connectionError(worker, e, 'connect').message.replace(`worker ${worker}: `, '');
+}
+
+/** A response body being streamed, with the signal that cancels it and what to release at the end. @internal */
+export interface OpenStream {
+  readonly body: ReadableStream<Uint8Array>;
+  /** Aborted by the caller's signal or by the worker's hard cap. */
+  readonly signal: AbortSignal;
+  /** Clears the cap and the listener on the caller's signal. */
+  readonly cleanup: () => void;
+}
+
+/**
+ * POSTs a streaming request and returns its body once the headers are in. One signal combines
+ * the caller's cancel and the worker's hard cap (built by hand: `AbortSignal.any` keeps weak
+ * references and finalizers per call, a measurable cost). Every failure becomes a typed error:
+ * refused or reset (`connection`), a non-2xx status (`httpError`, secrets redacted), no body.
+ * @internal
+ */
+export async function openStream(
+  worker: string,
+  url: string,
+  init: { readonly headers: Record<string, string>; readonly body: string },
+  caller: AbortSignal,
+  timeoutMs: number,
+  secrets: readonly string[] = [],
+): Promise<OpenStream> {
+  const ctl = new AbortController();
+  const signal = ctl.signal;
+  const onAbort = (): void => ctl.abort(caller.reason);
+  if (caller.aborted) onAbort();
+  else caller.addEventListener('abort', onAbort, { once: true });
+  const cap = setTimeout(() => ctl.abort(new Error(`request exceeded ${timeoutMs} ms`)), timeoutMs);
+  cap.unref();
+  const cleanup = (): void => {
+    clearTimeout(cap);
+    caller.removeEventListener('abort', onAbort);
+  };
+  let res: Response;
+  try {
+    res = await fetch(url, { method: 'POST', headers: init.headers, body: init.body, signal });
+  } catch (e) {
+    cleanup();
+    throw signal.aborted ? abortedError(worker, caller, signal) : connectionError(worker, e, 'connect');
+  }
+  if (!res.ok) {
+    const text = await readSome(res);
+    cleanup();
+    throw httpError(worker, res, text, secrets);
+  }
+  if (res.body === null) {
+    cleanup();
+    throw new WorkerError(worker, 'truncated', 'HTTP 200 with no body');
+  }
+  return { body: res.body, signal, cleanup };
+}

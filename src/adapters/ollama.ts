@@ -4,8 +4,8 @@ import { parseWith } from '../behaviour/validate.js';
 import { WorkerError } from '../errors/pool.js';
 import { describe } from '../errors/runtime.js';
 import { ChunkStream } from './chunk-stream.js';
-import { connectionError, httpError, publicEndpoint, readSome } from './http.js';
-import { LineTooLongError, NdjsonSplitter } from './ndjson.js';
+import { connectionReason, readError, openStream, publicEndpoint, readSome } from './http.js';
+import { NdjsonSplitter } from './ndjson.js';
 
 /** Options of {@link OllamaWorker}. Defaults are the seed's. */
 export interface OllamaWorkerOptions {
@@ -87,7 +87,7 @@ export class OllamaWorker implements LlmWorker {
     try {
       res = await fetch(`${this.#base}/api/tags`, { signal });
     } catch (e) {
-      return { status: 'unavailable', reason: signal.aborted ? 'health check aborted' : connectionError(this.#o.name, e, 'connect').message.replace(`worker ${this.#o.name}: `, '') };
+      return { status: 'unavailable', reason: connectionReason(this.#o.name, e, signal) };
     }
     const body = await readSome(res, 1 << 20);
     if (!res.ok) return { status: 'unavailable', reason: `GET /api/tags answered HTTP ${res.status}` };
@@ -108,19 +108,6 @@ export class OllamaWorker implements LlmWorker {
 
   async streamCompletion(messages: readonly ChatMessage[], opts: StreamOptions): Promise<AsyncIterable<CompletionChunk>> {
     const name = this.#o.name;
-    // One signal for the caller's cancel and this worker's hard cap. (Built by hand:
-    // AbortSignal.any keeps weak references and finalizers per call, a measurable cost.)
-    const ctl = new AbortController();
-    const signal = ctl.signal;
-    const onAbort = (): void => ctl.abort(opts.signal.reason);
-    if (opts.signal.aborted) onAbort();
-    else opts.signal.addEventListener('abort', onAbort, { once: true });
-    const cap = setTimeout(() => ctl.abort(new Error(`request exceeded ${this.#o.timeoutMs} ms`)), this.#o.timeoutMs);
-    cap.unref();
-    const cleanup = (): void => {
-      clearTimeout(cap);
-      opts.signal.removeEventListener('abort', onAbort);
-    };
     const bo = opts.backendOptions ?? {};
     const body = {
       model: opts.model ?? this.#o.model,
@@ -131,29 +118,14 @@ export class OllamaWorker implements LlmWorker {
       ...(bo.think !== undefined ? { think: bo.think } : {}),
       ...((bo.keep_alive ?? this.#o.keepAlive) !== undefined ? { keep_alive: bo.keep_alive ?? this.#o.keepAlive } : {}),
     };
-    let res: Response;
-    try {
-      res = await fetch(`${this.#base}/api/chat`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/x-ndjson' },
-        body: JSON.stringify(body),
-        signal,
-      });
-    } catch (e) {
-      cleanup();
-      if (signal.aborted) throw abortReason(name, opts.signal, signal);
-      throw connectionError(name, e, 'connect');
-    }
-    if (!res.ok) {
-      const text = await readSome(res);
-      cleanup();
-      throw httpError(name, res, text);
-    }
-    if (res.body === null) {
-      cleanup();
-      throw new WorkerError(name, 'truncated', 'HTTP 200 with no body');
-    }
-    return this.#chunks(res.body, signal, opts.signal, cleanup);
+    const { body: stream, signal, cleanup } = await openStream(
+      name,
+      `${this.#base}/api/chat`,
+      { headers: { 'content-type': 'application/json', accept: 'application/x-ndjson' }, body: JSON.stringify(body) },
+      opts.signal,
+      this.#o.timeoutMs,
+    );
+    return this.#chunks(stream, signal, opts.signal, cleanup);
   }
 
   #chunks(body: ReadableStream<Uint8Array>, signal: AbortSignal, callerSignal: AbortSignal, cleanup: () => void): ChunkStream<string> {
@@ -192,12 +164,7 @@ export class OllamaWorker implements LlmWorker {
           throw new WorkerError(name, 'truncated', 'the stream ended without a done line');
         },
       },
-      (e) => {
-        if (e instanceof WorkerError) return e;
-        if (e instanceof LineTooLongError) return new WorkerError(name, 'protocol', `oversized line: ${e.message}`);
-        if (signal.aborted) return abortReason(name, callerSignal, signal);
-        return connectionError(name, e, 'read');
-      },
+      readError(name, 'line', callerSignal, signal),
       cleanup,
     );
   }
@@ -230,8 +197,3 @@ function finishReason(r: unknown): FinishReason {
   return 'other';
 }
 
-/** The caller's own reason when it cancelled; otherwise our request timeout. */
-function abortReason(name: string, caller: AbortSignal, combined: AbortSignal): unknown {
-  if (caller.aborted) return caller.reason;
-  return new WorkerError(name, 'idle_timeout', `request exceeded the worker's timeout`, { cause: combined.reason });
-}

@@ -3,8 +3,7 @@ import { type ChatMessage, type CompletionChunk, type FinishReason, type Health,
 import { parseWith } from '../behaviour/validate.js';
 import { ValidationError, WorkerError } from '../errors/pool.js';
 import { ChunkStream } from './chunk-stream.js';
-import { connectionError, errorMessage, httpError, publicEndpoint, readSome, redact } from './http.js';
-import { LineTooLongError } from './ndjson.js';
+import { connectionReason, readError, errorMessage, openStream, publicEndpoint, readSome, redact } from './http.js';
 import { httpUrl } from './ollama.js';
 import { SseSplitter, type SseItem } from './sse.js';
 
@@ -139,7 +138,7 @@ export class OpenAIWorker implements LlmWorker {
     try {
       res = await fetch(`${this.#base}/models`, { headers: this.#headers(key), signal });
     } catch (e) {
-      return { status: 'unavailable', reason: signal.aborted ? 'health check aborted' : connectionError(this.#name, e, 'connect').message.replace(`worker ${this.#name}: `, '') };
+      return { status: 'unavailable', reason: connectionReason(this.#name, e, signal) };
     }
     const body = await readSome(res, 1 << 20);
     if (res.status === 401 || res.status === 403) return { status: 'unavailable', reason: `rejected credentials (HTTP ${res.status})` };
@@ -160,16 +159,6 @@ export class OpenAIWorker implements LlmWorker {
     if (missing) throw new WorkerError(name, 'auth', missing);
     const key = this.#key();
     const secrets = key ? [key] : [];
-    const ctl = new AbortController();
-    const onAbort = (): void => ctl.abort(opts.signal.reason);
-    if (opts.signal.aborted) onAbort();
-    else opts.signal.addEventListener('abort', onAbort, { once: true });
-    const cap = setTimeout(() => ctl.abort(new Error(`request exceeded ${this.#timeoutMs} ms`)), this.#timeoutMs);
-    cap.unref();
-    const cleanup = (): void => {
-      clearTimeout(cap);
-      opts.signal.removeEventListener('abort', onAbort);
-    };
     const body = {
       ...(opts.backendOptions ?? {}),
       model: opts.model ?? this.#model,
@@ -177,29 +166,15 @@ export class OpenAIWorker implements LlmWorker {
       stream: true,
       ...(this.#includeUsage ? { stream_options: { include_usage: true } } : {}),
     };
-    let res: Response;
-    try {
-      res = await fetch(`${this.#base}/chat/completions`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...this.#headers(key) },
-        body: JSON.stringify(body),
-        signal: ctl.signal,
-      });
-    } catch (e) {
-      cleanup();
-      if (ctl.signal.aborted) throw opts.signal.aborted ? opts.signal.reason : new WorkerError(name, 'idle_timeout', "request exceeded the worker's timeout");
-      throw connectionError(name, e, 'connect');
-    }
-    if (!res.ok) {
-      const text = await readSome(res);
-      cleanup();
-      throw httpError(name, res, text, secrets);
-    }
-    if (res.body === null) {
-      cleanup();
-      throw new WorkerError(name, 'truncated', 'HTTP 200 with no body');
-    }
-    return this.#chunks(res.body, ctl.signal, opts.signal, cleanup, secrets);
+    const { body: stream, signal, cleanup } = await openStream(
+      name,
+      `${this.#base}/chat/completions`,
+      { headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...this.#headers(key) }, body: JSON.stringify(body) },
+      opts.signal,
+      this.#timeoutMs,
+      secrets,
+    );
+    return this.#chunks(stream, signal, opts.signal, cleanup, secrets);
   }
 
   #chunks(
@@ -264,12 +239,7 @@ export class OpenAIWorker implements LlmWorker {
           throw new WorkerError(name, 'truncated', 'the stream ended without [DONE] or a finish reason');
         },
       },
-      (e) => {
-        if (e instanceof WorkerError) return e;
-        if (e instanceof LineTooLongError) return new WorkerError(name, 'protocol', `oversized event: ${e.message}`);
-        if (signal.aborted) return callerSignal.aborted ? callerSignal.reason : new WorkerError(name, 'idle_timeout', "request exceeded the worker's timeout");
-        return connectionError(name, e, 'read');
-      },
+      readError(name, 'event', callerSignal, signal),
       cleanup,
     );
   }

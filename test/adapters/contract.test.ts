@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { isWorkerError, OllamaWorker, OpenAIWorker, WorkerError, type CompletionChunk, type LlmWorker } from '../../src/index.js';
+import { isWorkerError, OllamaWorker, OpenAIWorker, WorkerError, type LlmWorker } from '../../src/index.js';
 import { MockWorker, startFakeOllama, startFakeOpenAI } from '../../src/testing.js';
 import { collect } from './helpers.js';
 

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { isValidationError, isWorkerError, OllamaWorker, type CompletionChunk, type WorkerError } from '../../src/index.js';
+import { isValidationError, isWorkerError, OllamaWorker, type WorkerError } from '../../src/index.js';
 import { startFakeOllama, type FakeOllama, type FakeOllamaOptions } from '../../src/testing.js';
 import { collect, until } from './helpers.js';
 

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { isValidationError, OPENAI_PRESETS, OpenAIWorker, type CompletionChunk, type WorkerError } from '../../src/index.js';
+import { isValidationError, OPENAI_PRESETS, OpenAIWorker, type WorkerError } from '../../src/index.js';
 import { startFakeOpenAI, type FakeOpenAI, type FakeOpenAIOptions } from '../../src/testing.js';
 import { collect } from './helpers.js';
 
