@@ -46,6 +46,14 @@ const log = (s: string): void => {
   if (!values.quiet) process.stderr.write(dim(`[cortex] ${s}`) + '\n');
 };
 
+/** OLLAMA_HOST as Ollama reads it: a full URL, or `host[:port]` (http, port 11434 by default). */
+function ollamaBaseUrl(host: string): string {
+  if (/^https?:\/\//.test(host)) return host.replace(/\/+$/, '');
+  const u = new URL(`http://${host}`);
+  if (u.port === '') u.port = '11434';
+  return u.toString().replace(/\/$/, '');
+}
+
 async function main(): Promise<number> {
   const ollamaUrl = values['ollama-url'] ?? process.env.OLLAMA_HOST;
   const config = values.config
@@ -54,7 +62,7 @@ async function main(): Promise<number> {
         workers: [
           {
             ...DEFAULT_CONFIG.workers[0],
-            ...(ollamaUrl ? { baseUrl: ollamaUrl.startsWith('http') ? ollamaUrl : `http://${ollamaUrl}` } : {}),
+            ...(ollamaUrl ? { baseUrl: ollamaBaseUrl(ollamaUrl) } : {}),
             ...(values.model ? { model: values.model } : {}),
           },
         ],
