@@ -4,7 +4,8 @@ import type { Health, LlmWorker } from '../behaviour/types.js';
 import { isWorkerError, type AttemptFailure } from '../errors/pool.js';
 import { describe } from '../errors/runtime.js';
 import type { Actor } from '../runtime/actor.js';
-import { call, cast } from '../runtime/api.js';
+import { call, cast, DEFAULT_CALL_TIMEOUT } from '../runtime/api.js';
+import { toActor } from '../runtime/system.js';
 import type { ActorSystem } from '../runtime/system.js';
 import { noreply, reply, stopping, type ActorContext, type ActorRef, type Behaviour, type From } from '../runtime/types.js';
 import { subscribe, type RegistryChange, type RegistryEntry, type RegistryRef } from '../registry/registry.js';
@@ -492,6 +493,15 @@ export function checkHealth(pool: PoolRef, timeout = 60_000): Promise<HealthRepo
 /** @internal */
 export function checkoutWorker(pool: PoolRef, exclude: readonly string[]): Promise<Checkout> {
   return call(pool, { type: 'checkout', exclude });
+}
+
+/**
+ * A checkout answered in the caller's turn when the pool is idle (the usual case): the
+ * `Checkout` itself, else a promise of it. Throws `ActorExitedError` if the pool is gone.
+ * @internal
+ */
+export function checkoutNow(pool: PoolRef, exclude: readonly string[]): Checkout | Promise<Checkout> {
+  return toActor(pool).callNow({ type: 'checkout', exclude }, DEFAULT_CALL_TIMEOUT) as Checkout | Promise<Checkout>;
 }
 
 /** @internal */

@@ -11,7 +11,7 @@ import {
 import { describe, isActorExitedError } from '../errors/runtime.js';
 import type { ActorSystem } from '../runtime/system.js';
 import { DEFAULT_CONTINUATION_PROMPT, type ContinuationOptions, type ResolvedPoolOptions } from './options.js';
-import { checkoutWorker, releaseLease, type AttemptOutcome, type Checkout, type PoolRef } from './pool.js';
+import { checkoutNow, checkoutWorker, releaseLease, type AttemptOutcome, type Checkout, type PoolRef } from './pool.js';
 
 /** Per-request options of `dispatchStream`. Timeouts default to the pool's. */
 export interface DispatchOptions {
@@ -110,7 +110,8 @@ export async function* streamThroughPool(
 
   try {
     for (;;) {
-      const got = await checkoutWithRetry(findPool, tried, o.signal);
+      const pending = checkoutWithRetry(findPool, tried, o.signal);
+      const got = pending instanceof Promise ? await pending : pending;
       if (ended !== null) {
         if (got?.checkout.ok) releaseLease(got.pool, got.checkout.lease.id, { kind: 'cancelled' });
         throw abortError();
@@ -292,21 +293,40 @@ class PoolNotRunning extends Error {}
  * Finds the pool and checks a worker out. While the pool restarts under its supervisor it is
  * briefly missing or exits under the call: that is retried a few times (about 0.25 s in all).
  */
-async function checkoutWithRetry(
+function checkoutWithRetry(
+  findPool: () => PoolRef | undefined,
+  tried: readonly string[],
+  signal: AbortSignal | undefined,
+): { pool: PoolRef; checkout: Checkout } | Promise<{ pool: PoolRef; checkout: Checkout } | undefined> {
+  // The usual case, without a promise turn: the pool is there and idle, and answers at once.
+  const pool = findPool();
+  if (pool !== undefined && !pool.exited) {
+    try {
+      const c = checkoutNow(pool, tried);
+      if (!(c instanceof Promise)) return { pool, checkout: c };
+      return c.then(
+        (checkout) => ({ pool, checkout }),
+        (e: unknown) => retryCheckout(e, findPool, tried, signal),
+      );
+    } catch (e) {
+      return retryCheckout(e, findPool, tried, signal);
+    }
+  }
+  return retryCheckout(new PoolNotRunning(), findPool, tried, signal);
+}
+
+function retryCheckout(
+  error: unknown,
   findPool: () => PoolRef | undefined,
   tried: readonly string[],
   signal: AbortSignal | undefined,
 ): Promise<{ pool: PoolRef; checkout: Checkout } | undefined> {
+  if (!(error instanceof PoolNotRunning || isActorExitedError(error))) return Promise.reject(error);
   const attempt = async (): Promise<{ pool: PoolRef; checkout: Checkout }> => {
     const pool = findPool();
     if (pool === undefined || pool.exited) throw new PoolNotRunning();
     return { pool, checkout: await checkoutWorker(pool, tried) };
   };
-  try {
-    return await attempt();
-  } catch (e) {
-    if (!(e instanceof PoolNotRunning || isActorExitedError(e))) throw e;
-  }
   return pRetry(attempt, {
     retries: 8,
     minTimeout: 1,

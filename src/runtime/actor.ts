@@ -240,6 +240,27 @@ export class Actor implements ActorRef, ActorContext {
     return promise;
   }
 
+  /**
+   * Like `call`, but a reply given at once is returned as is (no promise turn), and a failure at
+   * once is thrown; otherwise the returned value is the promise `call` would give. For callers
+   * on hot paths that know the reply is never itself a promise.
+   */
+  callNow(msg: unknown, timeout: number): unknown {
+    if (this.status === RUNNING && !this.busy && !this.queued && (this.mailbox === null || this.mailbox.length === 0)) {
+      const p = new PendingCall(this, msg, timeout);
+      this.deliver(p);
+      if (p.early === 1) return p.outcome;
+      if (p.early === 2) throw p.outcome;
+      const promise = new Promise<unknown>((resolve, reject) => {
+        p.resolve = resolve;
+        p.reject = reject;
+      });
+      if (timeout !== Infinity) this.system.deadlines.add(p, timeout);
+      return promise;
+    }
+    return this.call(msg, timeout, undefined);
+  }
+
   /** Queues a cast; throws `MailboxFullError` when bounded and full. Dropped once exited. */
   cast(msg: unknown): void {
     if (this.status >= STOPPING) return;
