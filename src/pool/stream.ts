@@ -83,6 +83,55 @@ export async function* streamThroughPool(
   let attemptCtl: AbortController | null = null;
   /** Rejects the read in progress, if any, when the attempt is aborted. */
   let wake: ((reason: unknown) => void) | null = null;
+  /** The current attempt, as the watchdog sees it. */
+  let cur: {
+    readonly name: string;
+    readonly ctl: AbortController;
+    readonly firstLimit: number;
+    readonly idleLimit: number;
+    firstAt: number | undefined;
+    /** True while waiting on the worker; false while the consumer holds a chunk (its slowness is not the worker's). */
+    waiting: boolean;
+    waitingSince: number;
+  } | null = null;
+  // One watchdog per request (not per attempt): it enforces the first-chunk, idle and total
+  // deadlines of whatever attempt is current, and re-arms itself for the time left.
+  let watchdog: unknown;
+  let armedAt = Infinity;
+  const arm = (at: number, now: number): void => {
+    armedAt = at;
+    watchdog = clock.setTimeout(check, Math.max(1, Math.ceil(at - now)));
+  };
+  /** Makes sure the watchdog fires no later than `at`. */
+  const armBy = (at: number): void => {
+    if (at >= armedAt) return;
+    clock.clearTimeout(watchdog);
+    arm(at, clock.now());
+  };
+  function check(): void {
+    watchdog = undefined;
+    armedAt = Infinity;
+    if (ended !== null) return;
+    const now = clock.now();
+    if (now >= deadlineAt) return end(DEADLINE);
+    let at = deadlineAt;
+    const a = cur;
+    if (a !== null && !a.ctl.signal.aborted) {
+      const limit = a.firstAt === undefined ? a.firstLimit : a.idleLimit;
+      if (limit !== Infinity) {
+        if (a.waiting && now - a.waitingSince >= limit) {
+          abortAttempt(
+            a.firstAt === undefined
+              ? new WorkerError(a.name, 'first_chunk_timeout', `no first chunk within ${limit} ms`)
+              : new WorkerError(a.name, 'idle_timeout', `no chunk for ${limit} ms`),
+          );
+        } else {
+          at = Math.min(at, (a.waiting ? a.waitingSince : now) + limit);
+        }
+      }
+    }
+    if (at !== Infinity) arm(at, now);
+  }
 
   const release = (outcome: AttemptOutcome): void => {
     if (lease === null || lease.released) return;
@@ -136,38 +185,18 @@ export async function* streamThroughPool(
       const ctl = new AbortController();
       attemptCtl = ctl;
       wake = null;
-      const firstLimit = lent.alternatives > 0 ? opts.firstChunkTimeoutMs : Infinity;
       const t0 = clock.now();
-      let firstAt: number | undefined;
-      /** True while waiting on the worker; false while the consumer holds a chunk (its slowness is not the worker's). */
-      let waiting = true;
-      let waitingSince = t0;
-      let watchdog: unknown;
-      let armedAt = Infinity;
-      const check = (): void => {
-        watchdog = undefined;
-        armedAt = Infinity;
-        if (ctl.signal.aborted) return;
-        const now = clock.now();
-        if (now >= deadlineAt) return end(DEADLINE);
-        const limit = firstAt === undefined ? firstLimit : opts.idleTimeoutMs;
-        let at = deadlineAt;
-        if (limit !== Infinity) {
-          if (waiting && now - waitingSince >= limit) {
-            return abortAttempt(
-              firstAt === undefined
-                ? new WorkerError(lent.name, 'first_chunk_timeout', `no first chunk within ${limit} ms`)
-                : new WorkerError(lent.name, 'idle_timeout', `no chunk for ${limit} ms`),
-            );
-          }
-          at = Math.min(at, (waiting ? waitingSince : now) + limit);
-        }
-        if (at !== Infinity) {
-          armedAt = at;
-          watchdog = clock.setTimeout(check, Math.max(1, Math.ceil(at - now)));
-        }
+      const a = {
+        name: lent.name,
+        ctl,
+        firstLimit: lent.alternatives > 0 ? opts.firstChunkTimeoutMs : Infinity,
+        idleLimit: opts.idleTimeoutMs,
+        firstAt: undefined as number | undefined,
+        waiting: true,
+        waitingSince: t0,
       };
-      check();
+      cur = a;
+      armBy(Math.min(deadlineAt, t0 + a.firstLimit));
       const read = <T>(p: Promise<T>): Promise<T> => {
         if (ctl.signal.aborted) {
           p.catch(() => {});
@@ -197,15 +226,11 @@ export async function* streamThroughPool(
           if (r.done) throw new WorkerError(lent.name, 'truncated', 'the stream ended without its final chunk');
           const c = r.value;
           if (typeof c?.text !== 'string') throw new WorkerError(lent.name, 'protocol', 'the worker yielded a chunk without text');
-          if (firstAt === undefined) {
-            // From now on the idle limit applies: re-arm the watchdog if it would come due
-            // sooner than the armed time (otherwise the armed check re-arms itself).
-            firstAt = clock.now();
-            waiting = false;
-            if (firstAt + opts.idleTimeoutMs < armedAt) {
-              clock.clearTimeout(watchdog);
-              check();
-            }
+          if (a.firstAt === undefined) {
+            // From now on the idle limit applies (the armed check re-arms for it, or sooner here).
+            a.firstAt = clock.now();
+            a.waiting = false;
+            armBy(a.firstAt + a.idleLimit);
           }
           if (c.text !== '') {
             parts.push(c.text);
@@ -218,23 +243,23 @@ export async function* streamThroughPool(
           if (c.usage !== undefined) out.usage = c.usage;
           if (done) {
             completed = true;
-            release({ kind: 'success', firstChunkMs: firstAt - t0, latencyMs: clock.now() - t0 });
+            release({ kind: 'success', firstChunkMs: a.firstAt - t0, latencyMs: clock.now() - t0 });
             finish('complete');
           }
-          waiting = false;
+          a.waiting = false;
           yield out;
           if (done) return;
-          waiting = true;
-          waitingSince = clock.now();
+          a.waiting = true;
+          a.waitingSince = clock.now();
         }
       } catch (e) {
         if (ended !== null) throw abortError();
         const error = ctl.signal.aborted ? ctl.signal.reason : e;
-        release({ kind: 'failure', error, ...(firstAt !== undefined ? { firstChunkMs: firstAt - t0 } : {}) });
+        release({ kind: 'failure', error, ...(a.firstAt !== undefined ? { firstChunkMs: a.firstAt - t0 } : {}) });
         const reason = describe(error);
         attempts.push({ worker: lent.name, reason, error });
         tried.push(lent.name);
-        const phase = firstAt !== undefined ? 'mid_stream' : accepted ? 'first_chunk' : 'start';
+        const phase = a.firstAt !== undefined ? 'mid_stream' : accepted ? 'first_chunk' : 'start';
         if (events.listening) events.emit(() => ({ type: 'pool.attempt_failed', requestId, worker: lent.name, phase, reason, error }));
         if (segmentChars > 0) {
           const cont = opts.continuation;
@@ -247,8 +272,7 @@ export async function* streamThroughPool(
         }
         if (events.listening) events.emit(() => ({ type: 'pool.failover', requestId, from: lent.name, deliveredChars: chars }));
       } finally {
-        clock.clearTimeout(watchdog);
-        watchdog = undefined;
+        cur = null; // the watchdog stays armed for the request; the next attempt takes it over
         wake = null;
         if (lease.released) {
           // A stream that broke may still hold its connection: tell the worker. (One that never
@@ -263,6 +287,7 @@ export async function* streamThroughPool(
       }
     }
   } finally {
+    clock.clearTimeout(watchdog);
     o.signal?.removeEventListener('abort', onCallerAbort);
   }
 

@@ -88,6 +88,21 @@ describe('pool: timeouts (simulated clock)', () => {
     expect(events.find((e) => e.type === 'pool.attempt_failed')).toMatchObject({ worker: 'silent', phase: 'first_chunk' });
   });
 
+  it('gives each attempt its own first-chunk time, counted from its own start', async () => {
+    const a = new MockWorker({ name: 'a', priority: 1, hang: true });
+    const b = new MockWorker({ name: 'b', priority: 2, hang: true });
+    const c = new MockWorker({ name: 'c', priority: 3, chunks: ['third time lucky'] });
+    const { dispatcher } = await start([a, b, c], { firstChunkTimeoutMs: 2_000 });
+    const p = drain(dispatcher);
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect(b.calls).toHaveLength(1); // a abandoned at 2000, b started then
+    await vi.advanceTimersByTimeAsync(1_999);
+    expect(c.calls).toHaveLength(0);
+    await vi.advanceTimersByTimeAsync(1);
+    expect((await p).text).toBe('third time lucky');
+    expect(a.calls[0]!.signal.aborted && b.calls[0]!.signal.aborted).toBe(true);
+  });
+
   it('does not apply the first-chunk timeout to the only worker left (a cold start is no failure)', async () => {
     const cold = new MockWorker({ name: 'cold', chunks: ['warm now'], delayMs: 60_000 });
     const { dispatcher } = await start([cold], { firstChunkTimeoutMs: 1_000, idleTimeoutMs: 120_000 });
