@@ -3,6 +3,7 @@ import type { InspectionEvent } from '../events.js';
 import { Actor } from './actor.js';
 import { realClock, type Clock } from './clock.js';
 import { Deadlines } from './deadlines.js';
+import type { ExitReason } from './exit-reason.js';
 import { EventStream, type Disposable } from './inspection.js';
 import type { ActorRef, Behaviour, Protocol, SpawnOptions } from './types.js';
 
@@ -154,7 +155,7 @@ export function toActor(ref: ActorRef): Actor {
  * `terminate`; past that it is killed. Resolves with the final exit reason.
  * @internal
  */
-export function stopActor(actor: Actor, reason: import('./exit-reason.js').ExitReason, timeout: number): Promise<import('./exit-reason.js').ExitReason> {
+export function stopActor(actor: Actor, reason: ExitReason, timeout: number): Promise<ExitReason> {
   if (actor.exited) return Promise.resolve(actor.reason!);
   const exited = actor.whenExited();
   actor.beginStop(reason);
