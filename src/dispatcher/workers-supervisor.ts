@@ -15,7 +15,7 @@ import {
   type ChildSpec,
   type SupervisorRef,
 } from '../supervisor/supervisor.js';
-import type { LoadedConfig } from '../config/config.js';
+import { loadConfig, parseConfig, type LoadedConfig, type WorkerConfig } from '../config/config.js';
 import { Dispatcher } from './dispatcher.js';
 import { startWorkerProcess } from './worker-process.js';
 
@@ -40,8 +40,14 @@ export interface Workers {
   /** The top supervisor. */
   readonly supervisor: SupervisorRef;
   readonly dispatcher: Dispatcher;
-  /** Adds and starts a worker at run time (it survives restarts of the tree). @throws AlreadyRegisteredError */
+  /**
+   * Adds and starts a worker at run time (it survives restarts of the tree): a worker object
+   * (named by `info().name` unless `name` is given), or a name and a config entry as in a config
+   * file (`{ kind: 'ollama', model: 'llama3.2' }`).
+   * @throws AlreadyRegisteredError for a taken name; ValidationError for a bad config entry.
+   */
   addWorker(worker: LlmWorker, name?: string): Promise<void>;
+  addWorker(name: string, config: WorkerConfig): Promise<void>;
   /** Stops and removes a worker. Resolves false if there was none by that name. */
   removeWorker(name: string): Promise<boolean>;
   /** Names of the configured workers. */
@@ -51,6 +57,8 @@ export interface Workers {
    * other settings, are removed; new or changed ones are added. Pool options are not changed.
    */
   reload(config: LoadedConfig): Promise<{ added: string[]; removed: string[] }>;
+  /** Reads the config file again and applies it, as {@link Workers.reload}. @throws ValidationError naming the file. */
+  reloadFile(path: string): Promise<{ added: string[]; removed: string[] }>;
   /** Stops everything, in reverse start order. */
   stop(): Promise<void>;
 }
@@ -118,14 +126,29 @@ export async function startWorkers(options: StartWorkersOptions = {}): Promise<W
     system,
     supervisor,
     dispatcher,
-    async addWorker(worker, name) {
+    async addWorker(first: LlmWorker | string, second?: string | WorkerConfig) {
+      let worker: LlmWorker;
+      let name: string | undefined;
+      let settings: string | undefined; // for workers from a config entry: compared on reload
+      if (typeof first === 'string') {
+        if (typeof second !== 'object' || second === null) throw new InvalidArgumentError('config', 'a worker config entry, e.g. { kind: "ollama" }', second);
+        const loaded = parseConfig({ workers: [{ ...second, name: first } as WorkerConfig] }, `worker "${first}"`);
+        worker = loaded.workers[0]!;
+        name = first;
+        settings = loaded.entries.get(first);
+      } else {
+        worker = first;
+        name = second as string | undefined;
+      }
       const n = addToTable(table, worker, name);
+      if (settings !== undefined) fromConfig.set(n, settings);
       const sup = workersSup();
       if (sup === undefined) return; // restarting: it will start from the table
       try {
         await startChild(sup, workerSpec(n, worker));
       } catch (e) {
         table.delete(n);
+        fromConfig.delete(n);
         throw e;
       }
     },
@@ -139,6 +162,7 @@ export async function startWorkers(options: StartWorkersOptions = {}): Promise<W
       return true;
     },
     workerNames: () => [...table.keys()],
+    reloadFile: async (path) => handle.reload(await loadConfig(path)),
     async reload(config) {
       const removed: string[] = [];
       const added: string[] = [];

@@ -86,3 +86,24 @@ describe('config files', () => {
     expect(changed).toEqual({ added: ['c'], removed: ['c'] });
   });
 });
+
+describe('workers from config entries at run time', () => {
+  it('addWorker(name, config) builds the worker from a config entry; bad entries name the field', async () => {
+    running = await startWorkers({ workers: [], healthIntervalMs: 0 });
+    await running.addWorker('spare', { kind: 'demo', priority: 5 });
+    expect((await running.dispatcher.status()).workers.map((w) => [w.name, w.kind, w.priority])).toEqual([['spare', 'demo', 5]]);
+    await expect(running.addWorker('broken', { kind: 'ollama', baseUrl: 'nope' })).rejects.toThrow(/worker "broken": config\.workers\[0\]\.baseUrl/);
+    await expect(running.addWorker('spare', { kind: 'demo' })).rejects.toThrow('worker name "spare" is already registered');
+    expect(running.workerNames()).toEqual(['spare']);
+  });
+
+  it('reloadFile reads the file again and applies it', async () => {
+    const path = file('live.json', { workers: [{ kind: 'demo', name: 'a' }] });
+    running = await startWorkers({ config: await loadConfig(path), healthIntervalMs: 0 });
+    writeFileSync(path, JSON.stringify({ workers: [{ kind: 'demo', name: 'b' }] }));
+    expect(await running.reloadFile(path)).toEqual({ added: ['b'], removed: ['a'] });
+    writeFileSync(path, '{ oops');
+    await expect(running.reloadFile(path)).rejects.toThrow(/live\.json: file: not valid JSON/);
+    expect(running.workerNames()).toEqual(['b']);
+  });
+});
