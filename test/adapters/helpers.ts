@@ -14,5 +14,5 @@ export async function collect(w: LlmWorker, signal: AbortSignal = new AbortContr
 
 /** Waits (real time, bounded) for I/O to reach a fake server. */
 export async function until(cond: () => boolean): Promise<void> {
-  for (let i = 0; i < 200 && !cond(); i++) await new Promise((r) => setTimeout(r, 5));
+  for (let i = 0; i < 1_000 && !cond(); i++) await new Promise((r) => setTimeout(r, 5));
 }

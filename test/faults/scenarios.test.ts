@@ -76,7 +76,7 @@ async function setup(
 
 /** Waits (real time, bounded) until `cond` holds: for I/O to reach the fake server. */
 async function until(cond: () => boolean): Promise<void> {
-  for (let i = 0; i < 400 && !cond(); i++) await new Promise((r) => setTimeout(r, 5));
+  for (let i = 0; i < 2_000 && !cond(); i++) await new Promise((r) => setTimeout(r, 5));
   if (!cond()) throw new Error('condition not reached');
 }
 
