@@ -210,12 +210,13 @@ function poolBehaviour(
     state.dirty = true;
   }
 
+  /** Cooling down, circuit open, or its half-open trial in flight: not to be picked, whatever its health. */
+  function heldBack(s: Slot, now: number): boolean {
+    return s.coolUntil > now || s.breaker.opened || (s.breaker.halfOpen && s.trial);
+  }
+
   function isEligible(s: Slot, now: number): boolean {
-    if (s.health?.status === 'unavailable' || s.health?.status === 'busy') return false;
-    if (s.coolUntil > now) return false;
-    if (s.breaker.opened) return false;
-    if (s.breaker.halfOpen && s.trial) return false;
-    return true;
+    return s.health?.status !== 'unavailable' && s.health?.status !== 'busy' && !heldBack(s, now);
   }
 
   /** Rebuilds the eligible set and the strategy's state: only when something changed. */
@@ -227,7 +228,7 @@ function poolBehaviour(
     for (const s of state.slots.values()) {
       if (s.coolUntil > now) nextCool = Math.min(nextCool, s.coolUntil);
       if (isEligible(s, now)) candidates.push({ name: s.name, priority: s.priority, inflight: s.inflight });
-      else if (s.health?.status === 'busy' && s.coolUntil <= now && !s.breaker.opened && !(s.breaker.halfOpen && s.trial)) busy.push(s.name);
+      else if (s.health?.status === 'busy' && !heldBack(s, now)) busy.push(s.name);
     }
     state.strategyState = strategy.prepare(candidates, state.strategyState);
     state.eligible = new Set(candidates.map((c) => c.name));
@@ -488,11 +489,6 @@ export function poolStatus(pool: PoolRef): Promise<PoolStatus> {
 /** Runs a health check of every worker now (in parallel, each bounded); resolves with the results. */
 export function checkHealth(pool: PoolRef, timeout = 60_000): Promise<HealthReport[]> {
   return call(pool, { type: 'checkHealth' }, { timeout });
-}
-
-/** @internal */
-export function checkoutWorker(pool: PoolRef, exclude: readonly string[]): Promise<Checkout> {
-  return call(pool, { type: 'checkout', exclude });
 }
 
 /**

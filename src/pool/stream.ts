@@ -11,7 +11,7 @@ import {
 import { describe, isActorExitedError } from '../errors/runtime.js';
 import type { ActorSystem } from '../runtime/system.js';
 import { DEFAULT_CONTINUATION_PROMPT, type ContinuationOptions, type ResolvedPoolOptions } from './options.js';
-import { checkoutNow, checkoutWorker, releaseLease, type AttemptOutcome, type Checkout, type PoolRef } from './pool.js';
+import { checkoutNow, releaseLease, type AttemptOutcome, type Checkout, type PoolRef } from './pool.js';
 
 /** Per-request options of `dispatchStream`. Timeouts default to the pool's. */
 export interface DispatchOptions {
@@ -350,7 +350,7 @@ function retryCheckout(
   const attempt = async (): Promise<{ pool: PoolRef; checkout: Checkout }> => {
     const pool = findPool();
     if (pool === undefined || pool.exited) throw new PoolNotRunning();
-    return { pool, checkout: await checkoutWorker(pool, tried) };
+    return { pool, checkout: await checkoutNow(pool, tried) };
   };
   return pRetry(attempt, {
     retries: 8,

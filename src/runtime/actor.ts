@@ -219,25 +219,11 @@ export class Actor implements ActorRef, ActorContext {
 
   /** Queues a call; the returned promise settles with the reply or a typed error. */
   call(msg: unknown, timeout: number, signal: AbortSignal | undefined): Promise<unknown> {
-    if (this.status >= STOPPING) return Promise.reject(new ActorExitedError(this.label, this.reason ?? 'normal'));
-    if (signal?.aborted) return Promise.reject(new CallAbortedError(this.label, signal.reason));
-    if (this.mailbox !== null && this.mailbox.length >= this.limit) {
-      return Promise.reject(new MailboxFullError(this.label, this.limit));
-    }
-    const p = new PendingCall(this, msg, timeout);
-    // An idle actor takes the message at once (see `deliver`); a handler that replies at once
-    // needs no deadline, no abort listener and no deferred promise. The timeout runs from here
-    // for calls still waiting (a synchronous handler cannot be interrupted anyway).
-    this.deliver(p);
+    const p = this.#enter(msg, timeout, signal);
+    if (p instanceof Promise) return p;
     if (p.early === 1) return Promise.resolve(p.outcome);
     if (p.early === 2) return Promise.reject(p.outcome);
-    const promise = new Promise<unknown>((resolve, reject) => {
-      p.resolve = resolve;
-      p.reject = reject;
-    });
-    if (timeout !== Infinity) this.system.deadlines.add(p, timeout);
-    if (signal !== undefined) p.listen(signal);
-    return promise;
+    return this.#wait(p, timeout, signal);
   }
 
   /**
@@ -246,19 +232,38 @@ export class Actor implements ActorRef, ActorContext {
    * on hot paths that know the reply is never itself a promise.
    */
   callNow(msg: unknown, timeout: number): unknown {
-    if (this.status === RUNNING && !this.busy && !this.queued && (this.mailbox === null || this.mailbox.length === 0)) {
-      const p = new PendingCall(this, msg, timeout);
-      this.deliver(p);
-      if (p.early === 1) return p.outcome;
-      if (p.early === 2) throw p.outcome;
-      const promise = new Promise<unknown>((resolve, reject) => {
-        p.resolve = resolve;
-        p.reject = reject;
-      });
-      if (timeout !== Infinity) this.system.deadlines.add(p, timeout);
-      return promise;
+    const p = this.#enter(msg, timeout, undefined);
+    if (p instanceof Promise) return p;
+    if (p.early === 1) return p.outcome;
+    if (p.early === 2) throw p.outcome;
+    return this.#wait(p, timeout, undefined);
+  }
+
+  /**
+   * Checks a call can be taken and delivers it. An idle actor takes the message at once (see
+   * `deliver`): a handler that replies at once needs no deadline, no abort listener and no
+   * deferred promise. Refusals come back as rejected promises.
+   */
+  #enter(msg: unknown, timeout: number, signal: AbortSignal | undefined): PendingCall | Promise<never> {
+    if (this.status >= STOPPING) return Promise.reject(new ActorExitedError(this.label, this.reason ?? 'normal'));
+    if (signal?.aborted) return Promise.reject(new CallAbortedError(this.label, signal.reason));
+    if (this.mailbox !== null && this.mailbox.length >= this.limit) {
+      return Promise.reject(new MailboxFullError(this.label, this.limit));
     }
-    return this.call(msg, timeout, undefined);
+    const p = new PendingCall(this, msg, timeout);
+    this.deliver(p);
+    return p;
+  }
+
+  /** A call still waiting: its promise, its deadline (from now: a synchronous handler cannot be interrupted anyway), its caller's signal. */
+  #wait(p: PendingCall, timeout: number, signal: AbortSignal | undefined): Promise<unknown> {
+    const promise = new Promise<unknown>((resolve, reject) => {
+      p.resolve = resolve;
+      p.reject = reject;
+    });
+    if (timeout !== Infinity) this.system.deadlines.add(p, timeout);
+    if (signal !== undefined) p.listen(signal);
+    return promise;
   }
 
   /** Queues a cast; throws `MailboxFullError` when bounded and full. Dropped once exited. */

@@ -20,13 +20,6 @@ export type Child = ActorRef | XstateActorLike;
 /** How a child reports its exit to the supervisor. @internal */
 export type ExitSink = (child: Child, reason: ExitReason) => void;
 
-/** True when `c` looks like an xstate actor. @internal */
-export function isXstateActor(c: unknown): c is XstateActorLike {
-  if (c instanceof Actor || typeof c !== 'object' || c === null) return false;
-  const x = c as Partial<XstateActorLike>;
-  return typeof x.subscribe === 'function' && typeof x.getSnapshot === 'function' && typeof x.stop === 'function' && typeof x.start === 'function';
-}
-
 /** A running child under supervision: links (or subscribes) to it and stops it. @internal */
 export interface ChildHandle {
   readonly child: Child;

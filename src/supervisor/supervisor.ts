@@ -275,8 +275,7 @@ function supervisorBehaviour(cfg: Config): Behaviour<State, SupervisorProtocol> 
     }
     const members = group(state, rec);
     await stopAll(ctx, state, members.filter((r) => r !== rec));
-    // Temporary siblings stopped for the group restart are not restarted (as in OTP).
-    const toStart = members.filter((r) => r === rec || r.spec.restart !== 'temporary');
+    const toStart = restartable(members, rec);
     state.children = state.children.filter((r) => !members.includes(r) || toStart.includes(r));
 
     if (cfg.backoff !== undefined) {
@@ -311,6 +310,11 @@ function supervisorBehaviour(cfg: Config): Behaviour<State, SupervisorProtocol> 
       }
     }
     return state;
+  }
+
+  /** The members of a group restart that start again: temporary siblings do not (as in OTP). */
+  function restartable(members: Record_[], rec: Record_): Record_[] {
+    return members.filter((r) => r === rec || r.spec.restart !== 'temporary');
   }
 
   function find(state: State, id: string): Record_ | undefined {
@@ -418,13 +422,13 @@ function supervisorBehaviour(cfg: Config): Behaviour<State, SupervisorProtocol> 
           if (rec !== undefined) return onChildExit(ctx, state, rec, msg.reason);
           if (state.retired.has(child)) return state;
           // An exit from a linked non-child (our parent): go down with it, as OTP does.
-          return isNormalExit(msg.reason) && msg.reason === 'normal' ? state : stopping(msg.reason, state);
+          return msg.reason === 'normal' ? state : stopping(msg.reason, state);
         }
         case '$restart': {
           const rec = find(state, msg.id);
           if (rec === undefined || rec.gen !== msg.gen) return state;
           rec.timer = null;
-          return startGroup(ctx, state, rec, group(state, rec).filter((r) => r === rec || r.spec.restart !== 'temporary'));
+          return startGroup(ctx, state, rec, restartable(group(state, rec), rec));
         }
         case 'DOWN':
           return state;
