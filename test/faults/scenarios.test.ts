@@ -33,13 +33,7 @@ interface Rig {
 }
 
 let rig: Rig | undefined;
-afterEach(async () => {
-  if (!rig) return;
-  await rig.cortex.stop();
-  await rig.primary.close();
-  await rig.fallback.close();
-  rig = undefined;
-});
+afterEach(tearDown);
 
 async function setup(
   primaryScript: FakeOllamaScript | ((req: unknown, i: number) => FakeOllamaScript),
@@ -179,7 +173,7 @@ describe('fault scenarios', () => {
 
   it('10. a 200 stream with an error line: before any text it fails over, after text it is a typed error', async () => {
     complete(await (await setup({ chunks: ANSWER, errorAfter: 0 })).ask(), 'fallback');
-    await afterEachManual();
+    await tearDown();
     const r = await (await setup({ chunks: ANSWER, errorAfter: 1 })).ask();
     truncatedIsReported(r);
     expect((r.error as Error).message).toContain('an error was encountered while running the model');
@@ -199,8 +193,6 @@ describe('fault scenarios', () => {
   });
 
   it('13. an oversized line before any text: the fallback answers', async () => {
-    const primary = new OllamaWorker({ name: 'primary', baseUrl: 'http://127.0.0.1:9', maxLineBytes: 1024 });
-    void primary;
     const { ask } = await setup({ oversizedLine: 2_000_000 });
     complete(await ask(), 'fallback');
   });
@@ -295,7 +287,7 @@ describe('fault scenarios', () => {
   });
 });
 
-async function afterEachManual(): Promise<void> {
+async function tearDown(): Promise<void> {
   if (!rig) return;
   await rig.cortex.stop();
   await rig.primary.close();

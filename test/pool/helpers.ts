@@ -1,4 +1,11 @@
-import type { ChatMessage, StreamChunk, DispatchOptions, Dispatcher } from '../../src/index.js';
+import { leastLoaded, localFirst, roundRobin, type ChatMessage, type StreamChunk, type DispatchOptions, type Dispatcher, type SelectionStrategy } from '../../src/index.js';
+
+/** Every built-in strategy, for suites that run over all of them. */
+export const builtInStrategies = [
+  ['local_first', localFirst],
+  ['round_robin', roundRobin],
+  ['least_loaded', leastLoaded],
+] as ReadonlyArray<readonly [string, SelectionStrategy<unknown>]>;
 
 export const hi: ChatMessage[] = [{ role: 'user', content: 'Hi' }];
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { leastLoaded, localFirst, roundRobin, type Candidate, type SelectionStrategy } from '../../src/index.js';
+import { builtInStrategies } from './helpers.js';
 
 const c = (name: string, priority = 10, inflight = 0): Candidate => ({ name, priority, inflight });
 const none = new Set<string>();
@@ -9,12 +10,7 @@ function picks<S>(s: SelectionStrategy<S>, candidates: Candidate[], n: number, e
   return Array.from({ length: n }, () => s.pick(state, exclude)?.name);
 }
 
-describe.each([
-  ['local_first', localFirst],
-  ['round_robin', roundRobin],
-  ['least_loaded', leastLoaded],
-] as const)('every strategy: %s', (_name, strategy) => {
-  const s = strategy as SelectionStrategy<unknown>;
+describe.each(builtInStrategies)('every strategy: %s', (_name, s) => {
   it('picks nothing from an empty set', () => {
     expect(picks(s, [], 1)).toEqual([undefined]);
   });

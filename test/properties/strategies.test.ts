@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { leastLoaded, localFirst, roundRobin, type Candidate, type SelectionStrategy } from '../../src/index.js';
+import { leastLoaded, roundRobin, type Candidate } from '../../src/index.js';
+import { builtInStrategies } from '../pool/helpers.js';
 
 const candidates = fc
   .uniqueArray(fc.record({ name: fc.stringMatching(/^[a-z]{1,4}$/), priority: fc.integer({ min: 0, max: 3 }), inflight: fc.nat({ max: 5 }) }), {
@@ -10,12 +11,7 @@ const candidates = fc
   })
   .map((cs) => cs as Candidate[]);
 
-describe.each([
-  ['local_first', localFirst],
-  ['round_robin', roundRobin],
-  ['least_loaded', leastLoaded],
-] as const)('properties of %s', (_n, s) => {
-  const strategy = s as SelectionStrategy<unknown>;
+describe.each(builtInStrategies)('properties of %s', (_n, strategy) => {
   it('picks an eligible, non-excluded worker whenever one exists, and only then', () => {
     fc.assert(
       fc.property(candidates, fc.array(fc.nat()), fc.nat({ max: 20 }), (cs, ex, rounds) => {
