@@ -14,6 +14,12 @@ export {
   isCallAbortedError,
   InvalidArgumentError,
   isInvalidArgumentError,
+  NoProcError,
+  isNoProcError,
+  CallingSelfError,
+  isCallingSelfError,
+  SystemStoppedError,
+  isSystemStoppedError,
 } from './runtime.js';
 export {
   RestartIntensityError,

@@ -30,7 +30,7 @@ export class ActorExitedError extends CortexError {
     super(
       'actor_exited',
       `actor ${actor} exited (${formatReason(reason)}) before replying`,
-      typeof reason === 'object' ? { cause: reason.error } : undefined,
+      typeof reason === 'object' ? { cause: 'error' in reason ? reason.error : reason.shutdown } : undefined,
     );
   }
 }
@@ -58,6 +58,8 @@ export class AlreadyRegisteredError extends CortexError {
     readonly registeredName: string,
     /** What the name is for, e.g. `'actor'` or `'worker'`. */
     readonly kind: string = 'actor',
+    /** Who holds the name: the actor's ref, for actor names (as OTP's `{error, {already_started, Pid}}`). */
+    readonly holder?: unknown,
   ) {
     super('already_registered', `${kind} name "${registeredName}" is already registered`);
   }
@@ -106,6 +108,47 @@ export class InvalidArgumentError extends CortexError {
 }
 /** True when `e` is an {@link InvalidArgumentError}. */
 export const isInvalidArgumentError = guardFor<InvalidArgumentError>('invalid_argument');
+
+/**
+ * The actor is not running: it has exited, or the ref is missing (OTP's `noproc`). Raised by
+ * `stop`, by `link` from an actor that does not trap exits, and by `call` on a missing ref.
+ */
+export class NoProcError extends CortexError {
+  constructor(
+    /** The actor's name, `#id`, or what was given instead of a ref. */
+    readonly actor: string,
+    /** What was asked: `'stop'`, `'link'`, `'call'`... */
+    readonly operation: string,
+  ) {
+    super('noproc', `${operation}: actor ${actor} is not running (noproc)`);
+  }
+}
+/** True when `e` is a {@link NoProcError}. */
+export const isNoProcError = guardFor<NoProcError>('noproc');
+
+/** An actor called itself from inside its own handler: it would wait for itself forever (OTP's `calling_self`). */
+export class CallingSelfError extends CortexError {
+  constructor(
+    /** The actor's name, or `#id`. */
+    readonly actor: string,
+  ) {
+    super('calling_self', `actor ${actor} called itself from its own handler (calling_self): it would wait for itself`);
+  }
+}
+/** True when `e` is a {@link CallingSelfError}. */
+export const isCallingSelfError = guardFor<CallingSelfError>('calling_self');
+
+/** The actor system was shut down: it starts no more actors. */
+export class SystemStoppedError extends CortexError {
+  constructor(
+    /** What was asked, e.g. `'spawn'`. */
+    readonly operation: string,
+  ) {
+    super('system_stopped', `${operation}: the actor system has been shut down`);
+  }
+}
+/** True when `e` is a {@link SystemStoppedError}. */
+export const isSystemStoppedError = guardFor<SystemStoppedError>('system_stopped');
 
 /** @internal */
 export function describe(e: unknown): string {

@@ -38,8 +38,8 @@ export class ChildStartError extends CortexError {
 export const isChildStartError = guardFor<ChildStartError>('child_start_failed');
 
 /**
- * A dynamic child operation was refused: `reason` says why (`'not_found'`, `'already_present'`,
- * `'running'`, `'not_running'`).
+ * A dynamic child operation was refused: `reason` says why (`'not_found'`, `'already_started'`,
+ * `'already_present'`, `'running'`, `'not_running'`).
  */
 export class ChildOperationError extends CortexError {
   constructor(
@@ -48,7 +48,9 @@ export class ChildOperationError extends CortexError {
     /** The child spec id. */
     readonly childId: string,
     /** Why it was refused. */
-    readonly reason: 'not_found' | 'already_present' | 'running' | 'not_running',
+    readonly reason: 'not_found' | 'already_started' | 'already_present' | 'running' | 'not_running',
+    /** With `already_started`: the running child (an `ActorRef` or xstate actor). */
+    readonly child?: unknown,
   ) {
     super('child_operation', `${operation}("${childId}") refused: ${REASONS[reason]}`);
   }
@@ -58,6 +60,7 @@ export const isChildOperationError = guardFor<ChildOperationError>('child_operat
 
 const REASONS = {
   not_found: 'no child with this id',
+  already_started: 'a running child has this id',
   already_present: 'a child with this id already exists',
   running: 'the child is running',
   not_running: 'the child is not running',

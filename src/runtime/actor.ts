@@ -1,4 +1,6 @@
-import { ActorExitedError, CallAbortedError, CallTimeoutError, MailboxFullError, InitError, describe } from '../errors/runtime.js';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { ActorExitedError, CallAbortedError, CallTimeoutError, CallingSelfError, MailboxFullError, InitError, NoProcError, describe } from '../errors/runtime.js';
+import { keepAlive } from './clock.js';
 import type { DeadlineList, DeadlineNode } from './deadlines.js';
 import type { ExitReason } from './exit-reason.js';
 import type { ActorSystem } from './system.js';
@@ -11,6 +13,7 @@ import {
   type From,
   type MonitorRef,
   type Protocol,
+  type SendAfterOptions,
   type StopDirective,
   type TimerRef,
 } from './types.js';
@@ -119,6 +122,22 @@ interface Monitor extends MonitorRef {
 let nextMonitorId = 1;
 let nextTimerId = 1;
 
+/** The actor whose handler runs synchronously right now (handlers of idle actors can nest). */
+let running: Actor | null = null;
+/** The message an async handler is working on, carried across its awaits. */
+const asyncTurn = new AsyncLocalStorage<Envelope>();
+/** Behaviours whose `handleCall` is an `async function` (their calls are traced across awaits). */
+const asyncCallers = new WeakMap<object, boolean>();
+
+function isAsyncHandler(behaviour: object, fn: unknown): boolean {
+  let known = asyncCallers.get(behaviour);
+  if (known === undefined) {
+    known = typeof fn === 'function' && fn.constructor?.name === 'AsyncFunction';
+    asyncCallers.set(behaviour, known);
+  }
+  return known;
+}
+
 /**
  * A running actor: owns the mailbox, the lifecycle, links and monitors. Users see it as an
  * `ActorRef` and, inside callbacks, as an `ActorContext`.
@@ -133,7 +152,12 @@ export class Actor implements ActorRef, ActorContext {
   trapping = false;
   current: Envelope | null = null;
   links: Set<Actor> | null = null;
+  /** The actor that started this one under supervision (OTP's parent): its exit ends this one. */
+  parent: Actor | null = null;
+  /** Monitors set on this actor by others. */
   monitors: Map<number, Monitor> | null = null;
+  /** Monitors this actor set on others: removed from their targets when it exits. */
+  watching: Set<Monitor> | null = null;
   timers: Map<TimerRef, unknown> | null = null;
   controller: AbortController | null = null;
   reason: ExitReason | undefined = undefined;
@@ -173,17 +197,16 @@ export class Actor implements ActorRef, ActorContext {
     this.trapping = on;
   }
 
-  sendAfter(msg: unknown, ms: number): TimerRef {
+  sendAfter(msg: unknown, ms: number, options?: SendAfterOptions): TimerRef {
     const ref: TimerRef = { id: nextTimerId++ };
     if (this.status >= STOPPING) return ref;
     const timers = (this.timers ??= new Map());
-    timers.set(
-      ref,
-      this.system.clock.setTimeout(() => {
-        timers.delete(ref);
-        this.deliver(new Notice(INFO, msg));
-      }, ms),
-    );
+    const handle = this.system.clock.setTimeout(() => {
+      timers.delete(ref);
+      this.deliver(new Notice(INFO, msg));
+    }, ms);
+    if (options?.keepAlive === false) keepAlive(handle, false);
+    timers.set(ref, handle);
     return ref;
   }
 
@@ -246,6 +269,7 @@ export class Actor implements ActorRef, ActorContext {
    */
   #enter(msg: unknown, timeout: number, signal: AbortSignal | undefined): PendingCall | Promise<never> {
     if (this.status >= STOPPING) return Promise.reject(new ActorExitedError(this.label, this.reason ?? 'normal'));
+    if (this.busy && this.isCallingSelf()) return Promise.reject(new CallingSelfError(this.label));
     if (signal?.aborted) return Promise.reject(new CallAbortedError(this.label, signal.reason));
     if (this.mailbox !== null && this.mailbox.length >= this.limit) {
       return Promise.reject(new MailboxFullError(this.label, this.limit));
@@ -253,6 +277,13 @@ export class Actor implements ActorRef, ActorContext {
     const p = new PendingCall(this, msg, timeout);
     this.deliver(p);
     return p;
+  }
+
+  /** True when the code calling this (busy) actor runs inside this actor's own current handler. */
+  private isCallingSelf(): boolean {
+    if (running === this) return true;
+    const cur = this.current;
+    return cur !== null && asyncTurn.getStore() === cur;
   }
 
   /** A call still waiting: its promise, its deadline (from now: a synchronous handler cannot be interrupted anyway), its caller's signal. */
@@ -335,10 +366,25 @@ export class Actor implements ActorRef, ActorContext {
   }
 
   private dispatch(env: Envelope): unknown {
+    const outer = running;
+    running = this;
+    try {
+      return this.invoke(env);
+    } finally {
+      running = outer;
+    }
+  }
+
+  private invoke(env: Envelope): unknown {
     const b = this.behaviour;
     switch (env.kind) {
       case CALL:
         if (b.handleCall === undefined) throw new TypeError(`actor ${this.label} has no handleCall for ${describeMsg(env.msg)}`);
+        if (isAsyncHandler(b, b.handleCall)) {
+          // An async handler that calls its own actor after an await is found by its turn.
+          this.current = env;
+          return asyncTurn.run(env, () => b.handleCall!(env.msg as never, this.state, env, this));
+        }
         return b.handleCall(env.msg as never, this.state, env, this);
       case CAST:
         if (b.handleCast === undefined) throw new TypeError(`actor ${this.label} has no handleCast for ${describeMsg(env.msg)}`);
@@ -357,8 +403,8 @@ export class Actor implements ActorRef, ActorContext {
       this.apply(env, result);
     } catch (e) {
       this.current = env;
-      this.crash(e);
-      return;
+      if (this.status !== STOPPING) return this.crash(e);
+      this.rejectQueued(this.reason!);
     }
     if (this.status === STOPPING) void this.finishStop();
     else this.run();
@@ -368,7 +414,9 @@ export class Actor implements ActorRef, ActorContext {
     this.busy = false;
     if (this.status === EXITED) return;
     if (this.status === STOPPING) {
-      // Already stopping (e.g. its signal aborted the work): keep the requested reason.
+      // Already stopping (e.g. its signal aborted the work): keep the requested reason, and
+      // tell the caller whose handler failed.
+      this.rejectQueued(this.reason!);
       this.current = null;
       void this.finishStop();
       return;
@@ -466,18 +514,29 @@ export class Actor implements ActorRef, ActorContext {
     const monitors = this.monitors;
     this.monitors = null;
     if (monitors !== null) {
-      for (const m of monitors.values()) m.watcher.info({ type: 'DOWN', monitor: m, actor: this, reason });
+      for (const m of monitors.values()) {
+        m.watcher.watching?.delete(m);
+        m.watcher.info({ type: 'DOWN', monitor: m, actor: this, reason });
+      }
     }
+    const watching = this.watching;
+    this.watching = null;
+    if (watching !== null) for (const m of watching) m.target.monitors?.delete(m.id);
     const waiters = this.waiters;
     this.waiters = null;
     if (waiters !== null) for (const w of waiters) w(reason);
     this.system.events.emit(() => ({ type: 'actor.exited', actor: this, reason }));
   }
 
-  /** An exit signal from a linked actor, as in OTP. */
+  /**
+   * An exit signal from a linked actor, as in OTP. A trapping actor receives it as an `EXIT`
+   * message, except from its parent: like a gen_server, it then terminates with the parent's
+   * reason (whatever it is), so no child outlives its supervisor.
+   */
   exitSignal(from: Actor, reason: ExitReason): void {
     if (this.status >= STOPPING) return;
-    if (this.trapping) this.info({ type: 'EXIT', from, reason });
+    if (this.trapping && from === this.parent) this.beginStop(reason);
+    else if (this.trapping) this.info({ type: 'EXIT', from, reason });
     else if (reason === 'killed') this.exit('killed');
     else if (reason !== 'normal') this.beginStop(reason);
   }
@@ -488,14 +547,17 @@ export class Actor implements ActorRef, ActorContext {
     return new Promise((resolve) => (this.waiters ??= []).push(resolve));
   }
 
+  /**
+   * Links this actor (the caller) to `other`. As OTP's `link/1`: if `other` has exited, a
+   * trapping caller receives `EXIT` with reason `'noproc'`, and a non-trapping one fails with
+   * `NoProcError`.
+   */
   link(other: Actor): void {
     if (other === this) return;
+    if (this.status === EXITED) throw new NoProcError(this.label, 'link');
     if (other.status === EXITED) {
-      this.exitSignal(other, other.reason!);
-      return;
-    }
-    if (this.status === EXITED) {
-      other.exitSignal(this, this.reason!);
+      if (!this.trapping) throw new NoProcError(other.label, 'link');
+      this.info({ type: 'EXIT', from: other, reason: 'noproc' });
       return;
     }
     (this.links ??= new Set()).add(other);
@@ -507,16 +569,23 @@ export class Actor implements ActorRef, ActorContext {
     other.links?.delete(this);
   }
 
+  /** Monitors `target`; a target that has already exited is reported at once as `DOWN` with `'noproc'` (OTP). */
   monitor(target: Actor): MonitorRef {
     const m: Monitor = { id: nextMonitorId++, watcher: this, target };
-    if (target.status === EXITED) this.info({ type: 'DOWN', monitor: m, actor: target, reason: target.reason! });
-    else (target.monitors ??= new Map()).set(m.id, m);
+    if (target.status === EXITED) {
+      this.info({ type: 'DOWN', monitor: m, actor: target, reason: 'noproc' });
+      return m;
+    }
+    (target.monitors ??= new Map()).set(m.id, m);
+    (this.watching ??= new Set()).add(m);
     return m;
   }
 
   private rejectQueued(reason: ExitReason): void {
+    // A call whose handler is still running keeps its caller: the handler may finish and reply
+    // (OTP delivers that reply). It is failed if the actor is killed first.
     const cur = this.current;
-    if (cur !== null && cur.kind === CALL && !cur.settled) cur.fail(new ActorExitedError(this.label, reason));
+    if (cur !== null && cur.kind === CALL && !cur.settled && !this.busy) cur.fail(new ActorExitedError(this.label, reason));
     const deferred = this.deferred;
     if (deferred !== null) {
       this.deferred = null;
@@ -542,6 +611,7 @@ export class Actor implements ActorRef, ActorContext {
 /** @internal */
 export function demonitorRef(ref: MonitorRef): boolean {
   const m = ref as Monitor;
+  m.watcher?.watching?.delete(m);
   return m.target?.monitors?.delete(m.id) ?? false;
 }
 

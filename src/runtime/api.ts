@@ -1,4 +1,5 @@
-import { InvalidArgumentError } from '../errors/runtime.js';
+import { InvalidArgumentError, NoProcError } from '../errors/runtime.js';
+import type { Actor } from './actor.js';
 import { demonitorRef } from './actor.js';
 import type { ExitReason } from './exit-reason.js';
 import { stopActor, toActor } from './system.js';
@@ -13,6 +14,9 @@ export const DEFAULT_CALL_TIMEOUT = 5_000;
  * @throws CallTimeoutError after `timeout` ms (default 5000).
  * @throws ActorExitedError if the actor crashes or stops before replying (at once, not at the timeout).
  * @throws CallAbortedError if `signal` aborts; MailboxFullError if the bounded mailbox is full.
+ * @throws CallingSelfError if an actor calls itself from its own handler (it would deadlock).
+ * @throws NoProcError if `ref` is undefined or null (e.g. `whereis` of a name nobody holds).
+ * Every failure is a rejected promise, never a synchronous throw.
  * @example
  * const n = await call(counter, { type: 'add', n: 2 }); // n: number
  */
@@ -23,7 +27,13 @@ export function call<P extends Protocol, const M extends CallOf<P>>(
 ): Promise<ReplyOf<P, M>> {
   const timeout = options?.timeout ?? DEFAULT_CALL_TIMEOUT;
   if (!(timeout >= 0)) return Promise.reject(new InvalidArgumentError('timeout', 'a number >= 0 (ms) or Infinity', timeout));
-  return toActor(ref).call(msg, timeout, options?.signal) as Promise<ReplyOf<P, M>>;
+  let actor: Actor;
+  try {
+    actor = toActor(ref, 'call');
+  } catch (e) {
+    return Promise.reject(e);
+  }
+  return actor.call(msg, timeout, options?.signal) as Promise<ReplyOf<P, M>>;
 }
 
 /**
@@ -49,9 +59,20 @@ export interface StopOptions {
  * Stops the actor with `reason` (default `'normal'`): queued callers are rejected, its signal
  * aborts, `terminate` runs after the current handler. Resolves with the final exit reason
  * (`'killed'` if it outlived `timeout`).
+ * @throws NoProcError (as a rejection) if the actor has already exited, as OTP's `gen_server:stop`.
+ * @throws InvalidArgumentError (as a rejection) for a negative or non-numeric timeout.
  */
 export function stop(ref: ActorRef, reason: ExitReason = 'normal', options: StopOptions = {}): Promise<ExitReason> {
-  return stopActor(toActor(ref), reason, options.timeout ?? Infinity);
+  const timeout = options.timeout ?? Infinity;
+  if (!(timeout >= 0)) return Promise.reject(new InvalidArgumentError('timeout', 'a number >= 0 (ms) or Infinity', timeout));
+  let actor: Actor;
+  try {
+    actor = toActor(ref, 'stop');
+  } catch (e) {
+    return Promise.reject(e);
+  }
+  if (actor.exited) return Promise.reject(new NoProcError(actor.label, 'stop'));
+  return stopActor(actor, reason, timeout);
 }
 
 /** Kills the actor at once, without `terminate`; linked actors receive `'killed'`. */
@@ -61,12 +82,18 @@ export function kill(ref: ActorRef): void {
 
 /** Resolves with the actor's exit reason once it has exited. */
 export function whenExited(ref: ActorRef): Promise<ExitReason> {
-  return toActor(ref).whenExited();
+  try {
+    return toActor(ref, 'whenExited').whenExited();
+  } catch (e) {
+    return Promise.reject(e);
+  }
 }
 
 /**
  * Links two actors: when one exits abnormally, the other exits with the same reason, or,
- * if it traps exits, receives an `EXIT` message. Linking to an exited actor signals at once.
+ * if it traps exits, receives an `EXIT` message. `a` is the caller, as in OTP's `link/1`: if
+ * `b` has already exited, a trapping `a` receives `EXIT` with reason `'noproc'`.
+ * @throws NoProcError if `b` has exited and `a` does not trap exits, or if `a` has exited.
  */
 export function link(a: ActorRef, b: ActorRef): void {
   toActor(a).link(toActor(b));
@@ -77,7 +104,10 @@ export function unlink(a: ActorRef, b: ActorRef): void {
   toActor(a).unlink(toActor(b));
 }
 
-/** `watcher` will receive a `DOWN` message in `handleInfo` when `target` exits. */
+/**
+ * `watcher` will receive a `DOWN` message in `handleInfo` when `target` exits; at once, with
+ * reason `'noproc'`, if it already has. The monitor goes away when either actor exits.
+ */
 export function monitor(watcher: ActorRef, target: ActorRef): MonitorRef {
   return toActor(watcher).monitor(toActor(target));
 }

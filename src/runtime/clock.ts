@@ -110,3 +110,14 @@ export function settle(): Promise<void> {
 
 // Captured at load so that fake timers installed later cannot stall `settle`.
 const realSetImmediate = globalThis.setImmediate;
+
+/**
+ * Makes a timer handle keep the process alive (`on`) or not, where the clock's handles
+ * support it (Node's timers do; simulated ones have nothing to keep alive).
+ * @internal
+ */
+export function keepAlive(handle: unknown, on: boolean): void {
+  const t = handle as { ref?: () => void; unref?: () => void } | null | undefined;
+  if (on) t?.ref?.();
+  else t?.unref?.();
+}

@@ -1,4 +1,4 @@
-import type { Clock } from './clock.js';
+import { keepAlive, type Clock } from './clock.js';
 
 /** A call waiting for its deadline: an intrusive node so removal is O(1). @internal */
 export interface DeadlineNode {
@@ -30,6 +30,8 @@ export class Deadlines {
   #lastList: DeadlineList | undefined = undefined;
   #timer: unknown = undefined;
   #timerAt = Infinity;
+  /** Whether the armed timer keeps the process alive: while a caller waits, it must. */
+  #held = false;
   readonly #fire = (): void => this.#onTimer();
 
   constructor(clock: Clock) {
@@ -53,6 +55,7 @@ export class Deadlines {
     list.tail = node;
     this.#count++;
     if (node.deadline < this.#timerAt) this.#arm(node.deadline);
+    else if (!this.#held) this.#hold(true);
   }
 
   remove(node: DeadlineNode): void {
@@ -65,8 +68,9 @@ export class Deadlines {
     node.prev = node.next = node.list = null;
     // The timer is left armed when nothing waits (it fires once, finds nothing, and is not
     // re-armed): clearing and re-arming it on every call would cost more than the call itself.
-    // It is unref'd, so it never keeps the process alive.
-    this.#count--;
+    // While a caller waits it keeps the process alive (the caller must get its answer or its
+    // timeout); once nobody waits it no longer does.
+    if (--this.#count === 0 && this.#held) this.#hold(false);
   }
 
   /** Cancels the timer (used on system shutdown and when nothing waits). */
@@ -74,19 +78,27 @@ export class Deadlines {
     if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#timerAt = Infinity;
+    this.#held = false;
+  }
+
+  #hold(on: boolean): void {
+    this.#held = on;
+    if (this.#timer !== undefined) keepAlive(this.#timer, on);
   }
 
   #arm(at: number): void {
     if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
     this.#timerAt = at;
     const t = this.#clock.setTimeout(this.#fire, Math.max(0, Math.ceil(at - this.#clock.now())));
-    (t as { unref?: () => void } | null)?.unref?.();
+    this.#held = this.#count > 0;
+    if (!this.#held) keepAlive(t, false);
     this.#timer = t;
   }
 
   #onTimer(): void {
     this.#timer = undefined;
     this.#timerAt = Infinity;
+    this.#held = false;
     const now = this.#clock.now();
     const expired: DeadlineNode[] = [];
     let next = Infinity;

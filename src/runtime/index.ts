@@ -21,6 +21,7 @@ export {
   type SystemMessage,
   type From,
   type TimerRef,
+  type SendAfterOptions,
   type ActorContext,
   type ReplyDirective,
   type NoReplyDirective,

@@ -1,4 +1,4 @@
-import { AlreadyRegisteredError, InvalidArgumentError } from '../errors/runtime.js';
+import { AlreadyRegisteredError, InvalidArgumentError, NoProcError, SystemStoppedError } from '../errors/runtime.js';
 import type { InspectionEvent } from '../events.js';
 import { Actor } from './actor.js';
 import { realClock, type Clock } from './clock.js';
@@ -30,6 +30,7 @@ export class ActorSystem {
   readonly #names = new Map<string, Actor>();
   readonly #live = new Set<Actor>();
   #nextId = 1;
+  #closed = false;
   #ready: Actor[] = [];
   #draining = false;
   readonly #drain = (): void => this.#runReady();
@@ -42,8 +43,9 @@ export class ActorSystem {
   /**
    * Starts an actor running `behaviour`, with `args` passed to its `init`. Resolves with its
    * ref once `init` has returned.
-   * @throws AlreadyRegisteredError if `options.name` is taken (synchronously checked, before `init`).
+   * @throws AlreadyRegisteredError if `options.name` is taken (checked before `init`; `holder` is the actor holding it).
    * @throws InitError if `init` throws or rejects.
+   * @throws SystemStoppedError after {@link ActorSystem.shutdown}.
    * @example
    * const counter = await system.spawn(counterBehaviour, 0, { name: 'counter' });
    */
@@ -61,6 +63,7 @@ export class ActorSystem {
   }
 
   #create(behaviour: Behaviour<unknown, Protocol, unknown>, options: SpawnOptions): Actor {
+    if (this.#closed) throw new SystemStoppedError('spawn');
     if (typeof behaviour?.init !== 'function') throw new InvalidArgumentError('behaviour.init', 'a function', behaviour?.init);
     const { name, mailboxLimit = Infinity } = options;
     if (name !== undefined && (typeof name !== 'string' || name === '')) {
@@ -69,12 +72,16 @@ export class ActorSystem {
     if (!(mailboxLimit === Infinity || (Number.isInteger(mailboxLimit) && mailboxLimit > 0))) {
       throw new InvalidArgumentError('options.mailboxLimit', 'a positive integer or Infinity', mailboxLimit);
     }
-    if (name !== undefined && this.#names.has(name)) throw new AlreadyRegisteredError(name, 'actor');
+    if (name !== undefined && this.#names.has(name)) throw new AlreadyRegisteredError(name, 'actor', this.#names.get(name));
+    const linkTo = options.link === undefined ? undefined : toActor(options.link);
     const actor = new Actor(this, this.#nextId++, name, behaviour, mailboxLimit);
+    if (options.trapExit === true) actor.trapping = true;
+    if (linkTo !== undefined) {
+      actor.link(linkTo); // throws NoProcError (nothing registered yet) when `linkTo` has exited and the actor does not trap
+      actor.parent = linkTo;
+    }
     if (name !== undefined) this.#names.set(name, actor);
     this.#live.add(actor);
-    if (options.trapExit === true) actor.trapping = true;
-    if (options.link !== undefined) actor.link(toActor(options.link));
     this.events.emit(() => ({ type: 'actor.spawned', actor }));
     return actor;
   }
@@ -97,10 +104,23 @@ export class ActorSystem {
     return this.events.subscribe(listener);
   }
 
-  /** Stops every live actor, newest first, each given `timeout` ms, then clears all timers. */
+  /** True once {@link ActorSystem.shutdown} has been called: no actor starts any more. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Stops every live actor and refuses new ones. Top-level actors (those without a live
+   * parent) are stopped newest first, each given `timeout` ms; a supervisor stops its own
+   * children, in reverse start order, and restarts none of them. Then all timers are cleared.
+   * @throws InvalidArgumentError (as a rejection) for a negative or non-numeric timeout.
+   */
   async shutdown(timeout = 5_000): Promise<void> {
-    const actors = [...this.#live].reverse();
-    for (const a of actors) await stopActor(a, 'shutdown', timeout);
+    if (!(timeout >= 0)) throw new InvalidArgumentError('timeout', 'a number >= 0 (ms) or Infinity', timeout);
+    this.#closed = true;
+    const roots = [...this.#live].filter((a) => a.parent === null || a.parent.exited).reverse();
+    for (const a of roots) await stopActor(a, 'shutdown', timeout);
+    for (const a of [...this.#live].reverse()) await stopActor(a, 'shutdown', timeout);
     this.deadlines.clear();
   }
 
@@ -145,9 +165,10 @@ export function createSystem(options: SystemOptions = {}): ActorSystem {
 }
 
 /** @internal */
-export function toActor(ref: ActorRef): Actor {
-  if (!(ref instanceof Actor)) throw new InvalidArgumentError('ref', 'an ActorRef returned by spawn', ref);
-  return ref;
+export function toActor(ref: ActorRef, operation = 'ref'): Actor {
+  if (ref instanceof Actor) return ref;
+  if (ref === undefined || ref === null) throw new NoProcError(String(ref), operation);
+  throw new InvalidArgumentError('ref', 'an ActorRef returned by spawn', ref);
 }
 
 /**

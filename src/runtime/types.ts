@@ -62,7 +62,8 @@ export interface ExitMessage {
   readonly type: 'EXIT';
   /** The actor that exited. */
   readonly from: ActorRef;
-  readonly reason: ExitReason;
+  /** Its exit reason, or `'noproc'` when `link` found it already gone (OTP's `{'EXIT', Pid, noproc}`). */
+  readonly reason: ExitReason | 'noproc';
 }
 
 /** Delivered to `handleInfo` of the monitoring actor when the monitored actor exits. */
@@ -99,14 +100,24 @@ export interface TimerRef {
   readonly id: number;
 }
 
+/** Options of {@link ActorContext.sendAfter}. */
+export interface SendAfterOptions {
+  /** Whether the pending timer keeps the Node process alive. Default true. */
+  readonly keepAlive?: boolean;
+}
+
 /** What a running actor's callbacks can do besides returning a new state. */
 export interface ActorContext<P extends Protocol = Protocol> {
   /** This actor's own ref. */
   readonly self: ActorRef<P>;
   /** Aborted when the actor stops or crashes: pass it to the I/O the actor starts. */
   readonly signal: AbortSignal;
-  /** Sends `msg` to this actor's `handleInfo` after `ms`; cleared automatically on exit. */
-  sendAfter(msg: InfoOf<P>, ms: number): TimerRef;
+  /**
+   * Sends `msg` to this actor's `handleInfo` after `ms`; cleared automatically on exit. With
+   * `{ keepAlive: false }` the timer does not keep Node running on its own (for housekeeping
+   * such as periodic checks); by default it does, like `setTimeout`.
+   */
+  sendAfter(msg: InfoOf<P>, ms: number, options?: SendAfterOptions): TimerRef;
   /** Cancels a timer from {@link ActorContext.sendAfter}; returns false if it already fired. */
   cancelTimer(timer: TimerRef): boolean;
   /** Turns exit trapping on or off: linked exits then arrive as {@link ExitMessage}s. */

@@ -17,7 +17,7 @@ export interface XstateActorLike {
 /** What a child spec's `start` returns: an actor ref (from `spawn` or `startSupervisor`) or an xstate actor. */
 export type Child = ActorRef | XstateActorLike;
 
-/** How a child reports its exit to the supervisor. @internal */
+/** How a child that is not linked (an xstate actor, or one already gone) reports its exit to the supervisor. @internal */
 export type ExitSink = (child: Child, reason: ExitReason) => void;
 
 /** A running child under supervision: links (or subscribes) to it and stops it. @internal */
@@ -27,10 +27,14 @@ export interface ChildHandle {
   stop(shutdown: number | 'immediate' | 'infinity'): Promise<'stopped' | 'killed'>;
 }
 
-/** Attaches the supervisor to a freshly started child. @internal */
-export function attach(supervisor: Actor, child: Child, onXstateExit: ExitSink): ChildHandle {
+/** Attaches the supervisor to a freshly started child: links to it and becomes its parent. @internal */
+export function attach(supervisor: Actor, child: Child, reportExit: ExitSink): ChildHandle {
   if (child instanceof Actor) {
-    supervisor.link(child);
+    child.parent = supervisor;
+    // A child that exited before we could link is reported with its own reason (linking would
+    // only say `noproc`).
+    if (child.exited) reportExit(child, child.reason!);
+    else supervisor.link(child);
     return {
       child,
       async stop(shutdown) {
@@ -48,11 +52,11 @@ export function attach(supervisor: Actor, child: Child, onXstateExit: ExitSink):
   let live = true;
   const sub = actor.subscribe({
     error: (err: unknown) => {
-      if (live) onXstateExit(child, { error: err });
+      if (live) reportExit(child, { error: err });
       live = false;
     },
     complete: () => {
-      if (live) onXstateExit(child, 'normal');
+      if (live) reportExit(child, 'normal');
       live = false;
     },
   });

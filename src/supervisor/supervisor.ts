@@ -1,5 +1,5 @@
 import { ChildOperationError, ChildStartError, RestartIntensityError } from '../errors/supervisor.js';
-import { InvalidArgumentError } from '../errors/runtime.js';
+import { InvalidArgumentError, NoProcError } from '../errors/runtime.js';
 import { Actor } from '../runtime/actor.js';
 import { call } from '../runtime/api.js';
 import { isNormalExit, type ExitReason } from '../runtime/exit-reason.js';
@@ -204,10 +204,12 @@ function supervisorBehaviour(cfg: Config): Behaviour<State, SupervisorProtocol> 
       ctx.cancelTimer(rec.timer);
       rec.timer = null;
     }
+    // A new generation even when not running: a restart already queued for the old one
+    // (backoff timer fired, message not yet handled) must not start the child again.
+    rec.gen++;
     const h = rec.handle;
     if (h === null) return;
     rec.handle = null;
-    rec.gen++;
     state.retired.add(h.child);
     const outcome = await h.stop(rec.spec.shutdown);
     if (outcome === 'killed') {
@@ -248,6 +250,8 @@ function supervisorBehaviour(cfg: Config): Behaviour<State, SupervisorProtocol> 
     rec.handle = null;
     rec.gen++;
     emit.emit(() => ({ type: 'supervisor.child_exited', supervisor: ctx.self, id: rec.spec.id, reason }));
+    // The system is shutting down: its actors are being stopped, none is restarted.
+    if (system.closed) return state;
     if (rec.spec.restart === 'temporary' || (rec.spec.restart === 'transient' && isNormalExit(reason))) {
       if (rec.spec.restart === 'temporary') state.children = state.children.filter((r) => r !== rec);
       return state;
@@ -271,7 +275,9 @@ function supervisorBehaviour(cfg: Config): Behaviour<State, SupervisorProtocol> 
         maxRestarts: cfg.maxRestarts,
         maxSeconds: cfg.maxSeconds,
       }));
-      return stopping({ error: err }, state);
+      // OTP: the supervisor terminates with reason `shutdown`, so a transient parent does not
+      // restart it; the error travels as the detail.
+      return stopping({ shutdown: err }, state);
     }
     const members = group(state, rec);
     await stopAll(ctx, state, members.filter((r) => r !== rec));
@@ -290,16 +296,16 @@ function supervisorBehaviour(cfg: Config): Behaviour<State, SupervisorProtocol> 
         return state;
       }
     }
-    return startGroup(ctx, state, rec, toStart);
+    emit.emit(() => ({ type: 'supervisor.child_restarting', supervisor: ctx.self, id: rec.spec.id, delayMs: 0 }));
+    return startGroup(ctx, state, toStart);
   }
 
+  /** Starts the members of a restart that are not running, in order (the restart was announced by `restart`). */
   async function startGroup(
     ctx: ActorContext<SupervisorProtocol>,
     state: State,
-    rec: Record_,
     toStart: Record_[],
   ): Promise<State | ReturnType<typeof stopping<State>>> {
-    emit.emit(() => ({ type: 'supervisor.child_restarting', supervisor: ctx.self, id: rec.spec.id, delayMs: 0 }));
     for (const r of toStart) {
       if (r.handle !== null) continue;
       try {
@@ -350,7 +356,9 @@ function supervisorBehaviour(cfg: Config): Behaviour<State, SupervisorProtocol> 
           } catch (e) {
             return reply({ ok: false, error: e as Error }, state);
           }
-          if (find(state, spec.id)) return reply({ ok: false, error: new ChildOperationError('startChild', spec.id, 'already_present') }, state);
+          const present = find(state, spec.id);
+          if (present?.handle) return reply({ ok: false, error: new ChildOperationError('startChild', spec.id, 'already_started', present.handle.child) }, state);
+          if (present) return reply({ ok: false, error: new ChildOperationError('startChild', spec.id, 'already_present') }, state);
           const rec = newRecord(spec);
           try {
             const child = await startRecord(ctx, rec);
@@ -419,16 +427,15 @@ function supervisorBehaviour(cfg: Config): Behaviour<State, SupervisorProtocol> 
         case '$child_exit': {
           const child = msg.type === 'EXIT' ? (msg as ExitMessage).from : msg.child;
           const rec = state.children.find((r) => r.handle?.child === child);
-          if (rec !== undefined) return onChildExit(ctx, state, rec, msg.reason);
-          if (state.retired.has(child)) return state;
-          // An exit from a linked non-child (our parent): go down with it, as OTP does.
-          return msg.reason === 'normal' ? state : stopping(msg.reason, state);
+          if (rec === undefined) return state; // a retired child, or a linked non-child: ignored, as in OTP (the parent's exit never gets here)
+          const reason = msg.reason === 'noproc' ? { error: new NoProcError(String(child), 'link') } : msg.reason;
+          return onChildExit(ctx, state, rec, reason);
         }
         case '$restart': {
           const rec = find(state, msg.id);
           if (rec === undefined || rec.gen !== msg.gen) return state;
           rec.timer = null;
-          return startGroup(ctx, state, rec, restartable(group(state, rec), rec));
+          return startGroup(ctx, state, restartable(group(state, rec), rec));
         }
         case 'DOWN':
           return state;
@@ -451,7 +458,9 @@ function unwrap<T>(o: Outcome<T>): T {
 
 /**
  * Adds and starts a child at run time.
- * @throws ChildOperationError (`already_present`), ChildStartError, InvalidArgumentError.
+ * @throws ChildOperationError: `already_started` (a running child has this id; `child` is it, as
+ * OTP's `{error, {already_started, Child}}`) or `already_present` (a stopped child's spec has it);
+ * ChildStartError, InvalidArgumentError.
  */
 export async function startChild(sup: SupervisorRef, spec: ChildSpec): Promise<Child> {
   return unwrap(await call(sup, { type: 'startChild', spec }, { timeout: Infinity }));

@@ -200,9 +200,11 @@ describe('restart intensity', () => {
     expect(sup.exited).toBe(false);
     await clock.advance(1_000);
     await crash(system, 'b');
+    // OTP supervisor.erl: on reached_max_restart_intensity the supervisor stops with reason
+    // `shutdown`; the error travels as the detail of { shutdown }.
     const reason = await whenExited(sup);
-    expect(isRestartIntensityError((reason as { error: unknown }).error)).toBe(true);
-    expect(((reason as { error: Error }).error).message).toBe(
+    expect(isRestartIntensityError((reason as { shutdown: unknown }).shutdown)).toBe(true);
+    expect(((reason as { shutdown: Error }).shutdown).message).toBe(
       'supervisor #1 exceeded its restart intensity (more than 2 restarts in 10 s; last child: b)',
     );
     expect(log.at(-1)).toBe('stop a shutdown');
@@ -290,12 +292,15 @@ describe('dynamic children', () => {
     const log: string[] = [];
     const sup = await startSupervisor(system);
     const [spec] = specs(system, log, ['d']);
-    await startChild(sup, spec!);
-    await expect(startChild(sup, spec!)).rejects.toThrow('startChild("d") refused: a child with this id already exists');
+    const d = await startChild(sup, spec!);
+    // OTP supervisor.erl: start_child of a running id is {error, {already_started, Child}}.
+    await expect(startChild(sup, spec!)).rejects.toMatchObject({ reason: 'already_started', child: d, message: 'startChild("d") refused: a running child has this id' });
     expect(await countChildren(sup)).toEqual({ specs: 1, active: 1, workers: 1, supervisors: 0 });
     await expect(deleteChild(sup, 'd')).rejects.toSatisfy(isChildOperationError);
     await terminateChild(sup, 'd');
     expect((await whichChildren(sup)).map((c) => c.status)).toEqual(['stopped']);
+    // ...and of a stopped child whose spec is kept, {error, already_present}.
+    await expect(startChild(sup, spec!)).rejects.toThrow('startChild("d") refused: a child with this id already exists');
     await restartChild(sup, 'd');
     expect(await call(ref(system, 'd'), { type: 'ping' })).toBe('pong d');
     await terminateChild(sup, 'd');
