@@ -107,7 +107,7 @@ export interface StreamFinishedEvent {
   readonly requestId: number;
   /** The last worker that streamed, if any. */
   readonly worker: string | undefined;
-  readonly outcome: 'complete' | 'interrupted' | 'aborted' | 'no_workers' | 'deadline';
+  readonly outcome: 'complete' | 'interrupted' | 'aborted' | 'no_workers' | 'deadline' | 'shutdown';
   readonly chars: number;
   readonly ms: number;
 }

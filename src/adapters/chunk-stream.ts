@@ -25,7 +25,8 @@ const DONE: IteratorReturnResult<undefined> = Object.freeze({ value: undefined, 
 /**
  * The chunks of a response body, as an async iterator written by hand: the items of a read are
  * decoded one per `next()`, so a read that brings many lines costs one await and the first chunk
- * is not held back by the others. Ending early cancels the body; after the final chunk the rest
+ * is not held back by the others. After an abort nothing more is handed out, whatever is already
+ * buffered. Ending early cancels the body; after the final chunk the rest
  * of the body is read (briefly) so the connection can be reused. Errors go through `mapError`.
  * @internal
  */
@@ -41,6 +42,8 @@ export class ChunkStream<T> implements AsyncIterableIterator<CompletionChunk> {
     private readonly decoder: ChunkDecoder<T>,
     private readonly mapError: (e: unknown) => unknown,
     private readonly cleanup: () => void,
+    /** Once aborted, nothing more is handed out, not even chunks already read. */
+    private readonly signal: AbortSignal,
   ) {}
 
   [Symbol.asyncIterator](): this {
@@ -51,6 +54,7 @@ export class ChunkStream<T> implements AsyncIterableIterator<CompletionChunk> {
     if (this.#over) return DONE;
     try {
       for (;;) {
+        if (this.signal.aborted) throw this.signal.reason;
         while (this.#at < this.#items.length) {
           const chunk = this.decoder.decode(this.#items[this.#at++]!);
           if (chunk !== undefined) return chunk.done ? this.#final(chunk) : { value: chunk, done: false };

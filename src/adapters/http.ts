@@ -200,3 +200,8 @@ export async function openStream(
   }
   return { body: res.body, signal, cleanup };
 }
+
+/** Whether a model list offers `model`: a name without a tag means `:latest`, as Ollama reads it. @internal */
+export function offersModel(names: readonly string[], model: string): boolean {
+  return names.includes(model) || (!model.includes(':') && names.includes(`${model}:latest`));
+}

@@ -4,7 +4,7 @@ import { parseWith } from '../behaviour/validate.js';
 import { WorkerError } from '../errors/pool.js';
 import { describe } from '../errors/runtime.js';
 import { ChunkStream } from './chunk-stream.js';
-import { connectionReason, readError, openStream, publicEndpoint, readSome } from './http.js';
+import { connectionReason, offersModel, readError, openStream, publicEndpoint, readSome } from './http.js';
 import { NdjsonSplitter } from './ndjson.js';
 
 /** Options of {@link OllamaWorker}. Defaults are the seed's. */
@@ -48,7 +48,7 @@ const schema = z
 
 interface OllamaLine {
   error?: unknown;
-  message?: { content?: unknown };
+  message?: { content?: unknown; thinking?: unknown };
   done?: unknown;
   done_reason?: unknown;
   prompt_eval_count?: unknown;
@@ -99,8 +99,7 @@ export class OllamaWorker implements LlmWorker {
       return { status: 'unavailable', reason: 'GET /api/tags returned invalid JSON' };
     }
     const want = this.#o.model;
-    const wanted = want.includes(':') ? [want] : [want, `${want}:latest`];
-    if (!names.some((n) => wanted.includes(n))) {
+    if (!offersModel(names, want)) {
       return { status: 'unavailable', reason: `model "${want}" is not pulled (run: ollama pull ${want})` };
     }
     return { status: 'available' };
@@ -147,9 +146,11 @@ export class OllamaWorker implements LlmWorker {
         decode: (line) => {
           const obj = parseLine(name, line);
           const text = typeof obj.message?.content === 'string' ? obj.message.content : '';
+          const reasoning = typeof obj.message?.thinking === 'string' && obj.message.thinking !== '' ? obj.message.thinking : undefined;
           if (obj.done === true) {
             return {
               text,
+              ...(reasoning !== undefined ? { reasoning } : {}),
               done: true,
               finishReason: finishReason(obj.done_reason),
               usage: {
@@ -158,6 +159,7 @@ export class OllamaWorker implements LlmWorker {
               },
             };
           }
+          if (reasoning !== undefined) return { text, reasoning };
           return text === '' ? undefined : { text };
         },
         ended: () => {
@@ -166,6 +168,7 @@ export class OllamaWorker implements LlmWorker {
       },
       readError(name, 'line', callerSignal, signal),
       cleanup,
+      signal,
     );
   }
 }

@@ -3,7 +3,7 @@ import { type ChatMessage, type CompletionChunk, type FinishReason, type Health,
 import { parseWith } from '../behaviour/validate.js';
 import { ValidationError, WorkerError } from '../errors/pool.js';
 import { ChunkStream } from './chunk-stream.js';
-import { connectionReason, readError, errorMessage, openStream, publicEndpoint, readSome, redact } from './http.js';
+import { connectionReason, readError, errorMessage, offersModel, openStream, publicEndpoint, readSome, redact } from './http.js';
 import { httpUrl } from './ollama.js';
 import { SseSplitter, type SseItem } from './sse.js';
 
@@ -62,7 +62,7 @@ const schema = z
   .strict();
 
 interface Delta {
-  choices?: Array<{ delta?: { content?: unknown }; finish_reason?: unknown }> | null;
+  choices?: Array<{ delta?: { content?: unknown; reasoning_content?: unknown; reasoning?: unknown }; finish_reason?: unknown }> | null;
   usage?: { prompt_tokens?: unknown; completion_tokens?: unknown } | null;
   error?: unknown;
   object?: unknown;
@@ -146,7 +146,7 @@ export class OpenAIWorker implements LlmWorker {
     try {
       const data = (JSON.parse(body) as { data?: Array<{ id?: unknown }> | null }).data ?? [];
       const ids = data.map((m) => m.id).filter((x): x is string => typeof x === 'string');
-      if (ids.length > 0 && !ids.includes(this.#model)) return { status: 'unavailable', reason: `model "${this.#model}" is not offered by ${publicEndpoint(this.#base)}` };
+      if (ids.length > 0 && !offersModel(ids, this.#model)) return { status: 'unavailable', reason: `model "${this.#model}" is not offered by ${publicEndpoint(this.#base)}` };
     } catch {
       return { status: 'unavailable', reason: 'GET /models returned invalid JSON' };
     }
@@ -212,7 +212,9 @@ export class OpenAIWorker implements LlmWorker {
       const choice = Array.isArray(obj.choices) ? obj.choices[0] : undefined;
       if (choice === undefined) return undefined; // e.g. the usage chunk, with choices: []
       const text = typeof choice.delta?.content === 'string' ? choice.delta.content : '';
+      const reasoning = reasoningOf(choice.delta);
       if (typeof choice.finish_reason === 'string') finish = mapFinish(choice.finish_reason);
+      if (reasoning !== undefined) return { text, reasoning };
       return text === '' ? undefined : { text };
     };
     let splitError: unknown;
@@ -241,8 +243,18 @@ export class OpenAIWorker implements LlmWorker {
       },
       readError(name, 'event', callerSignal, signal),
       cleanup,
+      signal,
     );
   }
+}
+
+/**
+ * The reasoning delta of a thinking model: `reasoning_content` (DeepSeek, vLLM, llama.cpp) or
+ * `reasoning` (OpenRouter, Ollama's `/v1`, Groq).
+ */
+function reasoningOf(delta: { reasoning_content?: unknown; reasoning?: unknown } | undefined): string | undefined {
+  const r = delta?.reasoning_content ?? delta?.reasoning;
+  return typeof r === 'string' && r !== '' ? r : undefined;
 }
 
 function mapFinish(r: string): FinishReason {

@@ -22,8 +22,15 @@ export interface Usage {
  * ends without one is a truncated answer, and the pool treats it as a failure.
  */
 export interface CompletionChunk {
-  /** Text to append to the answer (may be empty, e.g. on the final chunk). */
+  /** Text to append to the answer (may be empty, e.g. on the final chunk or while the model reasons). */
   readonly text: string;
+  /**
+   * Reasoning ("thinking") of a reasoning model, when the backend streams it apart from the
+   * answer (`reasoning_content` / `reasoning` in OpenAI-compatible streams, `message.thinking`
+   * in Ollama's). Never part of `text`. A chunk with reasoning is progress: it counts for the
+   * first-chunk and idle timeouts.
+   */
+  readonly reasoning?: string;
   /** True on the final chunk only. */
   readonly done?: boolean;
   readonly finishReason?: FinishReason;

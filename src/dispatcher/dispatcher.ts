@@ -1,10 +1,15 @@
 import { z } from 'zod';
 import type { ChatMessage, FinishReason, Usage } from '../behaviour/types.js';
 import { parseWith, validateMessages } from '../behaviour/validate.js';
+import { ShutdownError } from '../errors/pool.js';
+import { InvalidArgumentError, NoProcError } from '../errors/runtime.js';
 import type { ActorSystem } from '../runtime/system.js';
 import { checkHealth, poolStatus, type PoolRef, type PoolStatus } from '../pool/pool.js';
 import type { HealthReport } from '../pool/health.js';
-import { streamThroughPool, type DispatchOptions, type StreamChunk } from '../pool/stream.js';
+import { streamThroughPool, type DispatchOptions, type RequestScope, type StreamChunk } from '../pool/stream.js';
+
+/** Default drain time of {@link Dispatcher.drain} and `Workers.stop`, ms. */
+export const DEFAULT_DRAIN_MS = 5_000;
 
 /** A complete answer, from {@link Dispatcher.complete}. */
 export interface Completion {
@@ -42,11 +47,26 @@ function isPlainOptions(o: DispatchOptions): boolean {
 
 /**
  * The facade an app calls. Validates input, streams through the pool, and maps every failure
- * to a typed error.
+ * to a typed error. It keeps the requests in flight, so a shutdown can drain them.
  */
 export class Dispatcher {
   readonly #system: ActorSystem;
   readonly #poolName: string;
+  /** `running`: admits requests; `draining`: lets those in flight finish; `stopped`: refuses everything. */
+  #stage: 'running' | 'draining' | 'stopped' = 'running';
+  /** How to end each request in flight. */
+  readonly #active = new Set<() => void>();
+  #idle: (() => void) | null = null;
+  #drained: Promise<void> | null = null;
+  readonly #scope: RequestScope = {
+    enter: (end) => {
+      if (this.#stage !== 'running') throw new ShutdownError('refused', 'dispatchStream');
+      this.#active.add(end);
+      return () => {
+        if (this.#active.delete(end) && this.#active.size === 0) this.#idle?.();
+      };
+    },
+  };
 
   /** @param poolName the registered name of the pool actor (looked up per request, so a restarted pool is found). */
   constructor(system: ActorSystem, poolName: string) {
@@ -58,6 +78,8 @@ export class Dispatcher {
    * Streams an answer. Chunks carry the worker that produced them; the last has `done: true`.
    * A stream that cannot complete ends by throwing `NoWorkersAvailableError`,
    * `StreamInterruptedError` (with the partial text), `StreamAbortedError` or `DeadlineExceededError`.
+   * A stream started after {@link Dispatcher.drain} began fails with `ShutdownError` (`refused`);
+   * one still running when the drain time runs out ends with `ShutdownError` (`ended`).
    * @throws ValidationError at once, for bad messages or options (naming the field).
    * @example
    * for await (const chunk of dispatcher.dispatchStream([{ role: 'user', content: 'Hi' }])) {
@@ -67,7 +89,48 @@ export class Dispatcher {
   dispatchStream(messages: readonly ChatMessage[], options: DispatchOptions = {}): AsyncGenerator<StreamChunk, void, undefined> {
     const msgs = validateMessages(messages);
     const opts = isPlainOptions(options) ? options : (parseWith(optionsSchema, options, 'options') as DispatchOptions);
-    return streamThroughPool(this.#system, () => this.#system.whereis(this.#poolName) as PoolRef | undefined, msgs, opts);
+    return streamThroughPool(this.#system, () => this.#system.whereis(this.#poolName) as PoolRef | undefined, msgs, opts, this.#scope);
+  }
+
+  /** Streams in flight now (started and not yet over). */
+  get inflight(): number {
+    return this.#active.size;
+  }
+
+  /**
+   * Shuts the door: new requests are refused with `ShutdownError` at once, requests in flight
+   * get up to `drainMs` (on the system's clock) to finish, then each one left is ended: its
+   * caller's stream throws `ShutdownError` (`ended`, with the text delivered so far) and its
+   * worker's request is aborted. Afterwards every method rejects with `ShutdownError`. Calling
+   * it again returns the same promise. `Workers.stop` calls it first.
+   * @param drainMs default {@link DEFAULT_DRAIN_MS}; `0` ends every request at once.
+   * @throws InvalidArgumentError for a negative or non-finite `drainMs`.
+   */
+  drain(drainMs: number = DEFAULT_DRAIN_MS): Promise<void> {
+    if (!(Number.isFinite(drainMs) && drainMs >= 0)) return Promise.reject(new InvalidArgumentError('drainMs', 'a finite number >= 0 (ms)', drainMs));
+    if (this.#drained === null) {
+      this.#stage = 'draining';
+      this.#drained = this.#drain(drainMs);
+    }
+    return this.#drained;
+  }
+
+  async #drain(drainMs: number): Promise<void> {
+    if (this.#active.size > 0 && drainMs > 0) {
+      const clock = this.#system.clock;
+      await new Promise<void>((resolve) => {
+        const timer = clock.setTimeout(resolve, drainMs);
+        this.#idle = () => {
+          clock.clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.#idle = null;
+    }
+    this.#stage = 'stopped';
+    const left = [...this.#active];
+    this.#active.clear();
+    for (const end of left) end();
   }
 
   /** Collects a whole answer. Same errors as {@link Dispatcher.dispatchStream}. */
@@ -88,19 +151,23 @@ export class Dispatcher {
     };
   }
 
-  /** Snapshot of every worker (health, circuit, in-flight, counts, latencies). */
+  /**
+   * Snapshot of every worker (health, circuit, in-flight, counts, latencies).
+   * @throws ShutdownError after a drain; NoProcError while the pool is not running (restarting).
+   */
   status(): Promise<PoolStatus> {
-    return poolStatus(this.#pool());
+    return this.#withPool('status', poolStatus);
   }
 
-  /** Runs a health check of every worker now. */
+  /** Runs a health check of every worker now. Same errors as {@link Dispatcher.status}. */
   checkHealth(): Promise<HealthReport[]> {
-    return checkHealth(this.#pool());
+    return this.#withPool('checkHealth', (p) => checkHealth(p));
   }
 
-  #pool(): PoolRef {
+  #withPool<T>(operation: string, f: (pool: PoolRef) => Promise<T>): Promise<T> {
+    if (this.#stage === 'stopped') return Promise.reject(new ShutdownError('refused', operation));
     const p = this.#system.whereis(this.#poolName) as PoolRef | undefined;
-    if (p === undefined) throw new Error(`pool "${this.#poolName}" is not running`);
-    return p;
+    if (p === undefined) return Promise.reject(new NoProcError(`pool "${this.#poolName}"`, operation));
+    return f(p);
   }
 }

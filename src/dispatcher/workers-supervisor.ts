@@ -4,6 +4,7 @@ import { AlreadyRegisteredError } from '../errors/runtime.js';
 import { checkWorker, startRegistry, type RegistryRef } from '../registry/registry.js';
 import { createSystem, type ActorSystem } from '../runtime/system.js';
 import { stop } from '../runtime/api.js';
+import { ShutdownError } from '../errors/pool.js';
 import { startPool, type PoolRef } from '../pool/pool.js';
 import { resolvePoolOptions, type PoolOptions } from '../pool/options.js';
 import { resolveStrategy } from '../pool/strategies.js';
@@ -59,8 +60,23 @@ export interface Workers {
   reload(config: LoadedConfig): Promise<{ added: string[]; removed: string[] }>;
   /** Reads the config file again and applies it, as {@link Workers.reload}. @throws ValidationError naming the file. */
   reloadFile(path: string): Promise<{ added: string[]; removed: string[] }>;
-  /** Stops everything, in reverse start order. */
-  stop(): Promise<void>;
+  /**
+   * Shuts down, for good: new requests are refused at once (`ShutdownError`), requests in
+   * flight get `drainMs` to finish, the rest are ended (their streams throw `ShutdownError`,
+   * their HTTP requests are aborted), then the tree stops in reverse start order (pool,
+   * workers, registry), and the actor system too when `startWorkers` created it. When it
+   * resolves, no event is emitted, and no timer or socket of cortex's is left. Every method
+   * of the handle rejects with `ShutdownError` from the moment `stop` is called (`status` and
+   * `checkHealth` once the drain is over). Calling it again returns the same promise.
+   * @param options.drainMs default {@link DEFAULT_DRAIN_MS} (5000); `0` ends every request at once.
+   */
+  stop(options?: StopWorkersOptions): Promise<void>;
+}
+
+/** Options of {@link Workers.stop}. */
+export interface StopWorkersOptions {
+  /** How long requests in flight may take to finish before they are ended, ms. Default 5000; 0: at once. */
+  drainMs?: number;
 }
 
 /**
@@ -73,6 +89,7 @@ export interface Workers {
  * const { dispatcher } = await startWorkers({ workers: [new OllamaWorker()] });
  */
 export async function startWorkers(options: StartWorkersOptions = {}): Promise<Workers> {
+  const ownSystem = options.system === undefined;
   const { workers = [], config, system = createSystem(), prefix = 'cortex', maxRestarts = 10, maxSeconds = 10, ...explicit } = options;
   const poolOptions = { ...config?.pool, ...explicit };
   // Refuse bad options before anything starts (the pool would only find out as a child).
@@ -122,11 +139,16 @@ export async function startWorkers(options: StartWorkersOptions = {}): Promise<W
   });
 
   const dispatcher = new Dispatcher(system, names.pool);
+  let stopped: Promise<void> | null = null;
+  const open = (operation: string): void => {
+    if (stopped !== null) throw new ShutdownError('refused', operation);
+  };
   const handle: Workers = {
     system,
     supervisor,
     dispatcher,
     async addWorker(first: LlmWorker | string, second?: string | WorkerConfig) {
+      open('addWorker');
       let worker: LlmWorker;
       let name: string | undefined;
       let settings: string | undefined; // for workers from a config entry: compared on reload
@@ -153,6 +175,7 @@ export async function startWorkers(options: StartWorkersOptions = {}): Promise<W
       }
     },
     async removeWorker(name) {
+      open('removeWorker');
       if (!table.delete(name)) return false;
       const sup = workersSup();
       if (sup !== undefined) {
@@ -162,8 +185,12 @@ export async function startWorkers(options: StartWorkersOptions = {}): Promise<W
       return true;
     },
     workerNames: () => [...table.keys()],
-    reloadFile: async (path) => handle.reload(await loadConfig(path)),
+    reloadFile: async (path) => {
+      open('reloadFile');
+      return handle.reload(await loadConfig(path));
+    },
     async reload(config) {
+      open('reload');
       const removed: string[] = [];
       const added: string[] = [];
       for (const n of [...table.keys()]) {
@@ -183,8 +210,17 @@ export async function startWorkers(options: StartWorkersOptions = {}): Promise<W
       }
       return { added, removed };
     },
-    async stop() {
-      await stop(supervisor, 'shutdown');
+    stop(options = {}) {
+      const { drainMs } = options;
+      if (drainMs !== undefined && !(Number.isFinite(drainMs) && drainMs >= 0)) {
+        return Promise.reject(new InvalidArgumentError('drainMs', 'a finite number >= 0 (ms)', drainMs));
+      }
+      stopped ??= (async () => {
+        await dispatcher.drain(options.drainMs);
+        if (!supervisor.exited) await stop(supervisor, 'shutdown');
+        if (ownSystem) await system.shutdown();
+      })();
+      return stopped;
     },
   };
   return handle;

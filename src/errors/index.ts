@@ -42,6 +42,8 @@ export {
   isStreamAbortedError,
   DeadlineExceededError,
   isDeadlineExceededError,
+  ShutdownError,
+  isShutdownError,
   type ValidationIssue,
   type WorkerErrorKind,
   type WorkerErrorDetails,

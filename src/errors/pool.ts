@@ -165,3 +165,29 @@ export class DeadlineExceededError extends CortexError {
 }
 /** True when `e` is a {@link DeadlineExceededError}. */
 export const isDeadlineExceededError = guardFor<DeadlineExceededError>('deadline_exceeded');
+
+/**
+ * The pool is shutting down or has stopped. `stage` says which: `'refused'` (a request or an
+ * operation came after `stop()` began: nothing was done), or `'ended'` (a stream still running
+ * when the drain time ran out: its worker's request was aborted; `partialText` is what had
+ * been delivered, never presented as complete).
+ */
+export class ShutdownError extends CortexError {
+  constructor(
+    /** `'refused'` before anything started, `'ended'` for a stream cut by the shutdown. */
+    readonly stage: 'refused' | 'ended',
+    /** What was asked (`'dispatchStream'`, `'status'`, `'addWorker'`...), or `'stream'`. */
+    readonly operation: string,
+    /** Text delivered before the stream was ended (empty when refused). */
+    readonly partialText: string = '',
+  ) {
+    super(
+      'shutdown',
+      stage === 'refused'
+        ? `${operation} refused: the pool is shutting down or has stopped`
+        : `stream ended by shutdown after ${partialText.length} characters (the drain time ran out)`,
+    );
+  }
+}
+/** True when `e` is a {@link ShutdownError}. */
+export const isShutdownError = guardFor<ShutdownError>('shutdown');

@@ -12,20 +12,24 @@ export interface HealthReport {
 
 /**
  * Checks every worker in parallel, each bounded by `timeoutMs`: a check that hangs is
- * reported `unavailable` at the timeout and its signal aborted. Never rejects.
+ * reported `unavailable` at the timeout and its signal aborted; `signal` aborts them all (the
+ * pool stopping). Never rejects.
  * @internal
  */
 export function runHealthChecks(
   workers: ReadonlyArray<{ readonly name: string; readonly worker: LlmWorker }>,
   timeoutMs: number,
   clock: Clock,
+  signal?: AbortSignal,
 ): Promise<HealthReport[]> {
-  return Promise.all(workers.map((w) => checkOne(w.name, w.worker, timeoutMs, clock)));
+  return Promise.all(workers.map((w) => checkOne(w.name, w.worker, timeoutMs, clock, signal)));
 }
 
-async function checkOne(name: string, worker: LlmWorker, timeoutMs: number, clock: Clock): Promise<HealthReport> {
+async function checkOne(name: string, worker: LlmWorker, timeoutMs: number, clock: Clock, signal: AbortSignal | undefined): Promise<HealthReport> {
   const started = clock.now();
   const ac = new AbortController();
+  const stop = (): void => ac.abort(signal?.reason);
+  signal?.addEventListener('abort', stop, { once: true });
   let timer: unknown;
   const timedOut = new Promise<Health>((resolve) => {
     timer = clock.setTimeout(() => {
@@ -40,6 +44,7 @@ async function checkOne(name: string, worker: LlmWorker, timeoutMs: number, cloc
     health = { status: 'unavailable', reason: `health check failed: ${describe(e)}` };
   } finally {
     clock.clearTimeout(timer);
+    signal?.removeEventListener('abort', stop);
   }
   return { worker: name, health, ms: clock.now() - started };
 }

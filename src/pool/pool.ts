@@ -122,6 +122,8 @@ export interface StartPoolOptions extends PoolOptions {
 // Shared, never-emitting controller: opossum then keeps no rolling-window interval per breaker.
 const noRotation = new EventEmitter().setMaxListeners(0);
 const NONE: ReadonlySet<string> = new Set();
+/** Timers of the pool's own upkeep (health rounds, circuit resets) never keep Node running. */
+const HOUSEKEEPING = { keepAlive: false } as const;
 /** Longest timer delay: opossum's own reset timer never fires (ours, on the injected clock, does). */
 const NEVER = 2 ** 31 - 1;
 
@@ -326,7 +328,15 @@ function poolBehaviour(
     }
   }
 
-  function applyHealth(state: State, results: HealthReport[]): void {
+  /** An open circuit becomes half-open: the next request is its one trial. */
+  function halfOpen(state: State, slot: Slot, ctx: ActorContext<PoolProtocol>): void {
+    slot.breaker.shutdown();
+    slot.breaker = newBreaker(slot.name, ctx.self as Actor, true);
+    state.dirty = true;
+    events.emit(() => ({ type: 'pool.circuit_changed', worker: slot.name, state: 'half_open' }));
+  }
+
+  function applyHealth(state: State, results: HealthReport[], ctx: ActorContext<PoolProtocol>): void {
     for (const r of results) {
       const slot = state.slots.get(r.worker);
       if (slot === undefined) continue;
@@ -342,11 +352,11 @@ function poolBehaviour(
           reason: r.health.status === 'available' ? undefined : r.health.reason,
         }));
       }
-      if (r.health.status === 'available' && !slot.breaker.closed) {
-        // A passing check decides for an open circuit, as a trial request would.
-        slot.consecutive = 0;
-        slot.breaker.close();
-        state.dirty = true;
+      if (r.health.status === 'available' && slot.breaker.opened) {
+        // A passing check only lets the trial come early: a backend whose health endpoint
+        // answers may still be unable to answer a chat (a wedged model). Only a real request
+        // closes the circuit.
+        halfOpen(state, slot, ctx);
       }
     }
   }
@@ -357,7 +367,8 @@ function poolBehaviour(
     state.healthRunning = true;
     const targets = [...state.slots.values()].map((s) => ({ name: s.name, worker: s.worker }));
     const self = ctx.self as Actor;
-    void runHealthChecks(targets, opts.healthTimeoutMs, clock).then((results) => self.info({ type: '$health', results }));
+    // The pool's signal aborts the checks in flight when the pool stops: no socket outlives it.
+    void runHealthChecks(targets, opts.healthTimeoutMs, clock, ctx.signal).then((results) => self.info({ type: '$health', results }));
   }
 
   return {
@@ -377,7 +388,11 @@ function poolBehaviour(
       const entries = await subscribe(registry, ctx.self);
       (ctx.self as Actor).monitor(registry as unknown as Actor);
       for (const e of entries) addSlot(state, e, ctx.self as Actor);
-      if (opts.healthIntervalMs > 0) ctx.sendAfter({ type: '$tick' }, opts.healthIntervalMs);
+      if (opts.healthIntervalMs > 0) {
+        // The first round at once, so early requests avoid a worker known to be down.
+        startHealthRun(state, ctx);
+        ctx.sendAfter({ type: '$tick' }, opts.healthIntervalMs, HOUSEKEEPING);
+      }
       return state;
     },
 
@@ -408,11 +423,11 @@ function poolBehaviour(
           return state;
         case '$tick':
           startHealthRun(state, ctx);
-          ctx.sendAfter({ type: '$tick' }, opts.healthIntervalMs);
+          ctx.sendAfter({ type: '$tick' }, opts.healthIntervalMs, HOUSEKEEPING);
           return state;
         case '$health': {
           state.healthRunning = false;
-          applyHealth(state, msg.results);
+          applyHealth(state, msg.results, ctx);
           const waiters = state.healthWaiters;
           state.healthWaiters = [];
           for (const w of waiters) w.reply(msg.results);
@@ -422,7 +437,7 @@ function poolBehaviour(
           const slot = state.slots.get(msg.name);
           if (slot?.breaker !== msg.breaker) return state;
           state.dirty = true;
-          if (msg.state === 'open') ctx.sendAfter({ type: '$halfOpen', name: msg.name, breaker: msg.breaker }, opts.circuitResetMs);
+          if (msg.state === 'open') ctx.sendAfter({ type: '$halfOpen', name: msg.name, breaker: msg.breaker }, opts.circuitResetMs, HOUSEKEEPING);
           events.emit(() => ({ type: 'pool.circuit_changed', worker: msg.name, state: msg.state }));
           return state;
         }
@@ -430,10 +445,7 @@ function poolBehaviour(
           // The reset time has passed on the pool's clock: let one trial request decide.
           const slot = state.slots.get(msg.name);
           if (slot?.breaker !== msg.breaker || !msg.breaker.opened) return state;
-          msg.breaker.shutdown();
-          slot.breaker = newBreaker(slot.name, ctx.self as Actor, true);
-          state.dirty = true;
-          events.emit(() => ({ type: 'pool.circuit_changed', worker: msg.name, state: 'half_open' }));
+          halfOpen(state, slot, ctx);
           return state;
         }
         case 'DOWN':

@@ -3,6 +3,7 @@ import { ABORTS_PROMPTLY, type ChatMessage, type CompletionChunk, type FinishRea
 import {
   DeadlineExceededError,
   NoWorkersAvailableError,
+  ShutdownError,
   StreamAbortedError,
   StreamInterruptedError,
   WorkerError,
@@ -36,6 +37,8 @@ export interface StreamChunk {
   /** The worker that produced this chunk. */
   readonly worker: string;
   readonly text: string;
+  /** Reasoning of a thinking model, apart from `text` (see `CompletionChunk.reasoning`). */
+  readonly reasoning?: string;
   /** True on the last chunk of a complete answer, and only then. */
   readonly done: boolean;
   /** 0 for the first worker's text; 1, 2... after each continuation on another worker. */
@@ -44,10 +47,24 @@ export interface StreamChunk {
   readonly usage?: Usage;
 }
 
+/**
+ * Where requests run: a shutdown drains them, then ends the rest. `enter` admits one request
+ * (throwing `ShutdownError` once a shutdown began) and returns what to call when it is over;
+ * `end` is how the scope ends it when the drain time runs out.
+ * @internal
+ */
+export interface RequestScope {
+  enter(end: () => void): () => void;
+}
+
 let nextRequestId = 1;
 
 const CALLER = Symbol('caller');
 const DEADLINE = Symbol('deadline');
+const SHUTDOWN = Symbol('shutdown');
+type Ending = typeof CALLER | typeof DEADLINE | typeof SHUTDOWN;
+/** Thrown inside the loop when the request was ended from outside while a read was pending. */
+const ENDED = Object.freeze({ name: 'Ended', message: 'the request was ended' });
 /** The abort reason of an attempt that is over (shared: no stack trace to capture per request). */
 const ATTEMPT_OVER = Object.freeze({ name: 'AttemptOver', message: 'the attempt is over' });
 
@@ -62,6 +79,7 @@ export async function* streamThroughPool(
   findPool: () => PoolRef | undefined,
   messages: readonly ChatMessage[],
   o: DispatchOptions,
+  scope: RequestScope,
 ): AsyncGenerator<StreamChunk, void, undefined> {
   const clock = system.clock;
   const events = system.events;
@@ -77,8 +95,9 @@ export async function* streamThroughPool(
   let lastWorker: string | undefined;
   let deadlineMs = 0;
   let deadlineAt = Infinity;
-  /** Why the request was ended from outside the loop: the caller's abort or the deadline. */
-  let ended: typeof CALLER | typeof DEADLINE | null = null;
+  /** Why the request was ended from outside the loop: the caller's abort, the deadline, or a shutdown. */
+  let ended: Ending | null = null;
+  let finished = false;
   let lease: { pool: PoolRef; id: number; released: boolean } | null = null;
   let attemptCtl: AbortController | null = null;
   /** Rejects the read in progress, if any, when the attempt is aborted. */
@@ -143,18 +162,26 @@ export async function* streamThroughPool(
     attemptCtl.abort(reason);
     wake?.(reason);
   };
-  const end = (why: typeof CALLER | typeof DEADLINE): void => {
+  /** Ends the request from outside: at once, whether or not the consumer reads again. */
+  const end = (why: Ending): void => {
     if (ended !== null) return;
     ended = why;
-    release({ kind: 'cancelled' }); // at once: the slot is free even if the consumer never reads again
-    abortAttempt(why === CALLER ? o.signal?.reason : new Error('deadline exceeded'));
+    clock.clearTimeout(watchdog);
+    armedAt = -Infinity; // nothing re-arms it
+    release({ kind: 'cancelled' }); // the slot is free even if the consumer never reads again
+    abortAttempt(why === CALLER ? o.signal?.reason : new Error(why === DEADLINE ? 'deadline exceeded' : 'shutdown'));
+    finish(why === CALLER ? 'aborted' : why === DEADLINE ? 'deadline' : 'shutdown');
   };
-  const finish = (outcome: 'complete' | 'interrupted' | 'aborted' | 'no_workers' | 'deadline'): void => {
+  /** Reports how the request ended, once. */
+  const finish = (outcome: 'complete' | 'interrupted' | 'aborted' | 'no_workers' | 'deadline' | 'shutdown'): void => {
+    if (finished) return;
+    finished = true;
     if (events.listening) events.emit(() => ({ type: 'pool.stream_finished', requestId, worker: lastWorker, outcome, chars, ms: clock.now() - started }));
   };
 
   const onCallerAbort = (): void => end(CALLER);
   if (o.signal?.aborted) throw new StreamAbortedError('', o.signal.reason);
+  const leave = scope.enter(() => end(SHUTDOWN));
   o.signal?.addEventListener('abort', onCallerAbort, { once: true });
 
   try {
@@ -223,6 +250,7 @@ export async function* streamThroughPool(
         const guarded = (iterable as { [ABORTS_PROMPTLY]?: boolean })[ABORTS_PROMPTLY] !== true;
         for (;;) {
           const r = guarded ? await read(iterator.next()) : await iterator.next();
+          if (ended !== null) throw ENDED; // cancelled meanwhile: not even a chunk already buffered
           if (r.done) throw new WorkerError(lent.name, 'truncated', 'the stream ended without its final chunk');
           const c = r.value;
           if (typeof c?.text !== 'string') throw new WorkerError(lent.name, 'protocol', 'the worker yielded a chunk without text');
@@ -239,6 +267,7 @@ export async function* streamThroughPool(
           }
           const done = c.done === true;
           const out: { -readonly [K in keyof StreamChunk]: StreamChunk[K] } = { worker: lent.name, text: c.text, done, segment };
+          if (c.reasoning !== undefined) out.reasoning = c.reasoning;
           if (c.finishReason !== undefined) out.finishReason = c.finishReason;
           if (c.usage !== undefined) out.usage = c.usage;
           if (done) {
@@ -289,14 +318,13 @@ export async function* streamThroughPool(
   } finally {
     clock.clearTimeout(watchdog);
     o.signal?.removeEventListener('abort', onCallerAbort);
+    leave();
   }
 
+  /** The error of a request ended from outside (its `finish` was reported by `end`). */
   function abortError(): Error {
-    if (ended === DEADLINE) {
-      finish('deadline');
-      return new DeadlineExceededError(deadlineMs, parts.join(''));
-    }
-    finish('aborted');
+    if (ended === DEADLINE) return new DeadlineExceededError(deadlineMs, parts.join(''));
+    if (ended === SHUTDOWN) return new ShutdownError('ended', 'stream', parts.join(''));
     return new StreamAbortedError(parts.join(''), o.signal?.reason);
   }
 

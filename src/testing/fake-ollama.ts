@@ -4,6 +4,10 @@ import { fakeHttp, readJson } from './fake-http.js';
 export interface FakeOllamaScript {
   /** The answer's pieces. Default `['Hello', ' from', ' fake', ' Ollama']`. */
   chunks?: string[];
+  /** Reasoning pieces sent first, as `message.thinking` (a thinking model), each after `thinkingDelayMs`. */
+  thinking?: string[];
+  /** Real ms before each thinking piece. */
+  thinkingDelayMs?: number;
   /** Real ms between lines. Default 0. */
   delayMs?: number;
   /** Answer with this status and `{"error": errorMessage}` instead of streaming. */
@@ -132,6 +136,11 @@ export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<
     const errorLine = JSON.stringify({ error: 'an error was encountered while running the model' }) + '\n';
 
     if (script.oversizedLine) await write(line('x'.repeat(script.oversizedLine)));
+    for (const thought of script.thinking ?? []) {
+      if (script.thinkingDelayMs) await wait(script.thinkingDelayMs);
+      if (res.destroyed) return;
+      await write(JSON.stringify({ model: request.model, created_at, message: { role: 'assistant', content: '', thinking: thought }, done: false }) + '\n');
+    }
     const chunks = script.chunks ?? ['Hello', ' from', ' fake', ' Ollama'];
     for (let i = 0; i <= chunks.length; i++) {
       if (script.errorAfter === i) {

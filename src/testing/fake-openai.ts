@@ -4,6 +4,12 @@ import { fakeHttp, readJson } from './fake-http.js';
 export interface FakeOpenAIScript {
   /** The answer's pieces. Default `['Hello', ' from', ' fake', ' OpenAI']`. */
   chunks?: string[];
+  /** Reasoning deltas sent first (a thinking model), each after `reasoningDelayMs`. */
+  reasoning?: string[];
+  /** The delta field reasoning comes in: `'reasoning_content'` (DeepSeek, vLLM; default) or `'reasoning'` (OpenRouter, Ollama /v1). */
+  reasoningField?: 'reasoning_content' | 'reasoning';
+  /** Real ms before each reasoning delta. */
+  reasoningDelayMs?: number;
   /** Real ms between events. */
   delayMs?: number;
   /** Answer with this status and `errorBody` instead of streaming. */
@@ -115,6 +121,11 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
     });
     if (script.oversizedEvent) await event(chunk({ content: 'x'.repeat(script.oversizedEvent) }));
     await event(chunk({ role: 'assistant', content: '' }));
+    for (const thought of script.reasoning ?? []) {
+      if (script.reasoningDelayMs) await wait(script.reasoningDelayMs);
+      if (res.destroyed) return;
+      await event(chunk({ content: null, [script.reasoningField ?? 'reasoning_content']: thought }));
+    }
     const chunks = script.chunks ?? ['Hello', ' from', ' fake', ' OpenAI'];
     for (let i = 0; i <= chunks.length; i++) {
       if (script.errorEventAfter === i) {

@@ -3,7 +3,6 @@
  * erlang/otp `lib/stdlib/src/gen_server.erl`, `lib/stdlib/src/supervisor.erl`,
  * `lib/stdlib/test/supervisor_SUITE.erl`, and the `erlang:link/1`, `erlang:monitor/2` docs.
  */
-import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import {
   call,
@@ -20,13 +19,13 @@ import {
   startSupervisor,
   stop,
   terminateChild,
-  whenExited,
   type ActorRef,
   type Behaviour,
   type InspectionEvent,
   type SystemMessage,
 } from '../../src/index.js';
 import { isAlreadyRegisteredError } from '../../src/errors/index.js';
+import { runScript } from '../support/run-script.js';
 
 const tick = () => new Promise<void>((r) => setImmediate(r));
 async function settle(n = 5): Promise<void> {
@@ -363,16 +362,3 @@ describe('what keeps Node alive', () => {
   }, 20_000);
 });
 
-/** Runs an ES module script with tsx from the repository root; resolves with exit code and stdout. */
-export function runScript(source: string): Promise<{ code: number | null; stdout: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', source], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let stdout = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout }));
-  });
-}
-
-void whenExited;
-void startChild;
