@@ -346,6 +346,23 @@ describe('monitors do not outlive the watcher', () => {
   });
 });
 
+describe('a pool that crashes again and again leaves nothing behind', () => {
+  it('the registry holds one monitor and one subscriber (the live pool) after 50 pool crashes', async () => {
+    const { startWorkers } = await import('../../src/index.js');
+    const { MockWorker } = await import('../../src/testing.js');
+    const cortex = await startWorkers({ workers: [new MockWorker({ name: 'm' })], healthIntervalMs: 0, maxRestarts: 1_000, maxSeconds: 1 });
+    for (let i = 0; i < 50; i++) {
+      kill(cortex.system.whereis('cortex.pool')!);
+      await settle(3);
+    }
+    expect((await cortex.dispatcher.complete([{ role: 'user', content: 'hi' }])).workers).toEqual(['m']);
+    const registry = cortex.system.whereis('cortex.registry') as unknown as { monitors: Map<number, unknown> | null; state: { subscribers: Set<unknown> } };
+    expect(registry.monitors?.size).toBe(1);
+    expect(registry.state.subscribers.size).toBe(1);
+    await cortex.stop();
+  });
+});
+
 describe('what keeps Node alive', () => {
   // The caller of a call that waits must get its answer or its timeout: the deadline timer
   // keeps the process alive while somebody waits (it was unref'd, and the process exited at
