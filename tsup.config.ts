@@ -3,7 +3,8 @@ import { defineConfig } from 'tsup';
 export default defineConfig({
   entry: { index: 'src/index.ts', testing: 'src/testing.ts' },
   format: ['esm', 'cjs'],
-  dts: true,
+  // The published types hold no internals (`@internal` is stripped) and no dev-only packages.
+  dts: { compilerOptions: { stripInternal: true } },
   clean: true,
   sourcemap: true,
   target: 'node22',

@@ -72,12 +72,26 @@ export type PoolProtocol = {
     | RegistryChange
     | { type: '$tick' }
     | { type: '$health'; results: HealthReport[]; from?: From<HealthReport[]> }
-    | { type: '$circuit'; name: string; breaker: CircuitBreaker; state: CircuitState }
-    | { type: '$halfOpen'; name: string; breaker: CircuitBreaker };
+    // The breaker only identifies which one spoke (typed loosely: opossum's types stay out of ours).
+    | { type: '$circuit'; name: string; breaker: object; state: CircuitState }
+    | { type: '$halfOpen'; name: string; breaker: object };
 };
 
-/** A running pool. */
-export type PoolRef = ActorRef<PoolProtocol>;
+declare const POOL: unique symbol;
+
+/**
+ * A running pool, from {@link startPool}: pass it to {@link poolStatus} and {@link checkHealth}.
+ * Its messages are the pool's own business, so the ref is opaque.
+ */
+export interface PoolRef extends ActorRef {
+  /** Brand: only a pool's ref is a `PoolRef`. */
+  readonly [POOL]: true;
+}
+
+/** The pool's protocol behind an opaque ref. @internal */
+function asPool(ref: PoolRef): ActorRef<PoolProtocol> {
+  return ref as unknown as ActorRef<PoolProtocol>;
+}
 
 interface Slot {
   readonly name: string;
@@ -141,7 +155,7 @@ export function startPool(system: ActorSystem, options: StartPoolOptions): Promi
   } catch (e) {
     return Promise.reject(e);
   }
-  return system.spawn(behaviour, undefined, { name: options.name });
+  return system.spawn(behaviour, undefined, { name: options.name }) as unknown as Promise<PoolRef>;
 }
 
 function poolBehaviour(
@@ -444,7 +458,7 @@ function poolBehaviour(
         case '$halfOpen': {
           // The reset time has passed on the pool's clock: let one trial request decide.
           const slot = state.slots.get(msg.name);
-          if (slot?.breaker !== msg.breaker || !msg.breaker.opened) return state;
+          if (slot?.breaker !== msg.breaker || !slot.breaker.opened) return state;
           halfOpen(state, slot, ctx);
           return state;
         }
@@ -495,12 +509,12 @@ function safePriority(w: LlmWorker): number {
 
 /** Current snapshot of every worker. */
 export function poolStatus(pool: PoolRef): Promise<PoolStatus> {
-  return call(pool, { type: 'status' });
+  return call(asPool(pool), { type: 'status' });
 }
 
 /** Runs a health check of every worker now (in parallel, each bounded); resolves with the results. */
 export function checkHealth(pool: PoolRef, timeout = 60_000): Promise<HealthReport[]> {
-  return call(pool, { type: 'checkHealth' }, { timeout });
+  return call(asPool(pool), { type: 'checkHealth' }, { timeout });
 }
 
 /**
@@ -514,5 +528,5 @@ export function checkoutNow(pool: PoolRef, exclude: readonly string[]): Checkout
 
 /** @internal */
 export function releaseLease(pool: PoolRef, lease: number, outcome: AttemptOutcome): void {
-  cast(pool, { type: 'release', lease, outcome });
+  cast(asPool(pool), { type: 'release', lease, outcome });
 }

@@ -20,7 +20,7 @@ export type RegistryChange =
 
 type Outcome = { ok: true } | { ok: false; error: Error };
 
-/** The registry's protocol. @internal */
+/** The messages the registry takes (use {@link register} and the other functions rather than calling it). */
 export type RegistryProtocol = {
   call:
     | { type: 'register'; entry: RegistryEntry }

@@ -41,8 +41,17 @@ export function resolveBackoff(o: BackoffOptions): ResolvedBackoff {
   return r;
 }
 
-/** Delay before restart number `attempt` (0-based) under `b`. Pure apart from `b.random`. */
-export function backoffDelay(b: ResolvedBackoff, attempt: number): number {
+/**
+ * Delay before restart number `attempt` (0-based) under `options` (defaults filled in). Pure
+ * apart from `options.random`.
+ * @throws InvalidArgumentError for a bad option.
+ */
+export function backoffDelay(options: BackoffOptions, attempt: number): number {
+  return delayOf(resolveBackoff(options), attempt);
+}
+
+/** {@link backoffDelay} with the options already resolved (the supervisor's hot path). @internal */
+export function delayOf(b: ResolvedBackoff, attempt: number): number {
   const base = Math.min(b.maxMs, b.initialMs * b.factor ** attempt);
   return Math.round(base * (1 - b.jitter * b.random()));
 }

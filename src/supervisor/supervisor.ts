@@ -5,7 +5,7 @@ import { call } from '../runtime/api.js';
 import { isNormalExit, type ExitReason } from '../runtime/exit-reason.js';
 import type { ActorSystem } from '../runtime/system.js';
 import { reply, stopping, type ActorContext, type ActorRef, type Behaviour, type ExitMessage, type TimerRef } from '../runtime/types.js';
-import { backoffDelay, resolveBackoff, type BackoffOptions, type ResolvedBackoff } from './backoff.js';
+import { delayOf, resolveBackoff, type BackoffOptions, type ResolvedBackoff } from './backoff.js';
 import { attach, type Child, type ChildHandle } from './child.js';
 import { recordRestart } from './intensity.js';
 
@@ -32,9 +32,9 @@ export interface ChildSpec {
 export interface SupervisorOptions {
   /** Default `'one_for_one'`. */
   strategy?: Strategy;
-  /** More restarts than this within `maxSeconds` make the supervisor give up. Default 3 (as OTP). */
+  /** More restarts than this within `maxSeconds` make the supervisor give up. Default 3 (Elixir's default; Erlang's `supervisor` defaults to 1). */
   maxRestarts?: number;
-  /** The intensity window, in seconds. Default 5 (as OTP). */
+  /** The intensity window, in seconds. Default 5 (as Erlang and Elixir). */
   maxSeconds?: number;
   /** Delay restarts with exponential backoff and jitter. Default: restart at once (as OTP). */
   backoff?: BackoffOptions;
@@ -65,7 +65,7 @@ export interface ChildCounts {
 
 type Outcome<T> = { ok: true; value: T } | { ok: false; error: Error };
 
-/** The supervisor's protocol. @internal */
+/** The messages a supervisor takes (use {@link startChild} and the other functions rather than calling it). */
 export type SupervisorProtocol = {
   call:
     | { type: 'startChild'; spec: ChildSpec }
@@ -287,7 +287,7 @@ function supervisorBehaviour(cfg: Config): Behaviour<State, SupervisorProtocol> 
     if (cfg.backoff !== undefined) {
       const b = cfg.backoff;
       if (system.clock.now() - rec.startedAt >= b.resetAfterMs) rec.attempts = 0;
-      const delay = backoffDelay(b, rec.attempts);
+      const delay = delayOf(b, rec.attempts);
       rec.attempts++;
       if (delay > 0) {
         for (const r of toStart) r.gen++;

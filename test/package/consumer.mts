@@ -1,0 +1,17 @@
+// A strict ESM consumer of the built package (skipLibCheck: false): `npm run check:package`.
+import { startWorkers, createSystem, call, reply, isShutdownError, type Behaviour, type StreamChunk } from 'cortex-otp';
+import { MockWorker, startFakeOllama } from 'cortex-otp/testing';
+
+type Echo = { call: { type: 'echo'; text: string }; replies: { echo: string } };
+const echo: Behaviour<null, Echo> = { init: () => null, handleCall: (msg, s) => reply(msg.text, s) };
+
+const system = createSystem();
+const ref = await system.spawn(echo, undefined);
+const said: string = await call(ref, { type: 'echo', text: 'hi' });
+const cortex = await startWorkers({ workers: [new MockWorker()], healthIntervalMs: 0 });
+const chunks: StreamChunk[] = [];
+for await (const c of cortex.dispatcher.dispatchStream([{ role: 'user', content: said }])) chunks.push(c);
+await cortex.stop({ drainMs: 0 });
+const fake = await startFakeOllama();
+await fake.close();
+export const ok: boolean = chunks.length > 0 && !isShutdownError(undefined);
