@@ -24,32 +24,66 @@ import {
 } from '../src/index.js';
 import { withFaults } from '../src/testing.js';
 
-const { values } = parseArgs({
-  options: {
-    prompt: { type: 'string' },
-    config: { type: 'string' },
-    'ollama-url': { type: 'string' },
-    model: { type: 'string' },
-    'fail-mid-answer': { type: 'boolean', default: false },
-    quiet: { type: 'boolean', default: false },
-    help: { type: 'boolean', default: false },
-  },
-});
+const USAGE = 'usage: npm run chat -- [--prompt TEXT] [--config FILE] [--ollama-url URL] [--model NAME] [--fail-mid-answer] [--quiet]';
 
+/** A mistake in the command line: the usage line and exit code 2, never a stack trace. */
+function usageError(message: string): never {
+  console.error(`${message}\n${USAGE}`);
+  process.exit(2);
+}
+
+function readArgs() {
+  try {
+    return parseArgs({
+      options: {
+        prompt: { type: 'string' },
+        config: { type: 'string' },
+        'ollama-url': { type: 'string' },
+        model: { type: 'string' },
+        'fail-mid-answer': { type: 'boolean', default: false },
+        quiet: { type: 'boolean', default: false },
+        help: { type: 'boolean', default: false },
+      },
+    }).values;
+  } catch (e) {
+    return usageError((e as Error).message);
+  }
+}
+
+const values = readArgs();
 if (values.help) {
-  console.log('usage: npm run chat -- [--prompt TEXT] [--config FILE] [--ollama-url URL] [--model NAME] [--fail-mid-answer] [--quiet]');
+  console.log(USAGE);
   process.exit(0);
 }
 
 const dim = (s: string): string => (process.stderr.isTTY ? `\x1b[2m${s}\x1b[0m` : s);
+/** Event lines wait while an answer is being written, so they never land inside it. */
+let held: string[] | null = null;
 const log = (s: string): void => {
-  if (!values.quiet) process.stderr.write(dim(`[cortex] ${s}`) + '\n');
+  if (values.quiet) return;
+  const line = dim(`[cortex] ${s}`) + '\n';
+  if (held !== null) held.push(line);
+  else process.stderr.write(line);
+};
+const holdLog = (): void => {
+  held = [];
+};
+const releaseLog = (): void => {
+  const lines = held ?? [];
+  held = null;
+  for (const l of lines) process.stderr.write(l);
 };
 
 /** OLLAMA_HOST as Ollama reads it: a full URL, or `host[:port]` (http, port 11434 by default). */
 function ollamaBaseUrl(host: string): string {
-  if (/^https?:\/\//.test(host)) return host.replace(/\/+$/, '');
-  const u = new URL(`http://${host}`);
+  const full = /^https?:\/\//.test(host);
+  let u: URL;
+  try {
+    u = new URL(full ? host : `http://${host}`);
+  } catch {
+    return usageError(`--ollama-url: expected a URL or host[:port], got "${host}"`);
+  }
+  if (full) return host.replace(/\/+$/, '');
   if (u.port === '') u.port = '11434';
   return u.toString().replace(/\/$/, '');
 }
@@ -92,6 +126,7 @@ async function main(): Promise<number> {
       history.push({ role: 'user', content: prompt });
       let answer = '';
       let worker: string | undefined;
+      holdLog();
       try {
         for await (const chunk of cortex.dispatcher.dispatchStream(history)) {
           if (chunk.worker !== worker) {
@@ -109,6 +144,8 @@ async function main(): Promise<number> {
         history.pop();
         console.error(isCortexError(e) ? `error (${e.code}): ${e.message}` : `error: ${String(e)}`);
         return false;
+      } finally {
+        releaseLog();
       }
     };
 
@@ -142,7 +179,8 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (e: unknown) => {
+    // A bad config file or option is the user's to fix: no stack trace.
     console.error(isCortexError(e) ? e.message : e);
-    process.exit(1);
+    process.exit(isCortexError(e) && (e.code === 'validation' || e.code === 'invalid_argument') ? 2 : 1);
   },
 );

@@ -1,7 +1,7 @@
 import CircuitBreaker from 'opossum';
 import { EventEmitter } from 'node:events';
 import type { Health, LlmWorker } from '../behaviour/types.js';
-import { isWorkerError, type AttemptFailure } from '../errors/pool.js';
+import { isWorkerError, type AttemptFailure, type WorkerError } from '../errors/pool.js';
 import { describe } from '../errors/runtime.js';
 import type { Actor } from '../runtime/actor.js';
 import { call, cast, DEFAULT_CALL_TIMEOUT } from '../runtime/api.js';
@@ -329,7 +329,7 @@ function poolBehaviour(
         slot.consecutive++;
         slot.lastError = describe(e);
         if (isWorkerError(e) && (e.kind === 'auth' || e.kind === 'quota')) {
-          cool(slot, opts.disableMs, e.kind === 'auth' ? 'rejected credentials' : 'quota exhausted');
+          cool(slot, opts.disableMs, disabledBecause(e));
           slot.breaker.open();
           state.dirty = true;
         } else if (wasTrial || slot.consecutive >= opts.failureThreshold) {
@@ -496,6 +496,13 @@ function poolBehaviour(
       })),
     };
   }
+}
+
+/** Why a worker is taken out: the backend's refusal, or a key that was never there (say which variable to set). */
+function disabledBecause(e: WorkerError): string {
+  if (e.kind === 'quota') return 'quota exhausted';
+  if (e.status !== undefined) return `rejected credentials (HTTP ${e.status})`;
+  return e.message.replace(`worker ${e.worker}: `, '');
 }
 
 function safePriority(w: LlmWorker): number {

@@ -10,12 +10,12 @@ afterEach(async () => {
   fake = undefined;
 });
 
-function runChat(args: string[], input = ''): Promise<{ code: number; stdout: string; stderr: string }> {
+function runChat(args: string[], input = '', env: Record<string, string | undefined> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = execFile(
       process.execPath,
       ['--import', 'tsx', 'examples/streaming-chat.ts', ...args],
-      { cwd: root, env: { ...process.env, OLLAMA_HOST: '' }, timeout: 30_000 },
+      { cwd: root, env: { ...process.env, OLLAMA_HOST: '', ...env }, timeout: 30_000 },
       (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
     child.stdin?.end(input);
@@ -66,5 +66,45 @@ describe('examples/streaming-chat.ts', () => {
     expect(r.stdout).toMatch(/\n\[demo(-flaky)?\] /); // the continuation, marked with its worker
     expect(r.stderr).toMatch(/complete from demo/);
     expect(fake.requests).toHaveLength(1); // a worker that broke is not asked again for this answer
+  });
+
+  it.each([
+    ['an unknown flag', ['--nope'], "Unknown option '--nope'"],
+    ['--prompt without a value', ['--prompt'], "argument missing"],
+    ['a bad --ollama-url', ['--ollama-url', 'http://[::bad', '--prompt', 'x'], '--ollama-url: expected a URL'],
+  ])('%s: prints the usage line and exits 2, no stack trace', async (_what, args, message) => {
+    const r = await runChat(args);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(message);
+    expect(r.stderr).toContain('usage: npm run chat --');
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('event lines go to stderr on their own lines, never inside the answer, even on one terminal', async () => {
+    // Ollama down: health, failover and finish lines come while the demo answers. Both streams
+    // into one pipe, as on a terminal.
+    const merged = await new Promise<string>((resolve) => {
+      execFile('sh', ['-c', `"${process.execPath}" --import tsx examples/streaming-chat.ts --prompt Hi 2>&1`], { cwd: root, env: { ...process.env, OLLAMA_HOST: '' }, timeout: 30_000 }, (_e, out) => resolve(out));
+    });
+    const lines = merged.split('\n').filter((l) => l !== '');
+    expect(lines.some((l) => l.includes('You said: "Hi"'))).toBe(true);
+    expect(lines.filter((l) => l.includes('[cortex]')).every((l) => l.startsWith('[cortex] '))).toBe(true);
+  });
+
+  it('a missing API key says which variable to set', async () => {
+    const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(join(tmpdir(), 'cortex-chat-'));
+    try {
+      const file = join(dir, 'cortex.json');
+      writeFileSync(file, JSON.stringify({ workers: [{ kind: 'openai', preset: 'groq', model: 'llama-3.1-8b-instant', priority: 1 }, { kind: 'demo', name: 'demo', priority: 1000 }] }));
+      const r = await runChat(['--prompt', 'Hi', '--config', file], '', { GROQ_API_KEY: '' });
+      expect(r.code).toBe(0);
+      expect(r.stderr).toContain('set the environment variable GROQ_API_KEY');
+      expect(r.stderr).not.toContain('rejected credentials');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
