@@ -138,7 +138,7 @@ const noRotation = new EventEmitter().setMaxListeners(0);
 const NONE: ReadonlySet<string> = new Set();
 /** Timers of the pool's own upkeep (health rounds, circuit resets) never keep Node running. */
 const HOUSEKEEPING = { keepAlive: false } as const;
-/** Longest timer delay: opossum's own reset timer never fires (ours, on the injected clock, does). */
+/** opossum's reset timer is never started (see `newBreaker`); this keeps it out of reach all the same. */
 const NEVER = 2 ** 31 - 1;
 
 /**
@@ -212,6 +212,9 @@ function poolBehaviour(
       rollingPercentilesEnabled: false,
       ...(halfOpen ? { state: { closed: false, halfOpen: true } } : {}),
     });
+    // opossum starts its own reset timer on 'open' (global setTimeout): drop its listeners, so a
+    // breaker holds no timer at all and a killed pool (no terminate, no shutdown) leaks none.
+    breaker.removeAllListeners('open');
     const report = (st: CircuitState) => () => self.info({ type: '$circuit', name, breaker, state: st });
     breaker.on('open', report('open'));
     breaker.on('close', report('closed'));
