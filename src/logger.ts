@@ -2,7 +2,8 @@ import type { InspectionEvent } from './events.js';
 import { formatReason } from './runtime/exit-reason.js';
 import type { Disposable } from './runtime/inspection.js';
 import type { ActorRef } from './runtime/types.js';
-import type { ActorSystem } from './runtime/system.js';
+import { checkSystem, type ActorSystem } from './runtime/system.js';
+import { checkFunction, checkObject } from './runtime/checks.js';
 
 const who = (a: ActorRef): string => a.name ?? `#${a.id}`;
 
@@ -58,11 +59,16 @@ export interface LogEventsOptions {
 
 /**
  * The default logger: one line per event of the system's inspection stream.
+ * @throws InvalidArgumentError for a bad system or option.
  * @example
  * const sub = logEvents(system, { write: (l) => console.error(`[cortex] ${l}`) });
  * sub.dispose();
  */
 export function logEvents(system: ActorSystem, options: LogEventsOptions = {}): Disposable {
+  checkSystem(system);
+  checkObject(options, 'options');
+  if (options.write !== undefined) checkFunction(options.write, 'options.write');
+  if (options.filter !== undefined) checkFunction(options.filter, 'options.filter');
   const write = options.write ?? ((l: string) => console.log(l));
   const filter = options.filter ?? ((e: InspectionEvent) => !e.type.startsWith('actor.'));
   return system.inspect((e) => {

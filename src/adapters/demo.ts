@@ -1,3 +1,5 @@
+import { z } from 'zod';
+import { parseWith } from '../behaviour/validate.js';
 import type { ChatMessage, CompletionChunk, Health, LlmWorker, StreamOptions, WorkerInfo } from '../behaviour/types.js';
 
 /** Options of {@link DemoWorker}. */
@@ -10,6 +12,14 @@ export interface DemoWorkerOptions {
   delayMs?: number;
 }
 
+const schema = z
+  .object({
+    name: z.string().trim().min(1).default('demo'),
+    priority: z.number().finite().default(1000),
+    delayMs: z.number().finite().nonnegative().default(25),
+  })
+  .strict();
+
 /**
  * A worker with no model behind it, for examples on a machine without any LLM server. It
  * says plainly that it is a demo, then echoes the question, word by word.
@@ -19,10 +29,12 @@ export class DemoWorker implements LlmWorker {
   readonly #priority: number;
   readonly #delayMs: number;
 
+  /** @throws ValidationError for bad options (naming the field). */
   constructor(options: DemoWorkerOptions = {}) {
-    this.#name = options.name ?? 'demo';
-    this.#priority = options.priority ?? 1000;
-    this.#delayMs = options.delayMs ?? 25;
+    const o = parseWith(schema, options, 'DemoWorker options');
+    this.#name = o.name;
+    this.#priority = o.priority;
+    this.#delayMs = o.delayMs;
   }
 
   info(): WorkerInfo {

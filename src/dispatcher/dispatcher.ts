@@ -3,7 +3,7 @@ import type { ChatMessage, FinishReason, Usage } from '../behaviour/types.js';
 import { parseWith, validateMessages } from '../behaviour/validate.js';
 import { ShutdownError } from '../errors/pool.js';
 import { InvalidArgumentError, NoProcError } from '../errors/runtime.js';
-import type { ActorSystem } from '../runtime/system.js';
+import { checkSystem, type ActorSystem } from '../runtime/system.js';
 import { checkHealth, poolStatus, type PoolRef, type PoolStatus } from '../pool/pool.js';
 import type { HealthReport } from '../pool/health.js';
 import { streamThroughPool, type DispatchOptions, type RequestScope, type StreamChunk } from '../pool/stream.js';
@@ -68,8 +68,13 @@ export class Dispatcher {
     },
   };
 
-  /** @param poolName the registered name of the pool actor (looked up per request, so a restarted pool is found). */
+  /**
+   * @param poolName the registered name of the pool actor (looked up per request, so a restarted pool is found).
+   * @throws InvalidArgumentError for a bad system or name.
+   */
   constructor(system: ActorSystem, poolName: string) {
+    checkSystem(system);
+    if (typeof poolName !== 'string' || poolName === '') throw new InvalidArgumentError('poolName', 'a non-empty string', poolName);
     this.#system = system;
     this.#poolName = poolName;
   }

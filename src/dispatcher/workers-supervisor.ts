@@ -2,7 +2,8 @@ import type { LlmWorker } from '../behaviour/types.js';
 import { InvalidArgumentError } from '../errors/runtime.js';
 import { AlreadyRegisteredError } from '../errors/runtime.js';
 import { checkWorker, startRegistry, type RegistryRef } from '../registry/registry.js';
-import { createSystem, type ActorSystem } from '../runtime/system.js';
+import { checkSystem, createSystem, type ActorSystem } from '../runtime/system.js';
+import { checkObject } from '../runtime/checks.js';
 import { stop } from '../runtime/api.js';
 import { ShutdownError } from '../errors/pool.js';
 import { startPool, type PoolRef } from '../pool/pool.js';
@@ -89,6 +90,9 @@ export interface StopWorkersOptions {
  * const { dispatcher } = await startWorkers({ workers: [new OllamaWorker()] });
  */
 export async function startWorkers(options: StartWorkersOptions = {}): Promise<Workers> {
+  checkObject(options, 'options');
+  if (options.workers !== undefined && !Array.isArray(options.workers)) throw new InvalidArgumentError('workers', 'an array of workers', options.workers);
+  if (options.system !== undefined) checkSystem(options.system, 'system');
   const ownSystem = options.system === undefined;
   const { workers = [], config, system = createSystem(), prefix = 'cortex', maxRestarts = 10, maxSeconds = 10, ...explicit } = options;
   const poolOptions = { ...config?.pool, ...explicit };

@@ -2,7 +2,7 @@ import type { LlmWorker } from '../behaviour/types.js';
 import { AlreadyRegisteredError, InvalidArgumentError } from '../errors/runtime.js';
 import type { Actor } from '../runtime/actor.js';
 import { call, demonitor } from '../runtime/api.js';
-import type { ActorSystem } from '../runtime/system.js';
+import { checkSystem, type ActorSystem } from '../runtime/system.js';
 import { reply, type ActorRef, type Behaviour, type MonitorRef } from '../runtime/types.js';
 
 /** One registered worker. */
@@ -105,6 +105,11 @@ function notify(state: State, change: RegistryChange): void {
 
 /** Starts a registry actor. */
 export function startRegistry(system: ActorSystem, options: { name?: string } = {}): Promise<RegistryRef> {
+  try {
+    checkSystem(system);
+  } catch (e) {
+    return Promise.reject(e);
+  }
   return system.spawn(registryBehaviour, undefined, { name: options.name });
 }
 

@@ -27,13 +27,15 @@ export function call<P extends Protocol, const M extends CallOf<P>>(
 ): Promise<ReplyOf<P, M>> {
   const timeout = options?.timeout ?? DEFAULT_CALL_TIMEOUT;
   if (!(timeout >= 0)) return Promise.reject(new InvalidArgumentError('timeout', 'a number >= 0 (ms) or Infinity', timeout));
+  const signal = options?.signal;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) return Promise.reject(new InvalidArgumentError('signal', 'an AbortSignal', signal));
   let actor: Actor;
   try {
     actor = toActor(ref, 'call');
   } catch (e) {
     return Promise.reject(e);
   }
-  return actor.call(msg, timeout, options?.signal) as Promise<ReplyOf<P, M>>;
+  return actor.call(msg, timeout, signal) as Promise<ReplyOf<P, M>>;
 }
 
 /**
@@ -114,5 +116,6 @@ export function monitor(watcher: ActorRef, target: ActorRef): MonitorRef {
 
 /** Removes a monitor; returns false if it had already fired or been removed. */
 export function demonitor(ref: MonitorRef): boolean {
+  if (typeof ref !== 'object' || ref === null || typeof ref.id !== 'number') throw new InvalidArgumentError('ref', 'a MonitorRef returned by monitor', ref);
   return demonitorRef(ref);
 }

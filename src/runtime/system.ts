@@ -1,6 +1,7 @@
 import { AlreadyRegisteredError, InvalidArgumentError, NoProcError, SystemStoppedError } from '../errors/runtime.js';
 import type { InspectionEvent } from '../events.js';
 import { Actor } from './actor.js';
+import { checkObject } from './checks.js';
 import { realClock, type Clock } from './clock.js';
 import { Deadlines } from './deadlines.js';
 import type { ExitReason } from './exit-reason.js';
@@ -36,6 +37,8 @@ export class ActorSystem {
   readonly #drain = (): void => this.#runReady();
 
   constructor(options: SystemOptions = {}) {
+    checkObject(options, 'options');
+    if (options.clock !== undefined) checkClock(options.clock);
     this.clock = options.clock ?? realClock;
     this.deadlines = new Deadlines(this.clock);
   }
@@ -159,7 +162,19 @@ export class ActorSystem {
   }
 }
 
-/** Creates an actor system. */
+function checkClock(clock: unknown): void {
+  const c = clock as Partial<Clock> | null;
+  if (typeof c !== 'object' || c === null || typeof c.now !== 'function' || typeof c.setTimeout !== 'function' || typeof c.clearTimeout !== 'function') {
+    throw new InvalidArgumentError('options.clock', 'a Clock ({ now, setTimeout, clearTimeout })', clock);
+  }
+}
+
+/** Throws `InvalidArgumentError` unless `system` is an `ActorSystem` from {@link createSystem}. @internal */
+export function checkSystem(system: unknown, field = 'system'): asserts system is ActorSystem {
+  if (!(system instanceof ActorSystem)) throw new InvalidArgumentError(field, 'an ActorSystem from createSystem()', system);
+}
+
+/** Creates an actor system. @throws InvalidArgumentError for a bad clock. */
 export function createSystem(options: SystemOptions = {}): ActorSystem {
   return new ActorSystem(options);
 }

@@ -1,3 +1,4 @@
+import { checkInteger, checkObject } from '../runtime/checks.js';
 import { InvalidArgumentError } from '../errors/runtime.js';
 
 /**
@@ -25,6 +26,7 @@ export type ResolvedBackoff = Required<BackoffOptions>;
 
 /** Validates and fills in defaults. @internal */
 export function resolveBackoff(o: BackoffOptions): ResolvedBackoff {
+  checkObject(o, 'backoff');
   const r: ResolvedBackoff = {
     initialMs: o.initialMs ?? 100,
     maxMs: o.maxMs ?? 30_000,
@@ -47,6 +49,7 @@ export function resolveBackoff(o: BackoffOptions): ResolvedBackoff {
  * @throws InvalidArgumentError for a bad option.
  */
 export function backoffDelay(options: BackoffOptions, attempt: number): number {
+  checkInteger(attempt, 'attempt');
   return delayOf(resolveBackoff(options), attempt);
 }
 

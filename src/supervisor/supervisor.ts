@@ -3,7 +3,8 @@ import { InvalidArgumentError, NoProcError } from '../errors/runtime.js';
 import { Actor } from '../runtime/actor.js';
 import { call } from '../runtime/api.js';
 import { isNormalExit, type ExitReason } from '../runtime/exit-reason.js';
-import type { ActorSystem } from '../runtime/system.js';
+import { checkSystem, type ActorSystem } from '../runtime/system.js';
+import { checkObject } from '../runtime/checks.js';
 import { reply, stopping, type ActorContext, type ActorRef, type Behaviour, type ExitMessage, type TimerRef } from '../runtime/types.js';
 import { delayOf, resolveBackoff, type BackoffOptions, type ResolvedBackoff } from './backoff.js';
 import { attach, type Child, type ChildHandle } from './child.js';
@@ -145,6 +146,9 @@ export function startSupervisor(system: ActorSystem, options: SupervisorOptions 
 }
 
 function resolveConfig(system: ActorSystem, o: SupervisorOptions): Config {
+  checkSystem(system);
+  checkObject(o, 'options');
+  if (o.children !== undefined && !Array.isArray(o.children)) throw new InvalidArgumentError('children', 'an array of child specs', o.children);
   const strategy = o.strategy ?? 'one_for_one';
   if (!['one_for_one', 'one_for_all', 'rest_for_one'].includes(strategy)) {
     throw new InvalidArgumentError('strategy', "'one_for_one', 'one_for_all' or 'rest_for_one'", strategy);

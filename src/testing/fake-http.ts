@@ -1,3 +1,5 @@
+import { InvalidArgumentError } from '../errors/runtime.js';
+import { checkObject } from '../runtime/checks.js';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 
@@ -92,5 +94,14 @@ export async function readJson(req: IncomingMessage): Promise<Record<string, unk
     return JSON.parse(raw) as Record<string, unknown>;
   } catch {
     return undefined;
+  }
+}
+
+/** Options of a fake server: an object whose `script` is an object or a function. @internal */
+export function checkFakeOptions(o: unknown): void {
+  checkObject(o, 'options');
+  const script = (o as { script?: unknown }).script;
+  if (script !== undefined && typeof script !== 'function' && (typeof script !== 'object' || script === null)) {
+    throw new InvalidArgumentError('options.script', 'a script object or a function returning one', script);
   }
 }

@@ -1,3 +1,4 @@
+import { checkFakeOptions } from './fake-http.js';
 import { fakeHttp, readJson } from './fake-http.js';
 
 /** What the fake server does with one `/api/chat` request. */
@@ -85,6 +86,7 @@ export interface FakeOllama {
  * await fake.close();
  */
 export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<FakeOllama> {
+  checkFakeOptions(options);
   let opts = options;
   const requests: FakeOllamaRequest[] = [];
 

@@ -1,4 +1,4 @@
-import { fakeHttp, readJson } from './fake-http.js';
+import { checkFakeOptions, fakeHttp, readJson } from './fake-http.js';
 
 /** What the fake OpenAI-compatible server does with one `/chat/completions` request. */
 export interface FakeOpenAIScript {
@@ -74,6 +74,7 @@ export interface FakeOpenAI {
  * stream faults. Exported from `cortex-otp/testing`.
  */
 export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<FakeOpenAI> {
+  checkFakeOptions(options);
   let opts = options;
   const requests: Array<Record<string, unknown>> = [];
   const http = await fakeHttp(async (req, res, { wait, write: send, track }) => {

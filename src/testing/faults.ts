@@ -1,3 +1,5 @@
+import { checkWorker } from '../registry/registry.js';
+import { checkObject } from '../runtime/checks.js';
 import type { ChatMessage, CompletionChunk, Health, LlmWorker, StreamOptions, WorkerInfo } from '../behaviour/types.js';
 import { WorkerError } from '../errors/pool.js';
 
@@ -20,6 +22,8 @@ export interface FaultOptions {
  * const flaky = withFaults(new OllamaWorker(), { failAfterChunks: 3, times: 1 });
  */
 export function withFaults(worker: LlmWorker, faults: FaultOptions): LlmWorker & { readonly injected: number } {
+  checkWorker(worker, 'worker');
+  checkObject(faults, 'faults');
   let left = faults.times ?? Infinity;
   let injected = 0;
   const name = (): string => worker.info().name;

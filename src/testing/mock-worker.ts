@@ -1,6 +1,14 @@
 import { ABORTS_PROMPTLY, type ChatMessage, type CompletionChunk, type FinishReason, type Health, type LlmWorker, type StreamOptions, type Usage, type WorkerInfo } from '../behaviour/types.js';
 import { WorkerError } from '../errors/pool.js';
 import { realClock, type Clock } from '../runtime/clock.js';
+import { checkInteger, checkMs, checkObject } from '../runtime/checks.js';
+
+function checkMockOptions(o: Partial<MockWorkerOptions>): MockWorkerOptions {
+  checkObject(o, 'MockWorker options');
+  if (o.delayMs !== undefined) checkMs(o.delayMs, 'delayMs');
+  if (o.failAfter !== undefined) checkInteger(o.failAfter, 'failAfter');
+  return { ...o };
+}
 
 /** What a {@link MockWorker} does. Every field can be changed later with `set`. */
 export interface MockWorkerOptions {
@@ -62,13 +70,14 @@ export class MockWorker implements LlmWorker {
   /** Streams open right now. */
   active = 0;
 
+  /** @throws InvalidArgumentError for a bad option. */
   constructor(options: MockWorkerOptions = {}) {
-    this.#o = { ...options };
+    this.#o = checkMockOptions(options);
   }
 
-  /** Changes the script from now on (e.g. make it fail, then recover). */
+  /** Changes the script from now on (e.g. make it fail, then recover). @throws InvalidArgumentError for a bad option. */
   set(options: Partial<MockWorkerOptions>): this {
-    this.#o = { ...this.#o, ...options };
+    this.#o = { ...this.#o, ...checkMockOptions(options) };
     if (options.health !== undefined) this.#healthIndex = 0;
     return this;
   }
