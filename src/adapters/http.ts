@@ -69,7 +69,8 @@ export function httpError(worker: string, res: Response, body: string, secrets: 
   else if (status === 404) kind = 'model_not_found';
   else if (status === 400 || status === 422) kind = 'bad_request';
   else kind = 'http';
-  const retry = retryAfterMs(res.headers);
+  // No retry-after on a 429: the rate-limit headers say when the budget comes back.
+  const retry = retryAfterMs(res.headers) ?? (status === 429 ? rateLimitRest(res.headers)?.restMs : undefined);
   return new WorkerError(worker, kind, `HTTP ${status}${message ? `: ${message}` : ''}`, {
     status,
     body: message,
@@ -154,6 +155,8 @@ export interface OpenStream {
   readonly signal: AbortSignal;
   /** Clears the cap and the listener on the caller's signal. */
   readonly cleanup: () => void;
+  /** The response's headers (for the backend's rate-limit headers). */
+  readonly headers: Headers;
 }
 
 /**
@@ -198,7 +201,39 @@ export async function openStream(
     cleanup();
     throw new WorkerError(worker, 'truncated', 'HTTP 200 with no body');
   }
-  return { body: res.body, signal, cleanup };
+  return { body: res.body, signal, cleanup, headers: res.headers };
+}
+
+/**
+ * What OpenAI-compatible rate-limit headers say when a budget is spent: `x-ratelimit-remaining-
+ * requests: 0` (or `-tokens: 0`) with its `x-ratelimit-reset-*` (`1s`, `6m0s`, `20ms`). Undefined
+ * while there is room. @internal
+ */
+export function rateLimitRest(headers: Headers): { restMs: number; reason: string } | undefined {
+  let best: { restMs: number; reason: string } | undefined;
+  for (const kind of ['requests', 'tokens'] as const) {
+    if (headers.get(`x-ratelimit-remaining-${kind}`)?.trim() !== '0') continue;
+    const restMs = parseDuration(headers.get(`x-ratelimit-reset-${kind}`)) ?? 1_000;
+    if (best === undefined || restMs > best.restMs) best = { restMs, reason: `rate limit reached (x-ratelimit-remaining-${kind}: 0)` };
+  }
+  return best;
+}
+
+/** `6m0s`, `1.5s`, `20ms`, `1h2m` (Go-style, as OpenAI and Groq send) or plain seconds, in ms. @internal */
+export function parseDuration(text: string | null): number | undefined {
+  if (text === null) return undefined;
+  const t = text.trim();
+  if (/^\d+(\.\d+)?$/.test(t)) return Math.ceil(Number(t) * 1000);
+  const units: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1_000, ms: 1 };
+  let total = 0;
+  let rest = t;
+  while (rest !== '') {
+    const m = /^(\d+(?:\.\d+)?)(ms|h|m|s)/.exec(rest);
+    if (m === null) return undefined;
+    total += Number(m[1]) * units[m[2]!]!;
+    rest = rest.slice(m[0].length);
+  }
+  return t === '' ? undefined : Math.ceil(total);
 }
 
 /** Whether a model list offers `model`: a name without a tag means `:latest`, as Ollama reads it. @internal */

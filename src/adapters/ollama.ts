@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { type ChatMessage, type CompletionChunk, type FinishReason, type Health, type LlmWorker, type StreamOptions, type WorkerInfo } from '../behaviour/types.js';
-import { parseWith } from '../behaviour/validate.js';
+import { limitsShape, parseWith, pickLimits } from '../behaviour/validate.js';
+import type { WorkerLimits } from '../pool/admission.js';
 import { WorkerError } from '../errors/pool.js';
 import { describe } from '../errors/runtime.js';
 import { ChunkStream } from './chunk-stream.js';
@@ -23,6 +24,16 @@ export interface OllamaWorkerOptions {
   maxLineBytes?: number;
   /** Ollama's `keep_alive` for requests (e.g. `'5m'`). Default: the server's. */
   keepAlive?: string | number;
+  /**
+   * Streams at once. Default 2: Ollama runs `OLLAMA_NUM_PARALLEL` (1 to 4) at once and queues
+   * the rest inside itself, where a request would wait out the pool's first-chunk timeout;
+   * beyond 2 the pool spills over to the next worker or queues. Set it to the server's setting.
+   */
+  maxConcurrent?: number;
+  /** Requests per minute. Default unlimited. */
+  rpm?: number;
+  /** Tokens per minute. Default unlimited. */
+  tpm?: number;
 }
 
 /** An http(s) URL, with one clear message. @internal */
@@ -43,6 +54,8 @@ const schema = z
     timeoutMs: z.number().finite().positive().default(60_000),
     maxLineBytes: z.number().int().positive().default(1 << 20),
     keepAlive: z.union([z.string(), z.number()]).optional(),
+    ...limitsShape,
+    maxConcurrent: limitsShape.maxConcurrent.default(2),
   })
   .strict();
 
@@ -79,6 +92,11 @@ export class OllamaWorker implements LlmWorker {
 
   priority(): number {
     return this.#o.priority;
+  }
+
+  /** `maxConcurrent` (default 2), `rpm`, `tpm`, as given. */
+  limits(): WorkerLimits {
+    return pickLimits(this.#o);
   }
 
   /** GET `/api/tags`: available when the server answers and the configured model is pulled. */

@@ -1,9 +1,10 @@
 import { z } from 'zod';
 import { type ChatMessage, type CompletionChunk, type FinishReason, type Health, type LlmWorker, type StreamOptions, type Usage, type WorkerInfo } from '../behaviour/types.js';
-import { parseWith } from '../behaviour/validate.js';
+import { limitsShape, parseWith, pickLimits } from '../behaviour/validate.js';
+import type { WorkerLimits } from '../pool/admission.js';
 import { ValidationError, WorkerError } from '../errors/pool.js';
 import { ChunkStream } from './chunk-stream.js';
-import { connectionReason, readError, errorMessage, offersModel, openStream, publicEndpoint, readSome, redact } from './http.js';
+import { connectionReason, readError, errorMessage, offersModel, openStream, publicEndpoint, rateLimitRest, readSome, redact } from './http.js';
 import { httpUrl } from './ollama.js';
 import { SseSplitter, type SseItem } from './sse.js';
 
@@ -43,6 +44,12 @@ export interface OpenAIWorkerOptions {
   maxEventBytes?: number;
   /** Ask for a usage chunk (`stream_options.include_usage`). Default: the preset's, else true. */
   includeUsage?: boolean;
+  /** Streams at once. Default unlimited. */
+  maxConcurrent?: number;
+  /** Requests per minute (your plan's quota). Default unlimited; the `x-ratelimit-*` headers rest the worker anyway. */
+  rpm?: number;
+  /** Tokens per minute. Default unlimited. */
+  tpm?: number;
 }
 
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name');
@@ -58,6 +65,7 @@ const schema = z
     timeoutMs: z.number().finite().positive().default(120_000),
     maxEventBytes: z.number().int().positive().default(1 << 20),
     includeUsage: z.boolean().optional(),
+    ...limitsShape,
   })
   .strict();
 
@@ -87,6 +95,7 @@ export class OpenAIWorker implements LlmWorker {
   readonly #timeoutMs: number;
   readonly #maxEventBytes: number;
   readonly #includeUsage: boolean;
+  readonly #limits: WorkerLimits;
 
   constructor(options: OpenAIWorkerOptions) {
     const o = parseWith(schema, options, 'OpenAIWorker options');
@@ -104,6 +113,12 @@ export class OpenAIWorker implements LlmWorker {
     this.#timeoutMs = o.timeoutMs;
     this.#maxEventBytes = o.maxEventBytes;
     this.#includeUsage = o.includeUsage ?? p?.includeUsage ?? true;
+    this.#limits = pickLimits(o);
+  }
+
+  /** `maxConcurrent`, `rpm`, `tpm`, as given (unlimited by default). */
+  limits(): WorkerLimits {
+    return this.#limits;
   }
 
   info(): WorkerInfo {
@@ -166,7 +181,7 @@ export class OpenAIWorker implements LlmWorker {
       stream: true,
       ...(this.#includeUsage ? { stream_options: { include_usage: true } } : {}),
     };
-    const { body: stream, signal, cleanup } = await openStream(
+    const { body: stream, signal, cleanup, headers } = await openStream(
       name,
       `${this.#base}/chat/completions`,
       { headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...this.#headers(key) }, body: JSON.stringify(body) },
@@ -174,6 +189,8 @@ export class OpenAIWorker implements LlmWorker {
       this.#timeoutMs,
       secrets,
     );
+    const rest = rateLimitRest(headers);
+    if (rest !== undefined) opts.reportLimits?.(rest); // this request went through; the next would get a 429
     return this.#chunks(stream, signal, opts.signal, cleanup, secrets);
   }
 

@@ -8,6 +8,7 @@ export type {
   Health,
   WorkerInfo,
   LlmWorker,
+  RateLimitHint,
 } from './types.js';
 export { ABORTS_PROMPTLY } from './types.js';
 export { chatMessageSchema, messagesSchema, validateMessages } from './validate.js';

@@ -1,3 +1,4 @@
+import type { WorkerLimits } from '../pool/admission.js';
 /** Who wrote a chat message. */
 export type Role = 'system' | 'user' | 'assistant' | 'tool';
 
@@ -45,6 +46,20 @@ export interface StreamOptions {
   readonly signal: AbortSignal;
   /** Backend-specific options (e.g. Ollama's `options`: temperature, num_predict...). */
   readonly backendOptions?: Readonly<Record<string, unknown>>;
+  /**
+   * Where a worker reports what the backend said of its own limits (e.g. OpenAI's
+   * `x-ratelimit-remaining-requests: 0` with its reset time), so the pool rests it before it
+   * answers 429. Optional to call.
+   */
+  readonly reportLimits?: (hint: RateLimitHint) => void;
+}
+
+/** A backend's word on its limits: rest this worker for `restMs`. */
+export interface RateLimitHint {
+  /** How long until the backend has room again, ms. */
+  readonly restMs: number;
+  /** What it said, for status and events (e.g. `x-ratelimit-remaining-requests: 0`). */
+  readonly reason: string;
 }
 
 /** The result of a health check. */
@@ -83,6 +98,8 @@ export interface LlmWorker {
   info(): WorkerInfo;
   /** Lower is preferred: local backends about 10, cloud ones 50 to 100. */
   priority(): number;
+  /** What the backend can take at once and per minute. Optional: absent means unlimited. */
+  limits?(): WorkerLimits;
 }
 
 /**

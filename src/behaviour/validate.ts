@@ -1,6 +1,20 @@
 import { z } from 'zod';
 import { ValidationError } from '../errors/pool.js';
 import type { ChatMessage } from './types.js';
+import type { WorkerLimits } from '../pool/admission.js';
+
+const limit = z.number().int().positive();
+/** The fields of `WorkerLimits` in worker options and config entries (all optional). @internal */
+export const limitsShape = { maxConcurrent: limit.optional(), rpm: limit.optional(), tpm: limit.optional() };
+
+/** The limits among parsed options, for `LlmWorker.limits()`. @internal */
+export function pickLimits(o: { maxConcurrent?: number | undefined; rpm?: number | undefined; tpm?: number | undefined }): WorkerLimits {
+  return {
+    ...(o.maxConcurrent !== undefined ? { maxConcurrent: o.maxConcurrent } : {}),
+    ...(o.rpm !== undefined ? { rpm: o.rpm } : {}),
+    ...(o.tpm !== undefined ? { tpm: o.tpm } : {}),
+  };
+}
 
 /** zod schema of a {@link ChatMessage}. */
 export const chatMessageSchema = z.object({

@@ -1,12 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import type { LlmWorker } from '../behaviour/types.js';
-import { parseWith } from '../behaviour/validate.js';
 import { ValidationError } from '../errors/pool.js';
 import { DemoWorker } from '../adapters/demo.js';
 import { httpUrl, OllamaWorker } from '../adapters/ollama.js';
 import { OPENAI_PRESETS, OpenAIWorker, type OpenAIPreset } from '../adapters/openai.js';
-import type { PoolOptions } from '../pool/options.js';
+import { poolOptionsSchema, type PoolOptions } from '../pool/options.js';
+import { limitsShape, parseWith, pickLimits } from '../behaviour/validate.js';
 
 const name = z.string().trim().min(1, 'expected a non-empty name');
 const ms = z.number().finite().positive('expected a number of ms > 0');
@@ -19,6 +19,7 @@ const ollamaSchema = z
     model: z.string().trim().min(1).default('gemma3:4b'),
     priority: z.number().finite().default(10),
     timeoutMs: ms.default(60_000),
+    ...limitsShape,
   })
   .strict();
 
@@ -43,25 +44,15 @@ const openaiSchema = z
       .optional(),
     priority: z.number().finite().optional(),
     timeoutMs: ms.optional(),
+    ...limitsShape,
   })
   .strict()
   .refine((w) => w.preset !== undefined || w.baseUrl !== undefined, { message: 'expected a preset or a baseUrl', path: ['baseUrl'] });
 
 const workerSchema = z.discriminatedUnion('kind', [ollamaSchema, openaiSchema, demoSchema]);
 
-const poolSchema = z
-  .object({
-    strategy: z.enum(['local_first', 'round_robin', 'least_loaded']).optional(),
-    healthIntervalMs: z.number().finite().nonnegative().optional(),
-    healthTimeoutMs: ms.optional(),
-    firstChunkTimeoutMs: ms.optional(),
-    idleTimeoutMs: ms.optional(),
-    deadlineMs: ms.optional(),
-    failureThreshold: z.number().int().positive().optional(),
-    circuitResetMs: ms.optional(),
-    continuation: z.union([z.literal(false), z.object({ maxSwitches: z.number().int().positive().optional() }).strict()]).optional(),
-  })
-  .strict();
+// The pool's one options schema; in a file, a strategy is one of the built-in names.
+const poolSchema = poolOptionsSchema.extend({ strategy: z.enum(['local_first', 'round_robin', 'least_loaded']).optional() });
 
 const configSchema = z
   .object({
@@ -142,9 +133,10 @@ function buildWorker(w: z.output<typeof workerSchema>): LlmWorker {
         ...(w.apiKeyEnv !== undefined ? { apiKeyEnv: w.apiKeyEnv } : {}),
         ...(w.priority !== undefined ? { priority: w.priority } : {}),
         ...(w.timeoutMs !== undefined ? { timeoutMs: w.timeoutMs } : {}),
+        ...pickLimits(w),
       });
     case 'ollama':
-      return new OllamaWorker({ name: w.name, baseUrl: w.baseUrl, model: w.model, priority: w.priority, timeoutMs: w.timeoutMs });
+      return new OllamaWorker({ name: w.name, baseUrl: w.baseUrl, model: w.model, priority: w.priority, timeoutMs: w.timeoutMs, ...pickLimits(w) });
     case 'demo':
       return new DemoWorker({ name: w.name, priority: w.priority });
   }

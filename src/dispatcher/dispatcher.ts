@@ -6,7 +6,8 @@ import { InvalidArgumentError, NoProcError } from '../errors/runtime.js';
 import { checkSystem, type ActorSystem } from '../runtime/system.js';
 import { checkHealth, poolStatus, type PoolRef, type PoolStatus } from '../pool/pool.js';
 import type { HealthReport } from '../pool/health.js';
-import { streamThroughPool, type DispatchOptions, type RequestScope, type StreamChunk } from '../pool/stream.js';
+import { mergePolicy, POLICY_DEFAULTS, requestPolicyShape, type RequestPolicy, type RequestPolicyOptions } from './policy.js';
+import { runRequest, type DispatchOptions, type RequestEnv, type StreamChunk } from './request.js';
 
 /** Default drain time of {@link Dispatcher.drain} and `Workers.stop`, ms. */
 export const DEFAULT_DRAIN_MS = 5_000;
@@ -20,18 +21,13 @@ export interface Completion {
   readonly usage?: Usage;
 }
 
-const timeout = z.number().finite().positive();
 const optionsSchema = z
   .object({
     model: z.string().min(1).optional(),
     signal: z.instanceof(AbortSignal, { message: 'expected an AbortSignal' }).optional(),
     backendOptions: z.record(z.string(), z.unknown()).optional(),
-    deadlineMs: timeout.optional(),
-    firstChunkTimeoutMs: timeout.optional(),
-    idleTimeoutMs: timeout.optional(),
-    continuation: z
-      .union([z.literal(false), z.object({ maxSwitches: z.number().int().positive().optional(), prompt: z.string().min(1).optional() }).strict()])
-      .optional(),
+    priority: z.number().finite().optional(),
+    ...requestPolicyShape,
   })
   .strict();
 
@@ -52,14 +48,16 @@ function isPlainOptions(o: DispatchOptions): boolean {
 export class Dispatcher {
   readonly #system: ActorSystem;
   readonly #poolName: string;
+  readonly #defaults: RequestPolicy;
+  readonly #env: RequestEnv;
   /** `running`: admits requests; `draining`: lets those in flight finish; `stopped`: refuses everything. */
   #stage: 'running' | 'draining' | 'stopped' = 'running';
   /** How to end each request in flight. */
   readonly #active = new Set<() => void>();
   #idle: (() => void) | null = null;
   #drained: Promise<void> | null = null;
-  readonly #scope: RequestScope = {
-    enter: (end) => {
+  readonly #scope = {
+    enter: (end: () => void): (() => void) => {
       if (this.#stage !== 'running') throw new ShutdownError('refused', 'dispatchStream');
       this.#active.add(end);
       return () => {
@@ -70,19 +68,24 @@ export class Dispatcher {
 
   /**
    * @param poolName the registered name of the pool actor (looked up per request, so a restarted pool is found).
-   * @throws InvalidArgumentError for a bad system or name.
+   * @param defaults the request policy's defaults (the pool's options: timeouts, continuation, queue wait).
+   * @throws InvalidArgumentError for a bad system or name; ValidationError for bad defaults.
    */
-  constructor(system: ActorSystem, poolName: string) {
+  constructor(system: ActorSystem, poolName: string, defaults: RequestPolicyOptions = {}) {
     checkSystem(system);
     if (typeof poolName !== 'string' || poolName === '') throw new InvalidArgumentError('poolName', 'a non-empty string', poolName);
     this.#system = system;
     this.#poolName = poolName;
+    this.#defaults = mergePolicy(POLICY_DEFAULTS, parseWith(z.object(requestPolicyShape).strict(), defaults, 'defaults') as RequestPolicyOptions);
+    this.#env = { system, findPool: () => system.whereis(poolName) as PoolRef | undefined, scope: this.#scope };
   }
 
   /**
    * Streams an answer. Chunks carry the worker that produced them; the last has `done: true`.
    * A stream that cannot complete ends by throwing `NoWorkersAvailableError`,
-   * `StreamInterruptedError` (with the partial text), `StreamAbortedError` or `DeadlineExceededError`.
+   * `StreamInterruptedError` (with the partial text), `StreamAbortedError` or `DeadlineExceededError`;
+   * when every worker is at its limits, the request waits in the pool's queue, or fails with
+   * `QueueFullError` / `QueueTimeoutError`.
    * A stream started after {@link Dispatcher.drain} began fails with `ShutdownError` (`refused`);
    * one still running when the drain time runs out ends with `ShutdownError` (`ended`).
    * @throws ValidationError at once, for bad messages or options (naming the field).
@@ -93,8 +96,9 @@ export class Dispatcher {
    */
   dispatchStream(messages: readonly ChatMessage[], options: DispatchOptions = {}): AsyncGenerator<StreamChunk, void, undefined> {
     const msgs = validateMessages(messages);
-    const opts = isPlainOptions(options) ? options : (parseWith(optionsSchema, options, 'options') as DispatchOptions);
-    return streamThroughPool(this.#system, () => this.#system.whereis(this.#poolName) as PoolRef | undefined, msgs, opts, this.#scope);
+    if (isPlainOptions(options)) return runRequest(this.#env, msgs, options, this.#defaults);
+    const opts = parseWith(optionsSchema, options, 'options') as DispatchOptions;
+    return runRequest(this.#env, msgs, opts, mergePolicy(this.#defaults, opts));
   }
 
   /** Streams in flight now (started and not yet over). */

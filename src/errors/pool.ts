@@ -191,3 +191,29 @@ export class ShutdownError extends CortexError {
 }
 /** True when `e` is a {@link ShutdownError}. */
 export const isShutdownError = guardFor<ShutdownError>('shutdown');
+
+/** Every worker that could answer is at its limits and the pool's queue is full: the request was not queued. */
+export class QueueFullError extends CortexError {
+  constructor(
+    /** The queue's bound (`maxQueue`). */
+    readonly maxQueue: number,
+    /** Requests waiting when this one came. */
+    readonly depth: number,
+  ) {
+    super('queue_full', `every worker is at its limits and the queue is full (${depth} waiting, maxQueue ${maxQueue})`);
+  }
+}
+/** True when `e` is a {@link QueueFullError}. */
+export const isQueueFullError = guardFor<QueueFullError>('queue_full');
+
+/** The request waited in the pool's queue for its whole `queueTimeoutMs` (or what was left of its deadline) without a slot. */
+export class QueueTimeoutError extends CortexError {
+  constructor(
+    /** How long it was allowed to wait, ms. */
+    readonly queueTimeoutMs: number,
+  ) {
+    super('queue_timeout', `no worker had room within ${queueTimeoutMs} ms (every worker at its limits)`);
+  }
+}
+/** True when `e` is a {@link QueueTimeoutError}. */
+export const isQueueTimeoutError = guardFor<QueueTimeoutError>('queue_timeout');

@@ -8,7 +8,7 @@ export {
   type CircuitState,
   type StartPoolOptions,
 } from './pool.js';
-export { type PoolOptions, type ContinuationOptions, DEFAULT_CONTINUATION_PROMPT } from './options.js';
+export { type PoolOptions } from './options.js';
+export { MemoryAdmissionStore, estimateTokens, RATE_WINDOW_MS, type AdmissionStore, type WorkerLimits, type WorkerLoad, type Ticket } from './admission.js';
 export { localFirst, roundRobin, leastLoaded, type SelectionStrategy, type Candidate, type StrategyName } from './strategies.js';
 export type { HealthReport } from './health.js';
-export type { DispatchOptions, StreamChunk } from './stream.js';

@@ -3,6 +3,7 @@ import { AlreadyRegisteredError, InvalidArgumentError } from '../errors/runtime.
 import type { Actor } from '../runtime/actor.js';
 import { call, demonitor } from '../runtime/api.js';
 import { checkSystem, type ActorSystem } from '../runtime/system.js';
+import { resolveLimits } from '../pool/admission.js';
 import { reply, type ActorRef, type Behaviour, type MonitorRef } from '../runtime/types.js';
 
 /** One registered worker. */
@@ -158,5 +159,10 @@ export function checkWorker(worker: unknown, name: string): void {
     if (typeof (worker as Record<string, unknown> | null)?.[m] !== 'function') {
       throw new InvalidArgumentError(`worker "${name}".${m}`, 'a function (the LlmWorker contract)', (worker as Record<string, unknown> | null)?.[m]);
     }
+  }
+  const limits = (worker as LlmWorker).limits;
+  if (limits !== undefined) {
+    if (typeof limits !== 'function') throw new InvalidArgumentError(`worker "${name}".limits`, 'a function returning WorkerLimits', limits);
+    resolveLimits(limits.call(worker), `worker "${name}".limits()`);
   }
 }

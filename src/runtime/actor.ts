@@ -254,12 +254,12 @@ export class Actor implements ActorRef, ActorContext {
    * once is thrown; otherwise the returned value is the promise `call` would give. For callers
    * on hot paths that know the reply is never itself a promise.
    */
-  callNow(msg: unknown, timeout: number): unknown {
-    const p = this.#enter(msg, timeout, undefined);
+  callNow(msg: unknown, timeout: number, signal?: AbortSignal): unknown {
+    const p = this.#enter(msg, timeout, signal);
     if (p instanceof Promise) return p;
     if (p.early === 1) return p.outcome;
     if (p.early === 2) throw p.outcome;
-    return this.#wait(p, timeout, undefined);
+    return this.#wait(p, timeout, signal);
   }
 
   /**

@@ -1,12 +1,14 @@
-import { ABORTS_PROMPTLY, type ChatMessage, type CompletionChunk, type FinishReason, type Health, type LlmWorker, type StreamOptions, type Usage, type WorkerInfo } from '../behaviour/types.js';
+import { ABORTS_PROMPTLY, type ChatMessage, type CompletionChunk, type FinishReason, type Health, type LlmWorker, type RateLimitHint, type StreamOptions, type Usage, type WorkerInfo } from '../behaviour/types.js';
 import { WorkerError } from '../errors/pool.js';
 import { realClock, type Clock } from '../runtime/clock.js';
+import { resolveLimits, type WorkerLimits } from '../pool/admission.js';
 import { checkInteger, checkMs, checkObject } from '../runtime/checks.js';
 
 function checkMockOptions(o: Partial<MockWorkerOptions>): MockWorkerOptions {
   checkObject(o, 'MockWorker options');
   if (o.delayMs !== undefined) checkMs(o.delayMs, 'delayMs');
   if (o.failAfter !== undefined) checkInteger(o.failAfter, 'failAfter');
+  if (o.limits !== undefined) resolveLimits(o.limits, 'limits');
   return { ...o };
 }
 
@@ -41,6 +43,10 @@ export interface MockWorkerOptions {
   usage?: Usage;
   /** Clock for `delayMs`. Default the real clock (so test fake timers apply). */
   clock?: Clock;
+  /** What it says it can take (`maxConcurrent`, `rpm`, `tpm`). Default unlimited. */
+  limits?: WorkerLimits;
+  /** Reported through `reportLimits` on each request, as a backend's rate-limit headers would. */
+  rateLimitHint?: RateLimitHint;
 }
 
 /** One recorded `streamCompletion` call. */
@@ -94,6 +100,11 @@ export class MockWorker implements LlmWorker {
     return this.#o.priority ?? 50;
   }
 
+  /** The `limits` option (unlimited when absent). */
+  limits(): WorkerLimits {
+    return this.#o.limits ?? {};
+  }
+
   async healthCheck(signal: AbortSignal): Promise<Health> {
     this.healthChecks++;
     if (this.#o.hangHealth) {
@@ -118,6 +129,7 @@ export class MockWorker implements LlmWorker {
       throw f instanceof Error ? f : this.#error('failed to start (scripted)');
     }
     opts.signal.throwIfAborted();
+    if (o.rateLimitHint !== undefined) opts.reportLimits?.(o.rateLimitHint);
     const stream = this.#generate(messages, opts.signal, o);
     // Scripted chunk lists honour the signal at every wait; a user's chunk function may not.
     return typeof o.chunks === 'function' ? stream : Object.assign(stream, { [ABORTS_PROMPTLY]: true as const });

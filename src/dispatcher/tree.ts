@@ -7,6 +7,7 @@ import { checkObject } from '../runtime/checks.js';
 import { stop } from '../runtime/api.js';
 import { ShutdownError } from '../errors/pool.js';
 import { startPool, type PoolRef } from '../pool/pool.js';
+import { MemoryAdmissionStore } from '../pool/admission.js';
 import { resolvePoolOptions, type PoolOptions } from '../pool/options.js';
 import { resolveStrategy } from '../pool/strategies.js';
 import {
@@ -19,6 +20,7 @@ import {
 } from '../supervisor/supervisor.js';
 import { loadConfig, parseConfig, type LoadedConfig, type WorkerConfig } from '../config/config.js';
 import { Dispatcher } from './dispatcher.js';
+import type { RequestPolicyOptions } from './policy.js';
 import { startWorkerProcess } from './worker-process.js';
 
 /** Options of {@link startWorkers}. */
@@ -100,6 +102,8 @@ export async function startWorkers(options: StartWorkersOptions = {}): Promise<W
   resolveStrategy(poolOptions.strategy);
   const { strategy: _strategy, ...rest } = poolOptions;
   resolvePoolOptions(rest);
+  // One store for every incarnation of the pool: a rebuilt pool finds the slots of streams still running.
+  const store = new MemoryAdmissionStore();
   const names = { registry: `${prefix}.registry`, pool: `${prefix}.pool`, workers: `${prefix}.workers` };
   const table = new Map<string, LlmWorker>();
   const fromConfig = new Map<string, string>(); // name -> settings, for workers that came from a config
@@ -137,12 +141,12 @@ export async function startWorkers(options: StartWorkersOptions = {}): Promise<W
       },
       {
         id: 'pool',
-        start: () => startPool(system, { ...poolOptions, registry: registry()!, name: names.pool }),
+        start: () => startPool(system, { ...poolOptions, registry: registry()!, name: names.pool, store }),
       },
     ],
   });
 
-  const dispatcher = new Dispatcher(system, names.pool);
+  const dispatcher = new Dispatcher(system, names.pool, requestDefaults(rest));
   let stopped: Promise<void> | null = null;
   const open = (operation: string): void => {
     if (stopped !== null) throw new ShutdownError('refused', operation);
@@ -240,3 +244,15 @@ function addToTable(table: Map<string, LlmWorker>, worker: LlmWorker, name?: str
 }
 
 export type { PoolRef };
+
+/** The request policy's fields of the pool options: the dispatcher's defaults. */
+function requestDefaults(o: PoolOptions): RequestPolicyOptions {
+  const { firstChunkTimeoutMs, idleTimeoutMs, deadlineMs, continuation, queueTimeoutMs } = o;
+  const out: RequestPolicyOptions = {};
+  if (firstChunkTimeoutMs !== undefined) out.firstChunkTimeoutMs = firstChunkTimeoutMs;
+  if (idleTimeoutMs !== undefined) out.idleTimeoutMs = idleTimeoutMs;
+  if (deadlineMs !== undefined) out.deadlineMs = deadlineMs;
+  if (continuation !== undefined) out.continuation = continuation;
+  if (queueTimeoutMs !== undefined) out.queueTimeoutMs = queueTimeoutMs;
+  return out;
+}

@@ -1,0 +1,451 @@
+import pRetry from 'p-retry';
+import { ABORTS_PROMPTLY, type ChatMessage, type CompletionChunk, type FinishReason, type RateLimitHint, type StreamOptions, type Usage } from '../behaviour/types.js';
+import {
+  DeadlineExceededError,
+  NoWorkersAvailableError,
+  QueueFullError,
+  QueueTimeoutError,
+  ShutdownError,
+  StreamAbortedError,
+  StreamInterruptedError,
+  WorkerError,
+  type AttemptFailure,
+} from '../errors/pool.js';
+import { describe, isActorExitedError, isCallAbortedError, isCallTimeoutError } from '../errors/runtime.js';
+import type { ActorSystem } from '../runtime/system.js';
+import { estimateTokens } from '../pool/admission.js';
+import { checkoutNow, reportOutcome, reportRest, type AttemptOutcome, type Checkout, type CheckoutRequest, type PoolRef } from '../pool/pool.js';
+import { Attempt } from './attempt.js';
+import { DEFAULT_CONTINUATION_PROMPT, type RequestPolicy, type RequestPolicyOptions } from './policy.js';
+
+/** Per-request options of `dispatchStream`. Timeouts default to the pool's. */
+export interface DispatchOptions extends RequestPolicyOptions {
+  /** Model to ask for; each worker's default when absent. */
+  model?: string;
+  /** Cancels the request end to end: the worker's HTTP request is aborted and its slot freed. Never failed over. */
+  signal?: AbortSignal;
+  /** Backend-specific options passed to the worker. */
+  backendOptions?: Record<string, unknown>;
+  /** Place in the pool's queue when every worker is at its limits: higher first, FIFO within one. Default 0. */
+  priority?: number;
+}
+
+/** A chunk of the answer, as the app receives it. */
+export interface StreamChunk {
+  /** The worker that produced this chunk. */
+  readonly worker: string;
+  readonly text: string;
+  /** Reasoning of a thinking model, apart from `text` (see `CompletionChunk.reasoning`). */
+  readonly reasoning?: string;
+  /** True on the last chunk of a complete answer, and only then. */
+  readonly done: boolean;
+  /** 0 for the first worker's text; 1, 2... after each continuation on another worker. */
+  readonly segment: number;
+  readonly finishReason?: FinishReason;
+  readonly usage?: Usage;
+}
+
+/**
+ * Where requests run: a shutdown drains them, then ends the rest. `enter` admits one request
+ * (throwing `ShutdownError` once a shutdown began) and returns what to call when it is over;
+ * `end` is how the scope ends it when the drain time runs out.
+ * @internal
+ */
+export interface RequestScope {
+  enter(end: () => void): () => void;
+}
+
+/** What a request needs from the dispatcher. @internal */
+export interface RequestEnv {
+  readonly system: ActorSystem;
+  readonly findPool: () => PoolRef | undefined;
+  readonly scope: RequestScope;
+}
+
+type Ending = 'caller' | 'deadline' | 'shutdown';
+type Outcome = 'complete' | 'interrupted' | 'aborted' | 'no_workers' | 'deadline' | 'shutdown';
+/** Thrown inside the loop when the request was ended from outside while a read was pending. */
+const ENDED = Object.freeze({ name: 'Ended', message: 'the request was ended' });
+
+let nextRequestId = 1;
+
+/**
+ * One request through the pool, its whole state in one object: select -> admit -> attempt ->
+ * (fail over | continue) -> end. One watchdog per request enforces the first-chunk, idle and
+ * total deadlines of whatever attempt is current.
+ * @internal
+ */
+export class Request {
+  readonly id = nextRequestId++;
+  readonly started: number;
+  readonly deadlineAt: number;
+  readonly tokens: number;
+  readonly attempts: AttemptFailure[] = [];
+  readonly tried: string[] = [];
+  readonly parts: string[] = [];
+  chars = 0;
+  segment = 0;
+  switches = 0;
+  count = 0;
+  lastWorker: string | undefined = undefined;
+  /** Why the request was ended from outside the loop, if it was. */
+  ended: Ending | null = null;
+  #finished = false;
+  current: Attempt | null = null;
+  #watchdog: unknown = undefined;
+  #armedAt = Infinity;
+  readonly #check = (): void => this.#onWatchdog();
+
+  constructor(
+    readonly env: RequestEnv,
+    readonly messages: readonly ChatMessage[],
+    readonly o: DispatchOptions,
+    readonly policy: RequestPolicy,
+  ) {
+    this.started = env.system.clock.now();
+    this.deadlineAt = this.started + policy.deadlineMs;
+    let chars = 0;
+    for (const m of messages) chars += m.content.length;
+    this.tokens = estimateTokens(chars);
+  }
+
+  // ---- the watchdog -------------------------------------------------------------------------
+
+  /** Makes sure the watchdog fires no later than `at`. */
+  armBy(at: number): void {
+    if (at >= this.#armedAt) return;
+    const clock = this.env.system.clock;
+    clock.clearTimeout(this.#watchdog);
+    this.#arm(at, clock.now());
+  }
+
+  #arm(at: number, now: number): void {
+    this.#armedAt = at;
+    this.#watchdog = this.env.system.clock.setTimeout(this.#check, Math.max(1, Math.ceil(at - now)));
+  }
+
+  #onWatchdog(): void {
+    this.#watchdog = undefined;
+    this.#armedAt = Infinity;
+    if (this.ended !== null) return;
+    const now = this.env.system.clock.now();
+    if (now >= this.deadlineAt) return this.end('deadline');
+    const due = this.current?.due(now) ?? Infinity;
+    if (typeof due !== 'number') this.current!.abort(due); // the request goes on: the deadline still applies
+    const at = typeof due === 'number' ? Math.min(this.deadlineAt, due) : this.deadlineAt;
+    if (at !== Infinity) this.#arm(at, now);
+  }
+
+  stopWatchdog(): void {
+    this.env.system.clock.clearTimeout(this.#watchdog);
+    this.#armedAt = -Infinity; // nothing re-arms it
+  }
+
+  // ---- ending -------------------------------------------------------------------------------
+
+  /** Ends the request from outside: at once, whether or not the consumer reads again. */
+  end(why: Ending): void {
+    if (this.ended !== null) return;
+    this.ended = why;
+    this.stopWatchdog();
+    const a = this.current;
+    if (a !== null) {
+      a.release({ kind: 'cancelled' }); // the slot is free even if the consumer never reads again
+      a.abort(why === 'caller' ? this.o.signal?.reason : new Error(why === 'deadline' ? 'deadline exceeded' : 'shutdown'));
+    }
+    this.finish(why === 'caller' ? 'aborted' : why);
+  }
+
+  /** Reports how the request ended, once. */
+  finish(outcome: Outcome): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    const events = this.env.system.events;
+    if (events.listening) {
+      events.emit(() => ({ type: 'pool.stream_finished', requestId: this.id, worker: this.lastWorker, outcome, chars: this.chars, ms: this.env.system.clock.now() - this.started }));
+    }
+  }
+
+  /** The error of a request ended from outside (its outcome was reported by `end`). */
+  endedError(): Error {
+    const text = this.parts.join('');
+    if (this.ended === 'deadline') return new DeadlineExceededError(this.policy.deadlineMs, text);
+    if (this.ended === 'shutdown') return new ShutdownError('ended', 'stream', text);
+    return new StreamAbortedError(text, this.o.signal?.reason);
+  }
+
+  /** No worker is left: the typed error, with every attempt and skipped worker. */
+  noMore(skipped: readonly AttemptFailure[]): Error {
+    const all = [...this.attempts, ...skipped];
+    if (this.chars > 0) {
+      this.finish('interrupted');
+      const last = this.attempts.at(-1);
+      return new StreamInterruptedError(last?.worker ?? this.lastWorker ?? '(none)', this.parts.join(''), last?.error ?? new NoWorkersAvailableError(all), all);
+    }
+    this.finish('no_workers');
+    return new NoWorkersAvailableError(all);
+  }
+
+  // ---- checkout -----------------------------------------------------------------------------
+
+  /** A worker for the next attempt: at once from an idle pool, or after waiting in its queue. */
+  checkout(): { pool: PoolRef; checkout: Checkout } | Promise<{ pool: PoolRef; checkout: Checkout } | undefined> {
+    const req: CheckoutRequest = { type: 'checkout', exclude: this.tried, tokens: this.tokens, priority: this.o.priority ?? 0 };
+    const wait = Math.max(1, Math.min(this.policy.queueTimeoutMs, this.deadlineAt - this.env.system.clock.now()));
+    return checkoutWithRetry(this.env.findPool, req, wait, this.o.signal);
+  }
+
+  /** The typed error of a checkout that failed or was refused. */
+  checkoutError(e: unknown, waitMs: number): Error {
+    if (this.ended !== null) return this.endedError();
+    if (isCallTimeoutError(e)) {
+      if (this.env.system.clock.now() >= this.deadlineAt) {
+        this.end('deadline');
+        return this.endedError();
+      }
+      this.finish('no_workers');
+      return new QueueTimeoutError(waitMs);
+    }
+    if (isCallAbortedError(e)) {
+      this.end('caller');
+      return this.endedError();
+    }
+    return e instanceof Error ? e : new Error(String(e));
+  }
+
+  queueFull(maxQueue: number, depth: number): Error {
+    this.finish('no_workers');
+    return new QueueFullError(maxQueue, depth);
+  }
+
+  // ---- one attempt --------------------------------------------------------------------------
+
+  /** The options the worker gets for this attempt. */
+  streamOptions(a: Attempt): StreamOptions {
+    const o = this.o;
+    const findPool = this.env.findPool;
+    return {
+      signal: a.ctl.signal,
+      ...(o.model !== undefined ? { model: o.model } : {}),
+      ...(o.backendOptions !== undefined ? { backendOptions: o.backendOptions } : {}),
+      reportLimits: (hint: RateLimitHint) => {
+        const pool = findPool();
+        if (pool !== undefined) reportRest(pool, a.name, hint.restMs, hint.reason);
+      },
+    };
+  }
+
+  /** The conversation for the next attempt: as asked, or asking to continue the partial answer. */
+  prompt(): readonly ChatMessage[] {
+    return this.parts.length === 0 ? this.messages : continuationMessages(this.messages, this.parts.join(''), this.policy.continuation);
+  }
+
+  /** Streams one attempt: yields its chunks; returns true when the answer completed. Throws to fail over or end. */
+  async *attempt(a: Attempt): AsyncGenerator<StreamChunk, boolean, undefined> {
+    const clock = this.env.system.clock;
+    const iterable = await a.read(Promise.resolve(a.lease.worker.streamCompletion(this.prompt(), this.streamOptions(a))));
+    a.accepted = true;
+    const iterator = iterable[Symbol.asyncIterator]();
+    const guarded = (iterable as { [ABORTS_PROMPTLY]?: boolean })[ABORTS_PROMPTLY] !== true;
+    let completed = false;
+    try {
+      for (;;) {
+        const r = guarded ? await a.read(iterator.next()) : await iterator.next();
+        if (this.ended !== null) throw ENDED; // cancelled meanwhile: not even a chunk already buffered
+        if (r.done) throw new WorkerError(a.name, 'truncated', 'the stream ended without its final chunk');
+        const out = this.#chunk(a, r.value, clock.now());
+        if (out.done) {
+          completed = true;
+          const u = out.usage;
+          const used = u?.promptTokens !== undefined || u?.completionTokens !== undefined ? (u.promptTokens ?? 0) + (u.completionTokens ?? 0) : undefined;
+          a.release({ kind: 'success', firstChunkMs: a.firstAt! - a.started, latencyMs: clock.now() - a.started }, used);
+          this.finish('complete');
+        }
+        yield out;
+        if (completed) return true;
+        a.resume(clock.now());
+      }
+    } finally {
+      if (!completed && iterator.return) void Promise.resolve(iterator.return()).catch(() => {});
+    }
+  }
+
+  /** A worker's chunk as the caller gets it (counting the text, re-arming the watchdog for the idle limit). */
+  #chunk(a: Attempt, c: CompletionChunk, now: number): StreamChunk {
+    if (typeof c?.text !== 'string') throw new WorkerError(a.name, 'protocol', 'the worker yielded a chunk without text');
+    if (a.firstAt === undefined) {
+      a.chunk(now);
+      this.armBy(now + a.idleLimit);
+    } else a.chunk(now);
+    if (c.text !== '') {
+      this.parts.push(c.text);
+      this.chars += c.text.length;
+    }
+    const out: { -readonly [K in keyof StreamChunk]: StreamChunk[K] } = { worker: a.name, text: c.text, done: c.done === true, segment: this.segment };
+    if (c.reasoning !== undefined) out.reasoning = c.reasoning;
+    if (c.finishReason !== undefined) out.finishReason = c.finishReason;
+    if (c.usage !== undefined) out.usage = c.usage;
+    return out;
+  }
+
+  /**
+   * An attempt failed: record it, give its slot back, and decide: fail over (return), or end
+   * the stream (throw) when text was delivered and continuation is off or used up.
+   */
+  failed(a: Attempt, e: unknown, segmentChars: number): void {
+    const error = a.ctl.signal.aborted ? a.ctl.signal.reason : e;
+    a.release({ kind: 'failure', error, ...(a.firstAt !== undefined ? { firstChunkMs: a.firstAt - a.started } : {}) });
+    const reason = describe(error);
+    this.attempts.push({ worker: a.name, reason, error });
+    this.tried.push(a.name);
+    const events = this.env.system.events;
+    const phase = a.firstAt !== undefined ? 'mid_stream' : a.accepted ? 'first_chunk' : 'start';
+    if (events.listening) events.emit(() => ({ type: 'pool.attempt_failed', requestId: this.id, worker: a.name, phase, reason, error }));
+    if (segmentChars > 0) {
+      const cont = this.policy.continuation;
+      if (cont === false || this.switches >= cont.maxSwitches) {
+        this.finish('interrupted');
+        throw new StreamInterruptedError(a.name, this.parts.join(''), error, this.attempts);
+      }
+      this.switches++;
+      this.segment++;
+    }
+    if (events.listening) events.emit(() => ({ type: 'pool.failover', requestId: this.id, from: a.name, deliveredChars: this.chars }));
+  }
+}
+
+/**
+ * Streams one answer through the pool: picks a worker, fails over on errors and silent
+ * starts, watches for stalls, and either ends with a `done` chunk or throws a typed error.
+ * @internal
+ */
+export async function* runRequest(env: RequestEnv, messages: readonly ChatMessage[], o: DispatchOptions, policy: RequestPolicy): AsyncGenerator<StreamChunk, void, undefined> {
+  if (o.signal?.aborted) throw new StreamAbortedError('', o.signal.reason);
+  const r = new Request(env, messages, o, policy);
+  const leave = env.scope.enter(() => r.end('shutdown'));
+  const onCallerAbort = (): void => r.end('caller');
+  o.signal?.addEventListener('abort', onCallerAbort, { once: true });
+  r.armBy(r.deadlineAt);
+  try {
+    for (;;) {
+      const a = await nextAttempt(r);
+      const before = r.chars;
+      let completed = false;
+      try {
+        completed = yield* r.attempt(a);
+        if (completed) return;
+      } catch (e) {
+        if (r.ended !== null) throw r.endedError();
+        r.failed(a, e, r.chars - before);
+      } finally {
+        r.current = null; // the watchdog stays armed for the request; the next attempt takes it over
+        a.close(completed);
+      }
+    }
+  } finally {
+    r.stopWatchdog();
+    o.signal?.removeEventListener('abort', onCallerAbort);
+    leave();
+  }
+}
+
+/** Checks out the next worker and starts its attempt (the watchdog now watches it). */
+async function nextAttempt(r: Request): Promise<Attempt> {
+  const waitFrom = r.env.system.clock.now();
+  let got: { pool: PoolRef; checkout: Checkout } | undefined;
+  try {
+    const pending = r.checkout();
+    got = pending instanceof Promise ? await pending : pending;
+  } catch (e) {
+    throw r.checkoutError(e, Math.max(1, Math.min(r.policy.queueTimeoutMs, r.deadlineAt - waitFrom)));
+  }
+  if (r.ended !== null && !(got?.checkout.ok ?? false)) throw r.endedError();
+  if (got === undefined) {
+    r.attempts.push({ worker: '(pool)', reason: 'the pool is not running' });
+    throw r.noMore([]);
+  }
+  const c = got.checkout;
+  if (!c.ok) throw c.kind === 'queue_full' ? r.queueFull(c.maxQueue, c.depth) : r.noMore(c.skipped);
+  const lent = c.lease;
+  const findPool = r.env.findPool;
+  const a = new Attempt(lent, r.env.system.clock, lent.alternatives > 0 ? r.policy.firstChunkTimeoutMs : Infinity, r.policy.idleTimeoutMs, (name, outcome) =>
+    report(findPool, got.pool, name, outcome),
+  );
+  if (r.ended !== null) {
+    a.release({ kind: 'cancelled' }); // ended while waiting for the worker: give it back untouched
+    throw r.endedError();
+  }
+  r.current = a;
+  r.lastWorker = lent.name;
+  r.count++;
+  const events = r.env.system.events;
+  if (events.listening) events.emit(() => ({ type: 'pool.dispatch', requestId: r.id, worker: lent.name, attempt: r.count, segment: r.segment }));
+  r.armBy(Math.min(r.deadlineAt, a.started + a.firstLimit));
+  return a;
+}
+
+/** Tells the pool now running (the one that lent the slot may have been rebuilt since) how an attempt ended. */
+function report(findPool: () => PoolRef | undefined, lender: PoolRef, name: string, outcome: AttemptOutcome): void {
+  const pool = lender.exited ? findPool() : lender;
+  if (pool !== undefined) reportOutcome(pool, name, outcome);
+}
+
+class PoolNotRunning extends Error {}
+
+/**
+ * Finds the pool and checks a worker out. While the pool restarts under its supervisor it is
+ * briefly missing or exits under the call: that is retried a few times (about 0.25 s in all).
+ */
+function checkoutWithRetry(
+  findPool: () => PoolRef | undefined,
+  req: CheckoutRequest,
+  waitMs: number,
+  signal: AbortSignal | undefined,
+): { pool: PoolRef; checkout: Checkout } | Promise<{ pool: PoolRef; checkout: Checkout } | undefined> {
+  // The usual case, without a promise turn: the pool is there and idle, and answers at once.
+  const pool = findPool();
+  if (pool !== undefined && !pool.exited) {
+    try {
+      const c = checkoutNow(pool, req, waitMs, signal);
+      if (!(c instanceof Promise)) return { pool, checkout: c };
+      return c.then(
+        (checkout) => ({ pool, checkout }),
+        (e: unknown) => retryCheckout(e, findPool, req, waitMs, signal),
+      );
+    } catch (e) {
+      return retryCheckout(e, findPool, req, waitMs, signal);
+    }
+  }
+  return retryCheckout(new PoolNotRunning(), findPool, req, waitMs, signal);
+}
+
+function retryCheckout(
+  error: unknown,
+  findPool: () => PoolRef | undefined,
+  req: CheckoutRequest,
+  waitMs: number,
+  signal: AbortSignal | undefined,
+): Promise<{ pool: PoolRef; checkout: Checkout } | undefined> {
+  if (!(error instanceof PoolNotRunning || isActorExitedError(error))) return Promise.reject(error);
+  const attempt = async (): Promise<{ pool: PoolRef; checkout: Checkout }> => {
+    const pool = findPool();
+    if (pool === undefined || pool.exited) throw new PoolNotRunning();
+    return { pool, checkout: await checkoutNow(pool, req, waitMs, signal) };
+  };
+  return pRetry(attempt, {
+    retries: 8,
+    minTimeout: 1,
+    factor: 2,
+    ...(signal ? { signal } : {}),
+    shouldRetry: ({ error }) => error instanceof PoolNotRunning || isActorExitedError(error),
+  }).catch((e: unknown) => {
+    if (isCallTimeoutError(e) || isCallAbortedError(e)) throw e;
+    return undefined;
+  });
+}
+
+/** The conversation sent to the next worker to continue a broken answer. @internal */
+export function continuationMessages(messages: readonly ChatMessage[], partial: string, cont: RequestPolicy['continuation']): ChatMessage[] {
+  const prompt = cont === false ? DEFAULT_CONTINUATION_PROMPT : cont.prompt;
+  return [...messages, { role: 'assistant', content: partial }, { role: 'user', content: prompt }];
+}

@@ -1,0 +1,329 @@
+import type { Health, LlmWorker } from '../behaviour/types.js';
+import { isWorkerError, type AttemptFailure, type WorkerError } from '../errors/pool.js';
+import { describe } from '../errors/runtime.js';
+import type { Clock } from '../runtime/clock.js';
+import type { EventStream } from '../runtime/inspection.js';
+import type { InspectionEvent } from '../events.js';
+import type { RegistryEntry } from '../registry/registry.js';
+import { resolveLimits, type AdmissionStore, type ResolvedLimits, type Ticket, type WorkerLimits } from './admission.js';
+import { Circuit, type CircuitState } from './circuit.js';
+import type { HealthReport } from './health.js';
+import type { ResolvedPoolOptions } from './options.js';
+import { excluding, Selection } from './selection.js';
+import type { Candidate } from './strategies.js';
+import type { AttemptOutcome, Checkout, CheckoutRequest, PoolStatus, WorkerStatus } from './pool.js';
+
+/** One worker as the pool keeps it: identity, then each concern in its own field. */
+interface Slot {
+  readonly name: string;
+  readonly worker: LlmWorker;
+  readonly kind: string;
+  readonly priority: number;
+  readonly limits: ResolvedLimits;
+  health: Health | undefined;
+  readonly circuit: Circuit;
+  /** Left alone until `until` (a 429, a bad key, an exhausted quota, the backend's own limit headers). */
+  cooldown: { readonly until: number; readonly reason: string } | null;
+  readonly stats: { successes: number; failures: number; lastError?: string; latencyMs?: number; firstChunkMs?: number };
+}
+
+/** What the pool state needs from its actor. @internal */
+export interface PoolEnv {
+  readonly clock: Clock;
+  readonly events: EventStream<InspectionEvent>;
+  readonly options: ResolvedPoolOptions;
+  readonly store: AdmissionStore;
+  /** A circuit opened: schedule its reset. */
+  circuitOpened(name: string, circuit: Circuit): void;
+}
+
+/**
+ * The pool's state and decisions, apart from the actor that serialises them: which workers
+ * are eligible (health, circuit, cool-down), which is next (strategy, admission), and how an
+ * outcome changes them. Every method runs inside one message of the pool actor.
+ * @internal
+ */
+export class PoolState {
+  readonly slots = new Map<string, Slot>();
+  readonly selection: Selection;
+  #dirty = true;
+  #nextCoolExpiry = Infinity;
+
+  constructor(
+    private readonly env: PoolEnv,
+    selection: Selection,
+  ) {
+    this.selection = selection;
+  }
+
+  // ---- membership ---------------------------------------------------------------------------
+
+  add(entry: RegistryEntry): void {
+    const existing = this.slots.get(entry.name);
+    if (existing?.worker === entry.worker) return;
+    if (existing) this.remove(entry.name);
+    const name = entry.name;
+    const circuit: Circuit = new Circuit((state) => this.#circuitChanged(name, circuit, state));
+    this.slots.set(name, {
+      name,
+      worker: entry.worker,
+      kind: safe(() => entry.worker.info().kind, 'unknown'),
+      priority: safe(() => finiteOr(entry.worker.priority(), 100), 100),
+      limits: safe(() => resolveLimits(entry.worker.limits?.(), `worker "${name}" limits`), resolveLimits(undefined)),
+      health: undefined,
+      circuit,
+      cooldown: null,
+      stats: { successes: 0, failures: 0 },
+    });
+    this.#dirty = true;
+  }
+
+  remove(name: string): void {
+    const slot = this.slots.get(name);
+    if (slot === undefined) return;
+    slot.circuit.dispose();
+    this.slots.delete(name);
+    this.#dirty = true;
+  }
+
+  dispose(): void {
+    for (const s of this.slots.values()) s.circuit.dispose();
+  }
+
+  // ---- selection ----------------------------------------------------------------------------
+
+  /**
+   * A worker for `req`, with a slot taken in the admission store; or why not: `full` (some
+   * worker will have room: the caller may queue), `none` (every worker skipped, with reasons).
+   */
+  checkout(req: CheckoutRequest): Checkout | 'full' {
+    const now = this.env.clock.now();
+    if (now >= this.#nextCoolExpiry) this.#dirty = true;
+    if (this.#dirty) this.#refresh(now);
+    const exclude = excluding(req.exclude);
+    const store = this.env.store;
+    const admit = (c: Candidate): Ticket | undefined => store.tryAcquire(c.name, this.slots.get(c.name)!.limits, req.tokens, now);
+    const pick = this.selection.pick(exclude, admit, this.env.options.overflow === 'wait');
+    if (pick.kind === 'full') return 'full';
+    if (pick.kind === 'none') return { ok: false, kind: 'none', skipped: this.#skipped(exclude, now) };
+    const slot = this.slots.get(pick.candidate.name)!;
+    this.selection.loadChanged(slot.name, store.load(slot.name, now).inflight);
+    if (slot.circuit.view.kind === 'half_open') {
+      slot.circuit.admitted(); // this request is the trial: nobody else until it ends
+      this.#dirty = true;
+    }
+    return {
+      ok: true,
+      lease: {
+        ticket: pick.admitted,
+        name: slot.name,
+        worker: slot.worker,
+        alternatives: this.selection.alternatives(req.exclude, slot.name),
+        store,
+      },
+    };
+  }
+
+  /** Rebuilds the eligible and busy sets: only when something changed. */
+  #refresh(now: number): void {
+    const eligible: Candidate[] = [];
+    const busy: Candidate[] = [];
+    let nextCool = Infinity;
+    for (const s of this.slots.values()) {
+      if (s.cooldown !== null && s.cooldown.until > now) nextCool = Math.min(nextCool, s.cooldown.until);
+      if (this.#heldBack(s, now)) continue;
+      const c: Candidate = { name: s.name, priority: s.priority, inflight: this.env.store.load(s.name, now).inflight };
+      if (s.health?.status === 'busy') busy.push(c);
+      else if (s.health?.status !== 'unavailable') eligible.push(c);
+    }
+    busy.sort((a, b) => a.priority - b.priority);
+    this.selection.prepare(eligible, busy);
+    this.#nextCoolExpiry = nextCool;
+    this.#dirty = false;
+  }
+
+  /** Cooling down, or its circuit holds it back: not to be picked, whatever its health. */
+  #heldBack(s: Slot, now: number): boolean {
+    return (s.cooldown !== null && s.cooldown.until > now) || s.circuit.holding;
+  }
+
+  #skipped(exclude: { has(n: string): boolean }, now: number): AttemptFailure[] {
+    const out: AttemptFailure[] = [];
+    for (const s of this.slots.values()) if (!exclude.has(s.name)) out.push({ worker: s.name, reason: this.#whyNot(s, now) });
+    return out;
+  }
+
+  #whyNot(s: Slot, now: number): string {
+    if (s.cooldown !== null && s.cooldown.until > now) return `${s.cooldown.reason}; cooling down for ${Math.ceil(s.cooldown.until - now)} ms`;
+    const c = s.circuit.view;
+    if (c.kind === 'open') return `circuit open after ${s.circuit.failures} consecutive failures${s.stats.lastError ? ` (last: ${s.stats.lastError})` : ''}`;
+    if (c.kind === 'half_open' && c.trial) return 'circuit half-open, trial request in flight';
+    if (s.health?.status === 'unavailable' || s.health?.status === 'busy') return `${s.health.status}: ${s.health.reason}`;
+    return 'not eligible';
+  }
+
+  /** When a worker at its rate limits, or a cooling one, next has room (for a queue's wake-up). */
+  nextChange(now: number): number {
+    let at = this.#nextCoolExpiry;
+    for (const s of this.slots.values()) {
+      if (s.limits.rpm !== Infinity || s.limits.tpm !== Infinity) at = Math.min(at, this.env.store.nextFree(s.name, now));
+    }
+    return at;
+  }
+
+  // ---- outcomes -----------------------------------------------------------------------------
+
+  /** An attempt's outcome (its slot was already given back to the store). */
+  released(name: string, outcome: AttemptOutcome): void {
+    const slot = this.slots.get(name);
+    if (slot === undefined) return;
+    const now = this.env.clock.now();
+    this.selection.loadChanged(name, this.env.store.load(name, now).inflight);
+    const wasHeld = slot.circuit.holding;
+    switch (outcome.kind) {
+      case 'success':
+        slot.stats.successes++;
+        slot.stats.latencyMs = outcome.latencyMs;
+        slot.stats.firstChunkMs = outcome.firstChunkMs;
+        slot.circuit.succeeded();
+        break;
+      case 'cancelled':
+        slot.circuit.released();
+        break;
+      case 'failure':
+        this.#failed(slot, outcome);
+        break;
+    }
+    if (slot.circuit.holding !== wasHeld) this.#dirty = true;
+  }
+
+  #failed(slot: Slot, outcome: Extract<AttemptOutcome, { kind: 'failure' }>): void {
+    const e = outcome.error;
+    if (outcome.firstChunkMs !== undefined) slot.stats.firstChunkMs = outcome.firstChunkMs;
+    if (isWorkerError(e) && e.kind === 'rate_limited') {
+      slot.circuit.released();
+      this.rest(slot.name, e.retryAfterMs ?? this.env.options.defaultCooldownMs, 'rate limited (429)');
+      return; // cooling down is not being down
+    }
+    slot.stats.failures++;
+    slot.stats.lastError = describe(e);
+    if (isWorkerError(e) && (e.kind === 'auth' || e.kind === 'quota')) {
+      this.rest(slot.name, this.env.options.disableMs, disabledBecause(e));
+      slot.circuit.failed(this.env.options.failureThreshold);
+      slot.circuit.trip();
+    } else {
+      slot.circuit.failed(this.env.options.failureThreshold);
+    }
+  }
+
+  /** Leaves a worker alone for `ms` (a 429, a bad key, or the backend's own limit headers). */
+  rest(name: string, ms: number, reason: string): void {
+    const slot = this.slots.get(name);
+    if (slot === undefined) return;
+    const until = this.env.clock.now() + ms;
+    if (slot.cooldown !== null && slot.cooldown.until >= until) return;
+    slot.cooldown = { until, reason };
+    this.#dirty = true;
+    this.env.events.emit(() => ({ type: 'pool.cooldown', worker: name, ms, reason }));
+  }
+
+  applyHealth(results: readonly HealthReport[]): void {
+    for (const r of results) {
+      const slot = this.slots.get(r.worker);
+      if (slot === undefined) continue;
+      const before = slot.health?.status ?? 'unknown';
+      slot.health = r.health;
+      if (before !== r.health.status) {
+        this.#dirty = true;
+        this.env.events.emit(() => ({
+          type: 'pool.health_changed',
+          worker: slot.name,
+          from: before,
+          to: r.health.status,
+          reason: r.health.status === 'available' ? undefined : r.health.reason,
+        }));
+      }
+      // A passing check only lets the trial come early: a backend whose health endpoint answers
+      // may still be unable to chat (a wedged model). Only a real request closes the circuit.
+      if (r.health.status === 'available') this.halfOpen(slot.name);
+    }
+  }
+
+  /** The circuit's reset time passed (or a health check passed): one trial may go. */
+  halfOpen(name: string, circuit?: object, opens?: number): void {
+    const slot = this.slots.get(name);
+    if (slot === undefined) return;
+    // A reset timer of an earlier opening (or of a replaced worker) is stale.
+    if (circuit !== undefined && (slot.circuit !== circuit || slot.circuit.opens !== opens)) return;
+    if (slot.circuit.halfOpen()) this.#dirty = true;
+  }
+
+  #circuitChanged(name: string, circuit: Circuit, state: CircuitState): void {
+    this.#dirty = true;
+    if (state === 'open') this.env.circuitOpened(name, circuit);
+    this.env.events.emit(() => ({ type: 'pool.circuit_changed', worker: name, state }));
+  }
+
+  // ---- status -------------------------------------------------------------------------------
+
+  snapshot(queued: number): PoolStatus {
+    const now = this.env.clock.now();
+    return {
+      strategy: this.selection.name,
+      queued,
+      maxQueue: this.env.options.maxQueue,
+      workers: [...this.slots.values()].map((s) => this.#workerStatus(s, now)),
+    };
+  }
+
+  #workerStatus(s: Slot, now: number): WorkerStatus {
+    const load = this.env.store.load(s.name, now);
+    const limits = setLimits(s.limits);
+    const windowed = s.limits.rpm !== Infinity || s.limits.tpm !== Infinity;
+    return {
+      name: s.name,
+      kind: s.kind,
+      priority: s.priority,
+      health: s.health?.status ?? 'unknown',
+      ...(s.health && s.health.status !== 'available' ? { healthReason: s.health.reason } : {}),
+      circuit: s.circuit.state,
+      ...(s.cooldown !== null && s.cooldown.until > now ? { coolingDownMs: Math.ceil(s.cooldown.until - now) } : {}),
+      inflight: load.inflight,
+      ...(limits !== undefined ? { limits } : {}),
+      ...(windowed ? { window: { requests: load.requestsInWindow, tokens: load.tokensInWindow } } : {}),
+      successes: s.stats.successes,
+      failures: s.stats.failures,
+      ...(s.stats.lastError !== undefined ? { lastError: s.stats.lastError } : {}),
+      ...(s.stats.latencyMs !== undefined ? { latencyMs: s.stats.latencyMs } : {}),
+      ...(s.stats.firstChunkMs !== undefined ? { firstChunkMs: s.stats.firstChunkMs } : {}),
+    };
+  }
+}
+
+/** The limits that are set, or undefined when none is. */
+function setLimits(l: ResolvedLimits): WorkerLimits | undefined {
+  const out: { maxConcurrent?: number; rpm?: number; tpm?: number } = {};
+  if (l.maxConcurrent !== Infinity) out.maxConcurrent = l.maxConcurrent;
+  if (l.rpm !== Infinity) out.rpm = l.rpm;
+  if (l.tpm !== Infinity) out.tpm = l.tpm;
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
+/** Why a worker is taken out: the backend's refusal, or a key that was never there (say which variable to set). */
+function disabledBecause(e: WorkerError): string {
+  if (e.kind === 'quota') return 'quota exhausted';
+  if (e.status !== undefined) return `rejected credentials (HTTP ${e.status})`;
+  return e.message.replace(`worker ${e.worker}: `, '');
+}
+
+function safe<T>(f: () => T, fallback: T): T {
+  try {
+    return f();
+  } catch {
+    return fallback;
+  }
+}
+
+function finiteOr(n: number, fallback: number): number {
+  return Number.isFinite(n) ? n : fallback;
+}
