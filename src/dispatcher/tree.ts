@@ -235,7 +235,7 @@ export async function startWorkers(options: StartWorkersOptions = {}): Promise<W
 }
 
 function addToTable(table: Map<string, LlmWorker>, worker: LlmWorker, name?: string): string {
-  checkWorker(worker, name ?? '(unnamed)');
+  checkWorker(worker, name ?? nameOf(worker));
   const n = name ?? worker.info().name;
   if (typeof n !== 'string' || n.trim() === '') throw new InvalidArgumentError('worker name', 'a non-empty string', n);
   if (table.has(n)) throw new AlreadyRegisteredError(n, 'worker');
@@ -255,4 +255,14 @@ function requestDefaults(o: PoolOptions): RequestPolicyOptions {
   if (continuation !== undefined) out.continuation = continuation;
   if (queueTimeoutMs !== undefined) out.queueTimeoutMs = queueTimeoutMs;
   return out;
+}
+
+/** A worker's own name, for messages about it before it is checked. */
+function nameOf(worker: unknown): string {
+  try {
+    const n = (worker as LlmWorker).info().name;
+    return typeof n === 'string' && n !== '' ? n : '(unnamed)';
+  } catch {
+    return '(unnamed)';
+  }
 }

@@ -18,6 +18,9 @@ export interface FakeHttp {
   readonly url: string;
   readonly port: number;
   readonly clientAborts: number;
+  /** Chat requests being answered now, and the most at once so far. */
+  readonly active: number;
+  readonly peakActive: number;
   openConnections(): number;
   close(): Promise<void>;
 }
@@ -29,6 +32,8 @@ export async function fakeHttp(handler: (req: IncomingMessage, res: ServerRespon
   const sockets = new Set<Socket>();
   const timers = new Set<ReturnType<typeof setTimeout>>();
   let clientAborts = 0;
+  let active = 0;
+  let peakActive = 0;
   const tools: FakeTools = {
     wait: (ms) =>
       new Promise((resolve) => {
@@ -49,7 +54,9 @@ export async function fakeHttp(handler: (req: IncomingMessage, res: ServerRespon
     },
     track(res) {
       let finished = false;
+      peakActive = Math.max(peakActive, ++active);
       res.on('close', () => {
+        active--;
         if (!finished) clientAborts++;
       });
       return {
@@ -73,6 +80,12 @@ export async function fakeHttp(handler: (req: IncomingMessage, res: ServerRespon
     port,
     get clientAborts() {
       return clientAborts;
+    },
+    get active() {
+      return active;
+    },
+    get peakActive() {
+      return peakActive;
     },
     openConnections: () => sockets.size,
     close: () =>

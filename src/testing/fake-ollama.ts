@@ -67,6 +67,10 @@ export interface FakeOllama {
   readonly requests: FakeOllamaRequest[];
   /** Chat connections closed by the client before the server finished (cancelled requests). */
   readonly clientAborts: number;
+  /** Chat requests being answered now. */
+  readonly active: number;
+  /** The most chat requests answered at once so far (what a backend's capacity would see). */
+  readonly peakActive: number;
   /** Connections open now. */
   openConnections(): number;
   /** Replaces the script (and models) from now on. */
@@ -185,6 +189,12 @@ export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<
     requests,
     get clientAborts() {
       return http.clientAborts;
+    },
+    get active() {
+      return http.active;
+    },
+    get peakActive() {
+      return http.peakActive;
     },
     openConnections: () => http.openConnections(),
     set(o) {

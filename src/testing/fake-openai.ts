@@ -20,6 +20,8 @@ export interface FakeOpenAIScript {
   errorCode?: string;
   /** Sent as `retry-after`. */
   retryAfter?: string;
+  /** Extra response headers (e.g. `x-ratelimit-remaining-requests`), on errors and streams alike. */
+  headers?: Record<string, string>;
   /** Send `data: {"error": ...}` after this many chunks, then `[DONE]` (as vLLM does). */
   errorEventAfter?: number;
   /** Use `event: error` for the error event. */
@@ -64,6 +66,10 @@ export interface FakeOpenAI {
   readonly requests: Array<Record<string, unknown>>;
   /** Requests closed by the client before the server finished. */
   readonly clientAborts: number;
+  /** Chat requests being answered now. */
+  readonly active: number;
+  /** The most chat requests answered at once so far. */
+  readonly peakActive: number;
   set(options: FakeOpenAIOptions): void;
   close(): Promise<void>;
 }
@@ -104,9 +110,9 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
             : script.errorBody === undefined || script.errorBody === 'object'
               ? { error: { message, type: 'api_error', param: null, code: script.errorCode ?? null } }
               : script.errorBody;
-      return json(script.status, shaped, script.retryAfter !== undefined ? { 'retry-after': script.retryAfter } : {});
+      return json(script.status, shaped, { ...(script.retryAfter !== undefined ? { 'retry-after': script.retryAfter } : {}), ...script.headers });
     }
-    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', ...script.headers });
     if (script.headersThenSilence) return void res.flushHeaders();
     const model = String(body.model ?? 'gpt-test');
     const event = async (data: unknown, name?: string): Promise<void> => {
@@ -164,6 +170,12 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
     requests,
     get clientAborts() {
       return http.clientAborts;
+    },
+    get active() {
+      return http.active;
+    },
+    get peakActive() {
+      return http.peakActive;
     },
     set(o) {
       opts = { ...opts, ...o };
