@@ -39,6 +39,9 @@ const answerOf = (name: string): string[] => Array.from({ length: 8 }, (_, i) =>
 
 /** A worker whose every request draws a fault. */
 class ChaosWorker implements LlmWorker {
+  /** Streams running now, and the most at once. */
+  active = 0;
+  peak = 0;
   constructor(
     readonly name: string,
     private readonly clock: SimulatedClock,
@@ -50,6 +53,10 @@ class ChaosWorker implements LlmWorker {
   priority() {
     return 10 + Number(this.name.slice(1));
   }
+  /** Every worker takes a few streams at once: admission is part of the chaos. */
+  limits() {
+    return { maxConcurrent: 4 + Number(this.name.slice(1)) };
+  }
   async healthCheck(): Promise<Health> {
     return this.random() < 0.2 ? { status: 'unavailable', reason: 'flapping' } : { status: 'available' };
   }
@@ -60,6 +67,7 @@ class ChaosWorker implements LlmWorker {
     const hang = roll >= 0.1 && roll < 0.12;
     const delay = roll >= 0.12 && roll < 0.22 ? 200 : 5;
     const { clock, name } = this;
+    const self = this;
     const signal = opts.signal;
     const sleep = (ms: number) =>
       new Promise<void>((resolve, reject) => {
@@ -67,14 +75,29 @@ class ChaosWorker implements LlmWorker {
         signal.addEventListener('abort', () => (clock.clearTimeout(t), reject(signal.reason)), { once: true });
       });
     return (async function* () {
-      if (hang) await sleep(1e12);
-      const words = answerOf(name);
-      for (let i = 0; i < words.length; i++) {
-        if (i === failAt) throw new WorkerError(name, 'connection', 'chaos: cut mid-stream');
-        await sleep(delay);
-        yield { text: words[i]! };
+      // Counted as a server would: from the request until its end, or until the client aborts
+      // it (the connection closes then, whatever the generator does after).
+      self.peak = Math.max(self.peak, ++self.active);
+      let counted = true;
+      const uncount = (): void => {
+        if (counted) self.active--;
+        counted = false;
+      };
+      signal.addEventListener('abort', uncount, { once: true });
+      try {
+        if (hang) await sleep(1e12);
+        const words = answerOf(name);
+        for (let i = 0; i < words.length; i++) {
+          if (i === failAt) throw new WorkerError(name, 'connection', 'chaos: cut mid-stream');
+          await sleep(delay);
+          yield { text: words[i]! };
+        }
+        uncount(); // a server that sent its final chunk is done with the request
+        yield { text: '', done: true, finishReason: 'stop' as const };
+      } finally {
+        signal.removeEventListener('abort', uncount);
+        uncount();
       }
-      yield { text: '', done: true, finishReason: 'stop' as const };
     })();
   }
 }
@@ -88,6 +111,10 @@ export interface ChaosReport {
   truncatedReportedComplete: number;
   crashes: { pool: number; registry: number };
   inflightAtEnd: number;
+  /** Requests waiting in the pool's queue at the end. */
+  queuedAtEnd: number;
+  /** The most streams a worker ran at once beyond its maxConcurrent (must be 0). */
+  overAdmitted: number;
   liveActorsAtEnd: number;
   /** Simulated-clock timers left (actor timers, call deadlines, pool watchdogs). */
   pendingTimersAtEnd: number;
@@ -128,9 +155,10 @@ export async function runChaos(requests = 10_000, seed = 1, concurrency = 64): P
   globalThis.gc?.();
   const heapBefore = process.memoryUsage().heapUsed;
   const handles = trackHandles();
+  const chaosWorkers = Array.from({ length: 5 }, (_, i) => new ChaosWorker(`w${i}`, clock, random));
   const cortex = await startWorkers({
     system,
-    workers: Array.from({ length: 5 }, (_, i) => new ChaosWorker(`w${i}`, clock, random)),
+    workers: chaosWorkers,
     strategy: 'least_loaded',
     healthIntervalMs: 1_000,
     firstChunkTimeoutMs: 500,
@@ -148,6 +176,8 @@ export async function runChaos(requests = 10_000, seed = 1, concurrency = 64): P
     truncatedReportedComplete: 0,
     crashes: { pool: 0, registry: 0 },
     inflightAtEnd: -1,
+    queuedAtEnd: -1,
+    overAdmitted: -1,
     liveActorsAtEnd: -1,
     pendingTimersAtEnd: -1,
     openHandlesAtEnd: -1,
@@ -226,7 +256,10 @@ export async function runChaos(requests = 10_000, seed = 1, concurrency = 64): P
   }
   if (stalled <= 20_000) await Promise.all(lanes);
   await clock.advance(1); // let the last releases land
-  report.inflightAtEnd = (await cortex.dispatcher.status()).workers.reduce((a, w) => a + w.inflight, 0);
+  const status = await cortex.dispatcher.status();
+  report.inflightAtEnd = status.workers.reduce((a, w) => a + w.inflight, 0);
+  report.queuedAtEnd = status.queued;
+  report.overAdmitted = Math.max(0, ...chaosWorkers.map((w) => w.peak - w.limits().maxConcurrent));
   await cortex.stop();
   report.liveActorsAtEnd = system.size;
   await clock.advance(60_000); // the shared call-timeout timer ends once nothing waits
@@ -243,7 +276,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const t0 = performance.now();
   const r = await runChaos(Number(n), Number(seed));
   console.log(JSON.stringify({ ...r, seconds: +((performance.now() - t0) / 1000).toFixed(1) }, null, 2));
-  const ok = r.hung === 0 && r.truncatedReportedComplete === 0 && r.inflightAtEnd === 0 && r.liveActorsAtEnd === 0 && r.pendingTimersAtEnd === 0 && r.openHandlesAtEnd === 0 && !r.errors.untyped;
+  const ok = r.hung === 0 && r.truncatedReportedComplete === 0 && r.inflightAtEnd === 0 && r.queuedAtEnd === 0 && r.overAdmitted === 0 && r.liveActorsAtEnd === 0 && r.pendingTimersAtEnd === 0 && r.openHandlesAtEnd === 0 && !r.errors.untyped;
   console.log(ok ? 'chaos: OK' : 'chaos: FAILED');
   process.exit(ok ? 0 : 1);
 }

@@ -266,7 +266,9 @@ export class Request {
         a.resume(clock.now());
       }
     } finally {
-      if (!completed && iterator.return) void Promise.resolve(iterator.return()).catch(() => {});
+      // Close the worker's iterator, completed or not: one that yielded its final chunk may still
+      // be suspended there (a completed HTTP stream's return is a no-op).
+      if (iterator.return) void Promise.resolve(iterator.return()).catch(() => {});
     }
   }
 
