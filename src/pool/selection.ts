@@ -30,8 +30,6 @@ export type Pick<T> =
 export class Selection {
   #state: unknown = undefined;
   #eligible = new Set<string>();
-  /** Eligible workers by priority, best first: to find the preferred tier for `overflow: 'wait'`. */
-  #ordered: readonly Candidate[] = [];
   /** Workers that are only `busy` (by health): tried when nothing else is left. */
   #busy: readonly Candidate[] = [];
 
@@ -53,7 +51,6 @@ export class Selection {
   prepare(eligible: readonly Candidate[], busy: readonly Candidate[]): void {
     this.#state = this.strategy.prepare(eligible, this.#state);
     this.#eligible = new Set(eligible.map((c) => c.name));
-    this.#ordered = [...eligible].sort((a, b) => a.priority - b.priority);
     this.#busy = busy;
   }
 
@@ -93,15 +90,6 @@ export class Selection {
     let n = this.#eligible.size - (this.#eligible.has(using) ? 1 : 0);
     for (const name of exclude) if (name !== using && this.#eligible.has(name)) n--;
     return Math.max(0, n);
-  }
-
-  /** True when an eligible worker better than `priority` exists that the request did not exclude. */
-  hasBetterTier(priority: number, exclude: Excluded): boolean {
-    for (const c of this.#ordered) {
-      if (c.priority >= priority) return false;
-      if (!exclude.has(c.name)) return true;
-    }
-    return false;
   }
 }
 
