@@ -9,4 +9,6 @@ export default defineConfig({
   sourcemap: true,
   target: 'node22',
   splitting: true,
+  // import.meta.url in the CJS build (zod is loaded lazily with createRequire).
+  shims: true,
 });

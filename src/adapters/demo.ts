@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { lazy } from '../lazy-zod.js';
 import { parseWith } from '../behaviour/validate.js';
 import type { ChatMessage, CompletionChunk, Health, LlmWorker, StreamOptions, WorkerInfo } from '../behaviour/types.js';
 
@@ -12,13 +12,15 @@ export interface DemoWorkerOptions {
   delayMs?: number;
 }
 
-const schema = z
-  .object({
-    name: z.string().trim().min(1).default('demo'),
-    priority: z.number().finite().default(1000),
-    delayMs: z.number().finite().nonnegative().default(25),
-  })
-  .strict();
+const schema = lazy((z) =>
+  z
+    .object({
+      name: z.string().trim().min(1).default('demo'),
+      priority: z.number().finite().default(1000),
+      delayMs: z.number().finite().nonnegative().default(25),
+    })
+    .strict(),
+);
 
 /**
  * A worker with no model behind it, for examples on a machine without any LLM server. It

@@ -1,4 +1,5 @@
-import { z } from 'zod';
+import type { z } from 'zod';
+import { lazy } from '../lazy-zod.js';
 import { type ChatMessage, type CompletionChunk, type FinishReason, type Health, type LlmWorker, type StreamOptions, type WorkerInfo } from '../behaviour/types.js';
 import { limitsShape, parseWith, pickLimits } from '../behaviour/validate.js';
 import type { WorkerLimits } from '../pool/admission.js';
@@ -37,27 +38,31 @@ export interface OllamaWorkerOptions {
 }
 
 /** An http(s) URL, with one clear message. @internal */
-export const httpUrl = z.string().refine((u) => {
-  try {
-    return ['http:', 'https:'].includes(new URL(u).protocol);
-  } catch {
-    return false;
-  }
-}, 'expected an http:// or https:// URL');
+export const httpUrl = lazy((z) =>
+  z.string().refine((u) => {
+    try {
+      return ['http:', 'https:'].includes(new URL(u).protocol);
+    } catch {
+      return false;
+    }
+  }, 'expected an http:// or https:// URL'),
+);
 
-const schema = z
+const schema = lazy((z) =>
+  z
   .object({
     name: z.string().trim().min(1).default('ollama-local'),
-    baseUrl: httpUrl.default('http://localhost:11434'),
+    baseUrl: httpUrl().default('http://localhost:11434'),
     model: z.string().trim().min(1).default('gemma3:4b'),
     priority: z.number().finite().default(10),
     timeoutMs: z.number().finite().positive().default(60_000),
     maxLineBytes: z.number().int().positive().default(1 << 20),
     keepAlive: z.union([z.string(), z.number()]).optional(),
-    ...limitsShape,
-    maxConcurrent: limitsShape.maxConcurrent.default(2),
+    ...limitsShape(),
+    maxConcurrent: limitsShape().maxConcurrent.default(2),
   })
-  .strict();
+  .strict(),
+);
 
 interface OllamaLine {
   error?: unknown;
@@ -78,7 +83,7 @@ interface OllamaLine {
  * const local = new OllamaWorker({ model: 'llama3.2' });
  */
 export class OllamaWorker implements LlmWorker {
-  readonly #o: z.output<typeof schema>;
+  readonly #o: z.output<ReturnType<typeof schema>>;
   readonly #base: string;
 
   constructor(options: OllamaWorkerOptions = {}) {

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { lazy } from '../lazy-zod.js';
 import { type ChatMessage, type CompletionChunk, type FinishReason, type Health, type LlmWorker, type StreamOptions, type Usage, type WorkerInfo } from '../behaviour/types.js';
 import { limitsShape, parseWith, pickLimits } from '../behaviour/validate.js';
 import type { WorkerLimits } from '../pool/admission.js';
@@ -52,22 +52,23 @@ export interface OpenAIWorkerOptions {
   tpm?: number;
 }
 
-const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name');
-const schema = z
-  .object({
+const schema = lazy((z) => {
+  const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name');
+  return z.object({
     model: z.string().trim().min(1),
     preset: z.enum(Object.keys(OPENAI_PRESETS) as [OpenAIPreset, ...OpenAIPreset[]]).optional(),
     name: z.string().trim().min(1).optional(),
-    baseUrl: httpUrl.optional(),
+    baseUrl: httpUrl().optional(),
     apiKeyEnv: envName.optional(),
     apiKey: z.string().min(1).optional(),
     priority: z.number().finite().optional(),
     timeoutMs: z.number().finite().positive().default(120_000),
     maxEventBytes: z.number().int().positive().default(1 << 20),
     includeUsage: z.boolean().optional(),
-    ...limitsShape,
+    ...limitsShape(),
   })
   .strict();
+});
 
 interface Delta {
   choices?: Array<{ delta?: { content?: unknown; reasoning_content?: unknown; reasoning?: unknown }; finish_reason?: unknown }> | null;

@@ -1,11 +1,14 @@
-import { z } from 'zod';
+import type { z } from 'zod';
+import { lazy, lazySchema } from '../lazy-zod.js';
 import { ValidationError } from '../errors/pool.js';
 import type { ChatMessage } from './types.js';
 import type { WorkerLimits } from '../pool/admission.js';
 
-const limit = z.number().int().positive();
 /** The fields of `WorkerLimits` in worker options and config entries (all optional). @internal */
-export const limitsShape = { maxConcurrent: limit.optional(), rpm: limit.optional(), tpm: limit.optional() };
+export const limitsShape = lazy((z) => {
+  const limit = z.number().int().positive();
+  return { maxConcurrent: limit.optional(), rpm: limit.optional(), tpm: limit.optional() };
+});
 
 /** The limits among parsed options, for `LlmWorker.limits()`. @internal */
 export function pickLimits(o: { maxConcurrent?: number | undefined; rpm?: number | undefined; tpm?: number | undefined }): WorkerLimits {
@@ -16,14 +19,19 @@ export function pickLimits(o: { maxConcurrent?: number | undefined; rpm?: number
   };
 }
 
-/** zod schema of a {@link ChatMessage}. */
-export const chatMessageSchema = z.object({
-  role: z.enum(['system', 'user', 'assistant', 'tool']),
-  content: z.string(),
-});
+const chatMessage = lazy((z) =>
+  z.object({
+    role: z.enum(['system', 'user', 'assistant', 'tool']),
+    content: z.string(),
+  }),
+);
+const messagesLazy = lazy((z) => z.array(chatMessage()).min(1, 'at least one message is required'));
 
-/** zod schema of a conversation: at least one message. */
-export const messagesSchema = z.array(chatMessageSchema).min(1, 'at least one message is required');
+/** zod schema of a {@link ChatMessage} (zod is loaded when it is first used). */
+export const chatMessageSchema = lazySchema(chatMessage);
+
+/** zod schema of a conversation: at least one message (zod is loaded when it is first used). */
+export const messagesSchema = lazySchema(messagesLazy);
 
 /**
  * Checks a conversation at the public boundary.
@@ -32,7 +40,7 @@ export const messagesSchema = z.array(chatMessageSchema).min(1, 'at least one me
 export function validateMessages(messages: unknown): readonly ChatMessage[] {
   // Fast path for the common, valid case; zod (the source of truth) reports what is wrong.
   if (isConversation(messages)) return messages;
-  return parseWith(messagesSchema, messages, 'messages');
+  return parseWith(messagesLazy, messages, 'messages');
 }
 
 const ROLES = new Set(['system', 'user', 'assistant', 'tool']);
@@ -46,8 +54,8 @@ function isConversation(m: unknown): m is readonly ChatMessage[] {
 }
 
 /** Parses `value` with `schema`, turning zod issues into one {@link ValidationError}. @internal */
-export function parseWith<T>(schema: z.ZodType<T>, value: unknown, root: string, source?: string): T {
-  const r = schema.safeParse(value);
+export function parseWith<T>(schema: z.ZodType<T> | (() => z.ZodType<T>), value: unknown, root: string, source?: string): T {
+  const r = (typeof schema === 'function' ? schema() : schema).safeParse(value);
   if (r.success) return r.data;
   throw new ValidationError(
     r.error.issues.map((i) => ({ path: formatPath(root, i.path), message: i.message })),

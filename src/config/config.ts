@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import { z } from 'zod';
+import type { z } from 'zod';
+import { lazy } from '../lazy-zod.js';
 import type { LlmWorker } from '../behaviour/types.js';
 import { ValidationError } from '../errors/pool.js';
 import { DemoWorker } from '../adapters/demo.js';
@@ -8,71 +9,70 @@ import { OPENAI_PRESETS, OpenAIWorker, type OpenAIPreset } from '../adapters/ope
 import { poolOptionsSchema, type PoolOptions } from '../pool/options.js';
 import { limitsShape, parseWith, pickLimits } from '../behaviour/validate.js';
 
-const name = z.string().trim().min(1, 'expected a non-empty name');
-const ms = z.number().finite().positive('expected a number of ms > 0');
-
-const ollamaSchema = z
-  .object({
-    kind: z.literal('ollama'),
-    name: name.default('ollama-local'),
-    baseUrl: httpUrl.default('http://localhost:11434'),
-    model: z.string().trim().min(1).default('gemma3:4b'),
-    priority: z.number().finite().default(10),
-    timeoutMs: ms.default(60_000),
-    ...limitsShape,
-  })
-  .strict();
-
-const demoSchema = z
-  .object({
-    kind: z.literal('demo'),
-    name: name.default('demo'),
-    priority: z.number().finite().default(1000),
-  })
-  .strict();
-
-const openaiSchema = z
-  .object({
-    kind: z.literal('openai'),
-    name: name.optional(),
-    preset: z.enum(Object.keys(OPENAI_PRESETS) as [OpenAIPreset, ...OpenAIPreset[]]).optional(),
-    baseUrl: httpUrl.optional(),
-    model: z.string().trim().min(1),
-    apiKeyEnv: z
-      .string()
-      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected the NAME of an environment variable holding the key (never the key itself)')
-      .optional(),
-    priority: z.number().finite().optional(),
-    timeoutMs: ms.optional(),
-    ...limitsShape,
-  })
-  .strict()
-  .refine((w) => w.preset !== undefined || w.baseUrl !== undefined, { message: 'expected a preset or a baseUrl', path: ['baseUrl'] });
-
-const workerSchema = z.discriminatedUnion('kind', [ollamaSchema, openaiSchema, demoSchema]);
-
-// The pool's one options schema; in a file, a strategy is one of the built-in names.
-const poolSchema = poolOptionsSchema.extend({ strategy: z.enum(['local_first', 'round_robin', 'least_loaded']).optional() });
-
-const configSchema = z
-  .object({
-    workers: z.array(workerSchema).min(1, 'expected at least one worker'),
-    pool: poolSchema.optional(),
-  })
-  .strict()
-  .superRefine((c, ctx) => {
-    const seen = new Set<string>();
-    c.workers.forEach((w, i) => {
-      const n = workerName(w);
-      if (seen.has(n)) ctx.addIssue({ code: 'custom', path: ['workers', i, 'name'], message: `duplicate worker name "${n}"` });
-      seen.add(n);
+/** The config file's schema, built on first use (with zod). */
+const schemas = lazy((z) => {
+  const name = z.string().trim().min(1, 'expected a non-empty name');
+  const ms = z.number().finite().positive('expected a number of ms > 0');
+  const ollama = z
+    .object({
+      kind: z.literal('ollama'),
+      name: name.default('ollama-local'),
+      baseUrl: httpUrl().default('http://localhost:11434'),
+      model: z.string().trim().min(1).default('gemma3:4b'),
+      priority: z.number().finite().default(10),
+      timeoutMs: ms.default(60_000),
+      ...limitsShape(),
+    })
+    .strict();
+  const demo = z
+    .object({
+      kind: z.literal('demo'),
+      name: name.default('demo'),
+      priority: z.number().finite().default(1000),
+    })
+    .strict();
+  const openai = z
+    .object({
+      kind: z.literal('openai'),
+      name: name.optional(),
+      preset: z.enum(Object.keys(OPENAI_PRESETS) as [OpenAIPreset, ...OpenAIPreset[]]).optional(),
+      baseUrl: httpUrl().optional(),
+      model: z.string().trim().min(1),
+      apiKeyEnv: z
+        .string()
+        .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected the NAME of an environment variable holding the key (never the key itself)')
+        .optional(),
+      priority: z.number().finite().optional(),
+      timeoutMs: ms.optional(),
+      ...limitsShape(),
+    })
+    .strict()
+    .refine((w) => w.preset !== undefined || w.baseUrl !== undefined, { message: 'expected a preset or a baseUrl', path: ['baseUrl'] });
+  const worker = z.discriminatedUnion('kind', [ollama, openai, demo]);
+  // The pool's one options schema; in a file, a strategy is one of the built-in names.
+  const pool = poolOptionsSchema().extend({ strategy: z.enum(['local_first', 'round_robin', 'least_loaded']).optional() });
+  const config = z
+    .object({
+      workers: z.array(worker).min(1, 'expected at least one worker'),
+      pool: pool.optional(),
+    })
+    .strict()
+    .superRefine((c, ctx) => {
+      const seen = new Set<string>();
+      c.workers.forEach((w, i) => {
+        const n = workerName(w);
+        if (seen.has(n)) ctx.addIssue({ code: 'custom', path: ['workers', i, 'name'], message: `duplicate worker name "${n}"` });
+        seen.add(n);
+      });
     });
-  });
+  return { worker, config };
+});
+type Schemas = ReturnType<typeof schemas>;
 
 /** One worker in a config file (`kind` picks the adapter). */
-export type WorkerConfig = z.input<typeof workerSchema>;
+export type WorkerConfig = z.input<Schemas['worker']>;
 /** A config file's contents. */
-export type CortexConfig = z.input<typeof configSchema>;
+export type CortexConfig = z.input<Schemas['config']>;
 
 /** A validated config: the workers to start and the pool's options. */
 export interface LoadedConfig {
@@ -90,7 +90,7 @@ export const DEFAULT_CONFIG: CortexConfig = { workers: [{ kind: 'ollama' }] };
  * @throws ValidationError with one line per problem: the source, the field path and what was expected.
  */
 export function parseConfig(value: unknown, source = 'config'): LoadedConfig {
-  const c = parseWith(configSchema, value, 'config', source);
+  const c = parseWith(schemas().config, value, 'config', source);
   return {
     workers: c.workers.map(buildWorker),
     pool: (c.pool ?? {}) as PoolOptions,
@@ -118,11 +118,11 @@ export async function loadConfig(path: string): Promise<LoadedConfig> {
   return parseConfig(value, path);
 }
 
-function workerName(w: z.output<typeof workerSchema>): string {
+function workerName(w: z.output<Schemas['worker']>): string {
   return w.kind === 'openai' ? (w.name ?? w.preset ?? 'openai-compatible') : w.name;
 }
 
-function buildWorker(w: z.output<typeof workerSchema>): LlmWorker {
+function buildWorker(w: z.output<Schemas['worker']>): LlmWorker {
   switch (w.kind) {
     case 'openai':
       return new OpenAIWorker({

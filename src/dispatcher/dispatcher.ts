@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { lazy } from '../lazy-zod.js';
 import type { ChatMessage, FinishReason, Usage } from '../behaviour/types.js';
 import { parseWith, validateMessages } from '../behaviour/validate.js';
 import { ShutdownError } from '../errors/pool.js';
@@ -21,15 +21,18 @@ export interface Completion {
   readonly usage?: Usage;
 }
 
-const optionsSchema = z
-  .object({
-    model: z.string().min(1).optional(),
-    signal: z.instanceof(AbortSignal, { message: 'expected an AbortSignal' }).optional(),
-    backendOptions: z.record(z.string(), z.unknown()).optional(),
-    priority: z.number().finite().optional(),
-    ...requestPolicyShape,
-  })
-  .strict();
+const optionsSchema = lazy((z) =>
+  z
+    .object({
+      model: z.string().min(1).optional(),
+      signal: z.instanceof(AbortSignal, { message: 'expected an AbortSignal' }).optional(),
+      backendOptions: z.record(z.string(), z.unknown()).optional(),
+      priority: z.number().finite().optional(),
+      ...requestPolicyShape(),
+    })
+    .strict(),
+);
+const defaultsSchema = lazy((z) => z.object(requestPolicyShape()).strict());
 
 /** Fast path: no options, or only a signal and a model of the right types. */
 function isPlainOptions(o: DispatchOptions): boolean {
@@ -76,7 +79,7 @@ export class Dispatcher {
     if (typeof poolName !== 'string' || poolName === '') throw new InvalidArgumentError('poolName', 'a non-empty string', poolName);
     this.#system = system;
     this.#poolName = poolName;
-    this.#defaults = mergePolicy(POLICY_DEFAULTS, parseWith(z.object(requestPolicyShape).strict(), defaults, 'defaults') as RequestPolicyOptions);
+    this.#defaults = mergePolicy(POLICY_DEFAULTS, parseWith(defaultsSchema, defaults, 'defaults') as RequestPolicyOptions);
     this.#env = { system, findPool: () => system.whereis(poolName) as PoolRef | undefined, scope: this.#scope };
   }
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { lazy } from '../lazy-zod.js';
 
 /** Continuing a broken stream on another worker (opt-in). */
 export interface ContinuationOptions {
@@ -48,18 +48,19 @@ export const POLICY_DEFAULTS: RequestPolicy = Object.freeze({
   queueTimeoutMs: 30_000,
 });
 
-const positiveMs = z.number().finite().positive();
-
 /** The one schema of the request policy's fields (all optional), shared by pool options, request options and config files. @internal */
-export const requestPolicyShape = {
-  firstChunkTimeoutMs: positiveMs.optional(),
-  idleTimeoutMs: positiveMs.optional(),
-  deadlineMs: positiveMs.optional(),
-  continuation: z
-    .union([z.literal(false), z.object({ maxSwitches: z.number().int().positive().optional(), prompt: z.string().min(1).optional() }).strict()])
-    .optional(),
-  queueTimeoutMs: positiveMs.optional(),
-};
+export const requestPolicyShape = lazy((z) => {
+  const positiveMs = z.number().finite().positive();
+  return {
+    firstChunkTimeoutMs: positiveMs.optional(),
+    idleTimeoutMs: positiveMs.optional(),
+    deadlineMs: positiveMs.optional(),
+    continuation: z
+      .union([z.literal(false), z.object({ maxSwitches: z.number().int().positive().optional(), prompt: z.string().min(1).optional() }).strict()])
+      .optional(),
+    queueTimeoutMs: positiveMs.optional(),
+  };
+});
 
 /** `over`'s fields, where given, on top of `base` (both already validated). @internal */
 export function mergePolicy(base: RequestPolicy, over: RequestPolicyOptions): RequestPolicy {

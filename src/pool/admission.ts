@@ -13,7 +13,7 @@ export interface WorkerLimits {
   readonly tpm?: number;
 }
 
-/** Limits with the unlimited ones as `Infinity`. @internal */
+/** {@link WorkerLimits} with every field set: `Infinity` where unlimited (what an {@link AdmissionStore} is given). */
 export interface ResolvedLimits {
   readonly maxConcurrent: number;
   readonly rpm: number;

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { lazy } from '../lazy-zod.js';
 import { parseWith } from '../behaviour/validate.js';
 import { mergePolicy, POLICY_DEFAULTS, requestPolicyShape, type RequestPolicy, type RequestPolicyOptions } from '../dispatcher/policy.js';
 import type { SelectionStrategy, StrategyName } from './strategies.js';
@@ -51,12 +51,11 @@ const POOL_DEFAULTS: ResolvedPoolOptions = Object.freeze({
   overflow: 'next',
 });
 
-const ms = z.number().finite().nonnegative();
-const positiveMs = z.number().finite().positive();
-
 /** The one schema of pool options, shared by `startWorkers` and config files. @internal */
-export const poolOptionsSchema = z
-  .object({
+export const poolOptionsSchema = lazy((z) => {
+  const ms = z.number().finite().nonnegative();
+  const positiveMs = z.number().finite().positive();
+  return z.object({
     strategy: z.unknown().optional(), // checked by resolveStrategy (a name, or a strategy object)
     healthIntervalMs: ms.optional(),
     healthTimeoutMs: positiveMs.optional(),
@@ -66,9 +65,10 @@ export const poolOptionsSchema = z
     disableMs: positiveMs.optional(),
     maxQueue: z.number().int().nonnegative().optional(),
     overflow: z.enum(['next', 'wait']).optional(),
-    ...requestPolicyShape,
+    ...requestPolicyShape(),
   })
   .strict();
+});
 
 /**
  * Validates pool options; returns the pool's own settings and the request defaults.

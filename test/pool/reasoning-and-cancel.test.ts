@@ -47,15 +47,15 @@ describe('a model that is thinking is making progress', () => {
   it.each(['reasoning_content', 'reasoning'] as const)(
     'OpenAI-compatible `%s` deltas count as first chunks and reach the caller apart from the text',
     async (field) => {
-      // Thinks for ~5 x 40 ms, longer than the 100 ms first-chunk timeout.
-      const primary = await openai({ script: { reasoning: ['Let', ' me', ' see', '...', ' ok'], reasoningField: field, reasoningDelayMs: 40, chunks: ['4'] } });
+      // Thinks for 5 x 250 ms, longer than the 1 s first-chunk timeout (wide margins: real time on a busy machine).
+      const primary = await openai({ script: { reasoning: ['Let', ' me', ' see', '...', ' ok'], reasoningField: field, reasoningDelayMs: 250, chunks: ['4'] } });
       const fallback = await openai({ script: { chunks: ['fallback'] } });
       const cortex = await pool(
         [
           new OpenAIWorker({ name: 'thinker', baseUrl: primary.url, model: 'gpt-test', priority: 1 }),
           new OpenAIWorker({ name: 'fallback', baseUrl: fallback.url, model: 'gpt-test', priority: 2 }),
         ],
-        100,
+        1_000,
       );
       const chunks = await collect(cortex);
       expect(fallback.requests).toHaveLength(0);
@@ -69,11 +69,11 @@ describe('a model that is thinking is making progress', () => {
   );
 
   it("Ollama's `message.thinking` counts as a first chunk and reaches the caller apart from the text", async () => {
-    const primary = await ollama({ script: { thinking: ['hmm', ' right'], thinkingDelayMs: 80, chunks: ['42'] } });
+    const primary = await ollama({ script: { thinking: ['hmm', ' right'], thinkingDelayMs: 600, chunks: ['42'] } });
     const fallback = await ollama({ script: { chunks: ['fallback'] } });
     const cortex = await pool(
       [new OllamaWorker({ name: 'thinker', baseUrl: primary.url, priority: 1 }), new OllamaWorker({ name: 'fallback', baseUrl: fallback.url, priority: 2 })],
-      100,
+      1_000,
     );
     const chunks = await collect(cortex);
     expect(fallback.requests).toHaveLength(0);

@@ -1,0 +1,112 @@
+import { execFileSync } from 'node:child_process';
+import { lib, testing } from './lib.js';
+import type { ChatMessage, Workers } from '../src/index.js';
+import { interleaved, median, record } from './harness.js';
+const { startWorkers } = lib;
+const { MockWorker } = testing;
+
+const hi: ChatMessage[] = [{ role: 'user', content: 'Hi' }];
+const quiet = { healthIntervalMs: 0 } as const;
+
+async function firstChunk(w: Workers): Promise<void> {
+  const g = w.dispatcher.dispatchStream(hi);
+  await g.next();
+  await g.return();
+}
+
+function percentile(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+}
+
+/** Admission's cost, a queued request's start, the 40-request spill-over, and the cold start. */
+export async function admissionBench(): Promise<void> {
+  // Admission when a slot is free: the same pool with and without limits on its worker.
+  const B = 100;
+  const free = await startWorkers({ workers: [new MockWorker({ name: 'w', chunks: ['a'] })], ...quiet, prefix: 'a1' });
+  const limited = await startWorkers({
+    workers: [new MockWorker({ name: 'w', chunks: ['a'], limits: { maxConcurrent: 1_000, rpm: 1_000_000_000, tpm: 1_000_000_000 } })],
+    ...quiet,
+    prefix: 'a2',
+  });
+  const r = await interleaved(
+    {
+      unlimited: async () => {
+        for (let i = 0; i < B; i++) await firstChunk(free);
+      },
+      limited: async () => {
+        for (let i = 0; i < B; i++) await firstChunk(limited);
+      },
+    },
+    { batch: B },
+  );
+  const added = (median(r.limited!) - median(r.unlimited!)) / 1000;
+  record({ group: 'admission', name: 'added to a dispatch by admission (maxConcurrent + rpm + tpm), slot free', value: added, unit: 'us', goal: '< 1 us', met: added < 1 });
+  await free.stop();
+  await limited.stop();
+
+  // A queued request, once the slot it waits for is released: its first chunk, against an uncontended dispatch.
+  const one = await startWorkers({ workers: [new MockWorker({ name: 'w', chunks: ['a'], limits: { maxConcurrent: 1 } })], ...quiet, prefix: 'a3' });
+  const afterRelease: number[] = [];
+  const uncontended: number[] = [];
+  for (let i = 0; i < 2_000; i++) {
+    const a = one.dispatcher.dispatchStream(hi);
+    await a.next(); // holds the slot
+    const b = one.dispatcher.dispatchStream(hi);
+    const bFirst = b.next(); // queued
+    await new Promise((res) => setImmediate(res));
+    const t0 = performance.now();
+    await a.return(); // releases
+    await bFirst;
+    afterRelease.push((performance.now() - t0) * 1000);
+    await b.return();
+    const t1 = performance.now();
+    await firstChunk(one);
+    uncontended.push((performance.now() - t1) * 1000);
+  }
+  const queued = median(afterRelease) - median(uncontended);
+  record({ group: 'admission', name: 'release -> queued request has its first chunk', value: median(afterRelease), unit: 'us' });
+  record({ group: 'admission', name: 'a queued start after the release, beyond an uncontended dispatch', value: queued, unit: 'us', goal: '<= 5 us', met: queued <= 5 });
+  await one.stop();
+
+  // 40 requests at once: local (one at a time) and a cloud worker with room; 20 ms to a first chunk each.
+  const spill = await startWorkers({
+    workers: [
+      new MockWorker({ name: 'local', priority: 10, chunks: ['l', 'm'], delayMs: 20, limits: { maxConcurrent: 1 } }),
+      new MockWorker({ name: 'cloud', priority: 60, chunks: ['c', 'd'], delayMs: 20 }),
+    ],
+    ...quiet,
+    firstChunkTimeoutMs: 2_000,
+    prefix: 'a4',
+  });
+  const timeToFirst = async (): Promise<number> => {
+    const t0 = performance.now();
+    const g = spill.dispatcher.dispatchStream(hi);
+    await g.next();
+    const ms = performance.now() - t0;
+    for await (const _ of g) void _;
+    return ms;
+  };
+  const unloaded: number[] = [];
+  for (let i = 0; i < 20; i++) unloaded.push(await timeToFirst());
+  const loaded: number[] = [];
+  for (let round = 0; round < 5; round++) loaded.push(...(await Promise.all(Array.from({ length: 40 }, timeToFirst))));
+  const p95 = percentile(loaded, 95) / median(unloaded);
+  record({ group: 'admission', name: '40 at once, local full: p95 first chunk', value: percentile(loaded, 95), unit: 'ms' });
+  record({ group: 'admission', name: '40 at once: p95 first chunk / an unloaded request', value: p95, unit: 'x', goal: '<= 2x', met: p95 <= 2 });
+  await spill.stop();
+
+  // Cold start: a fresh process importing the package, against one importing nothing.
+  const runs = (code: string): number[] =>
+    Array.from({ length: 11 }, () => {
+      const out = execFileSync(process.execPath, ['--input-type=module', '-e', `const t = performance.now(); ${code}; console.log(performance.now() - t);`], { encoding: 'utf8' });
+      return Number(out.trim());
+    });
+  const pkg = new URL('../dist/index.js', import.meta.url).href;
+  const nothing = runs('await Promise.resolve()');
+  const cold = runs(`await import(${JSON.stringify(pkg)})`);
+  const coldMs = median(cold) - median(nothing);
+  record({ group: 'admission', name: "cold start: import('cortex-otp') in a fresh process", value: coldMs, unit: 'ms', goal: '<= 40 ms', met: coldMs <= 40 });
+  const zod = runs("await import('zod')");
+  record({ group: 'admission', name: "of which: import('zod') alone", value: median(zod) - median(nothing), unit: 'ms' });
+}
