@@ -7,7 +7,7 @@ import { checkSystem, type ActorSystem } from '../runtime/system.js';
 import { checkHealth, poolStatus, type PoolRef, type PoolStatus } from '../pool/pool.js';
 import type { HealthReport } from '../pool/health.js';
 import { mergePolicy, POLICY_DEFAULTS, requestPolicyShape, type RequestPolicy, type RequestPolicyOptions } from './policy.js';
-import { runRequest, type DispatchOptions, type RequestEnv, type StreamChunk } from './request.js';
+import { reporterFor, runRequest, type DispatchOptions, type RequestEnv, type StreamChunk } from './request.js';
 
 /** Default drain time of {@link Dispatcher.drain} and `Workers.stop`, ms. */
 export const DEFAULT_DRAIN_MS = 5_000;
@@ -80,7 +80,8 @@ export class Dispatcher {
     this.#system = system;
     this.#poolName = poolName;
     this.#defaults = mergePolicy(POLICY_DEFAULTS, parseWith(defaultsSchema, defaults, 'defaults') as RequestPolicyOptions);
-    this.#env = { system, findPool: () => system.whereis(poolName) as PoolRef | undefined, scope: this.#scope };
+    const findPool = (): PoolRef | undefined => system.whereis(poolName) as PoolRef | undefined;
+    this.#env = { system, findPool, scope: this.#scope, report: reporterFor(findPool) };
   }
 
   /**

@@ -60,6 +60,8 @@ export interface RequestEnv {
   readonly system: ActorSystem;
   readonly findPool: () => PoolRef | undefined;
   readonly scope: RequestScope;
+  /** Tells the pool how an attempt ended (made once per dispatcher by {@link reporterFor}). */
+  readonly report: (name: string, outcome: AttemptOutcome) => void;
 }
 
 type Ending = 'caller' | 'deadline' | 'shutdown';
@@ -240,36 +242,24 @@ export class Request {
     return this.parts.length === 0 ? this.messages : continuationMessages(this.messages, this.parts.join(''), this.policy.continuation);
   }
 
-  /** Streams one attempt: yields its chunks; returns true when the answer completed. Throws to fail over or end. */
-  async *attempt(a: Attempt): AsyncGenerator<StreamChunk, boolean, undefined> {
-    const clock = this.env.system.clock;
-    const iterable = await a.read(Promise.resolve(a.lease.worker.streamCompletion(this.prompt(), this.streamOptions(a))));
-    a.accepted = true;
-    const iterator = iterable[Symbol.asyncIterator]();
-    const guarded = (iterable as { [ABORTS_PROMPTLY]?: boolean })[ABORTS_PROMPTLY] !== true;
-    let completed = false;
-    try {
-      for (;;) {
-        const r = guarded ? await a.read(iterator.next()) : await iterator.next();
-        if (this.ended !== null) throw ENDED; // cancelled meanwhile: not even a chunk already buffered
-        if (r.done) throw new WorkerError(a.name, 'truncated', 'the stream ended without its final chunk');
-        const out = this.#chunk(a, r.value, clock.now());
-        if (out.done) {
-          completed = true;
-          const u = out.usage;
-          const used = u?.promptTokens !== undefined || u?.completionTokens !== undefined ? (u.promptTokens ?? 0) + (u.completionTokens ?? 0) : undefined;
-          a.release({ kind: 'success', firstChunkMs: a.firstAt! - a.started, latencyMs: clock.now() - a.started }, used);
-          this.finish('complete');
-        }
-        yield out;
-        if (completed) return true;
-        a.resume(clock.now());
-      }
-    } finally {
-      // Close the worker's iterator, completed or not: one that yielded its final chunk may still
-      // be suspended there (a completed HTTP stream's return is a no-op).
-      if (iterator.return) void Promise.resolve(iterator.return()).catch(() => {});
+  /** Starts the attempt on its worker: resolves with its chunks once the worker accepted the request. */
+  open(a: Attempt): Promise<AsyncIterable<CompletionChunk>> {
+    return a.read(Promise.resolve(a.lease.worker.streamCompletion(this.prompt(), this.streamOptions(a))));
+  }
+
+  /** What the worker's iterator gave, as the caller's chunk; on the final chunk the slot goes back as a success. Throws to fail over or end. */
+  take(a: Attempt, r: IteratorResult<CompletionChunk>): StreamChunk {
+    if (this.ended !== null) throw ENDED; // cancelled meanwhile: not even a chunk already buffered
+    if (r.done) throw new WorkerError(a.name, 'truncated', 'the stream ended without its final chunk');
+    const now = this.env.system.clock.now();
+    const out = this.#chunk(a, r.value, now);
+    if (out.done) {
+      const u = out.usage;
+      const used = u?.promptTokens !== undefined || u?.completionTokens !== undefined ? (u.promptTokens ?? 0) + (u.completionTokens ?? 0) : undefined;
+      a.release({ kind: 'success', firstChunkMs: a.firstAt! - a.started, latencyMs: now - a.started }, used);
+      this.finish('complete');
     }
+    return out;
   }
 
   /** A worker's chunk as the caller gets it (counting the text, re-arming the watchdog for the idle limit). */
@@ -327,20 +317,35 @@ export async function* runRequest(env: RequestEnv, messages: readonly ChatMessag
   const leave = env.scope.enter(() => r.end('shutdown'));
   const onCallerAbort = (): void => r.end('caller');
   o.signal?.addEventListener('abort', onCallerAbort, { once: true });
-  r.armBy(r.deadlineAt);
+  const clock = env.system.clock;
   try {
     for (;;) {
-      const a = await nextAttempt(r);
+      const next = nextAttempt(r);
+      const a = next instanceof Promise ? await next : next;
       const before = r.chars;
       let completed = false;
+      let iterator: AsyncIterator<CompletionChunk> | undefined;
       try {
-        completed = yield* r.attempt(a);
-        if (completed) return;
+        const iterable = await r.open(a);
+        a.accepted = true;
+        iterator = iterable[Symbol.asyncIterator]();
+        // A worker whose reads reject as soon as its signal aborts is read directly; others are guarded.
+        const guarded = (iterable as { [ABORTS_PROMPTLY]?: boolean })[ABORTS_PROMPTLY] !== true;
+        for (;;) {
+          const out = r.take(a, guarded ? await a.read(iterator.next()) : await iterator.next());
+          completed = out.done;
+          yield out;
+          if (completed) return;
+          a.resume(clock.now());
+        }
       } catch (e) {
         if (r.ended !== null) throw r.endedError();
         r.failed(a, e, r.chars - before);
       } finally {
         r.current = null; // the watchdog stays armed for the request; the next attempt takes it over
+        // Close the worker's iterator, completed or not: one that yielded its final chunk may
+        // still be suspended there (a completed HTTP stream's return is a no-op).
+        if (iterator?.return) void Promise.resolve(iterator.return()).catch(() => {});
         a.close(completed);
       }
     }
@@ -351,16 +356,22 @@ export async function* runRequest(env: RequestEnv, messages: readonly ChatMessag
   }
 }
 
-/** Checks out the next worker and starts its attempt (the watchdog now watches it). */
-async function nextAttempt(r: Request): Promise<Attempt> {
+/** Checks out the next worker and starts its attempt: at once from an idle pool (no promise turn), or after the queue. */
+function nextAttempt(r: Request): Attempt | Promise<Attempt> {
   const waitFrom = r.env.system.clock.now();
-  let got: { pool: PoolRef; checkout: Checkout } | undefined;
-  try {
-    const pending = r.checkout();
-    got = pending instanceof Promise ? await pending : pending;
-  } catch (e) {
+  const failed = (e: unknown): never => {
     throw r.checkoutError(e, Math.max(1, Math.min(r.policy.queueTimeoutMs, r.deadlineAt - waitFrom)));
+  };
+  let pending: ReturnType<Request['checkout']>;
+  try {
+    pending = r.checkout();
+  } catch (e) {
+    return failed(e);
   }
+  return pending instanceof Promise ? pending.then((got) => startAttempt(r, got), failed) : startAttempt(r, pending);
+}
+
+function startAttempt(r: Request, got: { pool: PoolRef; checkout: Checkout } | undefined): Attempt {
   if (r.ended !== null && !(got?.checkout.ok ?? false)) throw r.endedError();
   if (got === undefined) {
     r.attempts.push({ worker: '(pool)', reason: 'the pool is not running' });
@@ -369,10 +380,7 @@ async function nextAttempt(r: Request): Promise<Attempt> {
   const c = got.checkout;
   if (!c.ok) throw c.kind === 'queue_full' ? r.queueFull(c.maxQueue, c.depth) : r.noMore(c.skipped);
   const lent = c.lease;
-  const findPool = r.env.findPool;
-  const a = new Attempt(lent, r.env.system.clock, lent.alternatives > 0 ? r.policy.firstChunkTimeoutMs : Infinity, r.policy.idleTimeoutMs, (name, outcome) =>
-    report(findPool, got.pool, name, outcome),
-  );
+  const a = new Attempt(lent, r.env.system.clock, lent.alternatives > 0 ? r.policy.firstChunkTimeoutMs : Infinity, r.policy.idleTimeoutMs, r.env.report);
   if (r.ended !== null) {
     a.release({ kind: 'cancelled' }); // ended while waiting for the worker: give it back untouched
     throw r.endedError();
@@ -386,10 +394,12 @@ async function nextAttempt(r: Request): Promise<Attempt> {
   return a;
 }
 
-/** Tells the pool now running (the one that lent the slot may have been rebuilt since) how an attempt ended. */
-function report(findPool: () => PoolRef | undefined, lender: PoolRef, name: string, outcome: AttemptOutcome): void {
-  const pool = lender.exited ? findPool() : lender;
-  if (pool !== undefined) reportOutcome(pool, name, outcome);
+/** How a dispatcher tells the pool now running (the one that lent a slot may have been rebuilt since) how an attempt ended. @internal */
+export function reporterFor(findPool: () => PoolRef | undefined): (name: string, outcome: AttemptOutcome) => void {
+  return (name, outcome) => {
+    const pool = findPool();
+    if (pool !== undefined) reportOutcome(pool, name, outcome);
+  };
 }
 
 class PoolNotRunning extends Error {}

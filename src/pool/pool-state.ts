@@ -107,7 +107,7 @@ export class PoolState {
     if (pick.kind === 'full') return 'full';
     if (pick.kind === 'none') return { ok: false, kind: 'none', skipped: this.#skipped(exclude, now) };
     const slot = this.slots.get(pick.candidate.name)!;
-    this.selection.loadChanged(slot.name, store.load(slot.name, now).inflight);
+    if (this.selection.loadAware) this.selection.loadChanged(slot.name, store.load(slot.name, now).inflight);
     if (slot.circuit.view.kind === 'half_open') {
       slot.circuit.admitted(); // this request is the trial: nobody else until it ends
       this.#dirty = true;
@@ -177,8 +177,7 @@ export class PoolState {
   released(name: string, outcome: AttemptOutcome): void {
     const slot = this.slots.get(name);
     if (slot === undefined) return;
-    const now = this.env.clock.now();
-    this.selection.loadChanged(name, this.env.store.load(name, now).inflight);
+    if (this.selection.loadAware) this.selection.loadChanged(name, this.env.store.load(name, this.env.clock.now()).inflight);
     const wasHeld = slot.circuit.holding;
     switch (outcome.kind) {
       case 'success':

@@ -9,7 +9,7 @@ const NONE: Excluded = { has: () => false };
 
 /** `a` or `b`. */
 function either(a: Excluded, b: ReadonlySet<string>): Excluded {
-  return b.size === 0 ? a : { has: (n) => a.has(n) || b.has(n) };
+  return { has: (n) => a.has(n) || b.has(n) };
 }
 
 /** What a pick found. */
@@ -65,24 +65,29 @@ export class Selection {
    * worse tier than a full one.
    */
   pick<T>(exclude: Excluded, admit: (c: Candidate) => T | undefined, wait: boolean): Pick<T> {
-    const full = new Set<string>();
+    let full: Set<string> | null = null; // made only when a worker is at its limits
     let bestFull = Infinity;
     for (;;) {
-      const c = this.strategy.pick(this.#state, either(exclude, full) as ReadonlySet<string>);
+      const c = this.strategy.pick(this.#state, (full === null ? exclude : either(exclude, full)) as ReadonlySet<string>);
       if (c === undefined) break;
       if (wait && c.priority > bestFull) return { kind: 'full' };
       const admitted = admit(c);
       if (admitted !== undefined) return { kind: 'picked', candidate: c, admitted };
-      full.add(c.name);
+      (full ??= new Set()).add(c.name);
       bestFull = Math.min(bestFull, c.priority);
     }
     for (const c of this.#busy) {
-      if (exclude.has(c.name) || full.has(c.name)) continue;
+      if (exclude.has(c.name) || full?.has(c.name)) continue;
       const admitted = admit(c);
       if (admitted !== undefined) return { kind: 'picked', candidate: c, admitted };
-      full.add(c.name);
+      (full ??= new Set()).add(c.name);
     }
-    return full.size > 0 ? { kind: 'full' } : { kind: 'none' };
+    return full !== null ? { kind: 'full' } : { kind: 'none' };
+  }
+
+  /** Whether the strategy wants in-flight counts (only load-aware ones do). */
+  get loadAware(): boolean {
+    return this.strategy.loadChanged !== undefined;
   }
 
   /** Eligible workers left for a request that excludes `exclude` and now uses `using`. */
