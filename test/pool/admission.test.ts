@@ -2,7 +2,8 @@
  * Admission: a worker is sent no more than it can take (maxConcurrent, rpm, tpm); a full tier
  * spills over or waits; a bounded FIFO queue holds the rest; every slot comes back exactly once.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useServers } from '../support/servers.js';
 import {
   createSystem,
   isQueueFullError,
@@ -14,38 +15,12 @@ import {
   SimulatedClock,
   startWorkers,
   type DispatchOptions,
-  type InspectionEvent,
-  type LlmWorker,
-  type StartWorkersOptions,
   type StreamChunk,
   type Workers,
 } from '../../src/index.js';
-import { MockWorker, startFakeOllama, startFakeOpenAI, type FakeOllama, type FakeOpenAI } from '../../src/testing.js';
+import { MockWorker } from '../../src/testing.js';
 
-const closers: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  for (const c of closers.splice(0).reverse()) await c();
-});
-
-async function start(workers: LlmWorker[], options: Omit<StartWorkersOptions, 'workers'> = {}): Promise<{ cortex: Workers; events: InspectionEvent[] }> {
-  const cortex = await startWorkers({ workers, healthIntervalMs: 0, ...options });
-  closers.push(() => cortex.stop({ drainMs: 0 }));
-  const events: InspectionEvent[] = [];
-  cortex.system.inspect((e) => events.push(e));
-  return { cortex, events };
-}
-
-async function ollama(options: Parameters<typeof startFakeOllama>[0]): Promise<FakeOllama> {
-  const s = await startFakeOllama(options);
-  closers.push(() => s.close());
-  return s;
-}
-
-async function openai(options: Parameters<typeof startFakeOpenAI>[0]): Promise<FakeOpenAI> {
-  const s = await startFakeOpenAI(options);
-  closers.push(() => s.close());
-  return s;
-}
+const { ollama, openai, start } = useServers();
 
 /** Reads a whole answer; resolves with its chunks or the error it ended with. */
 async function ask(cortex: Workers, content: string, options: DispatchOptions = {}): Promise<{ chunks: StreamChunk[]; error?: unknown }> {

@@ -3,20 +3,13 @@
  * strategy is the one used, round_robin across an eligible set that empties and refills,
  * `busy` health, one half-open trial at a time, and every field of `status()`.
  */
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { startWorkers, WorkerError, type InspectionEvent, type StartWorkersOptions, type Workers } from '../../src/index.js';
+import { describe, expect, it, vi } from 'vitest';
+import { WorkerError, type Workers } from '../../src/index.js';
 import { MockWorker } from '../../src/testing.js';
-import { drain } from './helpers.js';
+import { drain, useMockPool } from './helpers.js';
 
-let running: Workers | undefined;
-let events: InspectionEvent[] = [];
-
-async function start(workers: MockWorker[], options: Omit<StartWorkersOptions, 'workers'> = {}): Promise<Workers> {
-  running = await startWorkers({ workers, healthIntervalMs: 0, ...options });
-  events = [];
-  running.system.inspect((e) => events.push(e));
-  return running;
-}
+const pool = useMockPool();
+const start = pool.start;
 const flush = () => vi.advanceTimersByTimeAsync(0);
 const whoAnswers = async (w: Workers, n: number): Promise<string[]> => {
   const out: string[] = [];
@@ -24,14 +17,8 @@ const whoAnswers = async (w: Workers, n: number): Promise<string[]> => {
   return out;
 };
 /** No pool restart hid a crash: the pool actor never exited during the test. */
-const poolRestarts = (): number => events.filter((e) => e.type === 'supervisor.child_restarting' && e.id === 'pool').length;
+const poolRestarts = (): number => pool.events.filter((e) => e.type === 'supervisor.child_restarting' && e.id === 'pool').length;
 
-beforeEach(() => vi.useFakeTimers());
-afterEach(async () => {
-  await running?.stop();
-  running = undefined;
-  vi.useRealTimers();
-});
 
 describe('the named strategy is the one used', () => {
   const workers = () => [new MockWorker({ name: 'a', priority: 10 }), new MockWorker({ name: 'b', priority: 20 }), new MockWorker({ name: 'c', priority: 30 })];

@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   isDeadlineExceededError,
   isNoWorkersAvailableError,
@@ -6,36 +6,17 @@ import {
   isStreamInterruptedError,
   isValidationError,
   kill,
-  startWorkers,
   WorkerError,
-  type InspectionEvent,
-  type StartWorkersOptions,
   type StrategyName,
-  type Workers,
 } from '../../src/index.js';
 import { MockWorker } from '../../src/testing.js';
-import { drain, hi } from './helpers.js';
+import { drain, hi, useMockPool } from './helpers.js';
 
-let running: Workers | undefined;
-let events: InspectionEvent[] = [];
-
-async function start(workers: MockWorker[], options: Omit<StartWorkersOptions, 'workers'> = {}): Promise<Workers> {
-  running = await startWorkers({ workers, healthIntervalMs: 0, ...options });
-  events = [];
-  running.system.inspect((e) => events.push(e));
-  return running;
-}
+const pool = useMockPool();
+const start = pool.start;
 
 const flush = () => vi.advanceTimersByTimeAsync(0);
 
-beforeEach(() => {
-  vi.useFakeTimers();
-});
-afterEach(async () => {
-  await running?.stop();
-  running = undefined;
-  vi.useRealTimers();
-});
 
 describe.each<StrategyName>(['local_first', 'round_robin', 'least_loaded'])('failover under %s', (strategy) => {
   it('fails over to the next worker when the first fails to start', async () => {
@@ -85,7 +66,7 @@ describe('pool: timeouts (simulated clock)', () => {
     const r = await p;
     expect(r.text).toBe('saved');
     expect(silent.calls[0]!.signal.aborted).toBe(true);
-    expect(events.find((e) => e.type === 'pool.attempt_failed')).toMatchObject({ worker: 'silent', phase: 'first_chunk' });
+    expect(pool.events.find((e) => e.type === 'pool.attempt_failed')).toMatchObject({ worker: 'silent', phase: 'first_chunk' });
   });
 
   it('gives each attempt its own first-chunk time, counted from its own start', async () => {
@@ -174,8 +155,8 @@ describe('pool: health', () => {
     await vi.advanceTimersByTimeAsync(30_000);
     expect(flaky.healthChecks).toBe(2);
     expect((await drain(dispatcher)).chunks[0]!.worker).toBe('flaky');
-    const flakyChanges = events.flatMap((e) => (e.type === 'pool.health_changed' && e.worker === 'flaky' ? [[e.from, e.to]] : []));
-    // (the first change, unknown -> unavailable, came with the start, before `events` listened)
+    const flakyChanges = pool.events.flatMap((e) => (e.type === 'pool.health_changed' && e.worker === 'flaky' ? [[e.from, e.to]] : []));
+    // (the first change, unknown -> unavailable, came with the start, before the events were collected)
     expect(flakyChanges).toEqual([['unavailable', 'available']]);
   });
 });
@@ -198,7 +179,7 @@ describe('pool: circuit breaker', () => {
     expect((await drain(dispatcher)).chunks[0]!.worker).toBe('flap'); // the trial
     await flush();
     expect((await dispatcher.status()).workers[0]!.circuit).toBe('closed');
-    expect(events.filter((e) => e.type === 'pool.circuit_changed').map((e) => e.type === 'pool.circuit_changed' && e.state)).toEqual([
+    expect(pool.events.filter((e) => e.type === 'pool.circuit_changed').map((e) => e.type === 'pool.circuit_changed' && e.state)).toEqual([
       'open',
       'half_open',
       'closed',

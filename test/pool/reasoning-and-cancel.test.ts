@@ -2,39 +2,22 @@
  * Reasoning models are not silent ones; a cancel is final even when chunks are buffered; the same
  * model name means the same model in both adapters. Over real HTTP against the fake servers.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useServers } from '../support/servers.js';
 import {
   isStreamAbortedError,
   OllamaWorker,
   OpenAIWorker,
-  startWorkers,
   type LlmWorker,
   type StreamChunk,
   type Workers,
 } from '../../src/index.js';
-import { startFakeOllama, startFakeOpenAI, type FakeOllama, type FakeOpenAI } from '../../src/testing.js';
 
-const closers: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  for (const c of closers.splice(0).reverse()) await c();
-});
+const servers = useServers();
+const { ollama, openai } = servers;
 
 async function pool(workers: LlmWorker[], firstChunkTimeoutMs: number): Promise<Workers> {
-  const cortex = await startWorkers({ workers, healthIntervalMs: 0, firstChunkTimeoutMs, failureThreshold: 3 });
-  closers.push(() => cortex.stop({ drainMs: 0 }));
-  return cortex;
-}
-
-async function openai(script: Parameters<typeof startFakeOpenAI>[0]): Promise<FakeOpenAI> {
-  const s = await startFakeOpenAI(script);
-  closers.push(() => s.close());
-  return s;
-}
-
-async function ollama(script: Parameters<typeof startFakeOllama>[0]): Promise<FakeOllama> {
-  const s = await startFakeOllama(script);
-  closers.push(() => s.close());
-  return s;
+  return (await servers.start(workers, { firstChunkTimeoutMs, failureThreshold: 3 })).cortex;
 }
 
 async function collect(cortex: Workers): Promise<StreamChunk[]> {

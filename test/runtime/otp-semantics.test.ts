@@ -4,6 +4,7 @@
  * `lib/stdlib/test/supervisor_SUITE.erl`, and the `erlang:link/1`, `erlang:monitor/2` docs.
  */
 import { describe, expect, it } from 'vitest';
+import { settle } from '../support/settle.js';
 import {
   call,
   createSystem,
@@ -27,10 +28,6 @@ import {
 import { isAlreadyRegisteredError } from '../../src/errors/index.js';
 import { runScript } from '../support/run-script.js';
 
-const tick = () => new Promise<void>((r) => setImmediate(r));
-async function settle(n = 5): Promise<void> {
-  for (let i = 0; i < n; i++) await tick();
-}
 
 type Echo = { call: { type: 'echo'; v: string } | { type: 'self' } | { type: 'selfLater' }; replies: { echo: string; self: string; selfLater: string } };
 

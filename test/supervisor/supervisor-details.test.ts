@@ -4,6 +4,7 @@
  * their deadlines at once, and an NDJSON last line without its newline.
  */
 import { describe, expect, it } from 'vitest';
+import { settle } from '../support/settle.js';
 import {
   call,
   createSystem,
@@ -21,10 +22,6 @@ import {
 } from '../../src/index.js';
 import { NdjsonSplitter } from '../../src/adapters/ndjson.js';
 
-const tick = () => new Promise<void>((r) => setImmediate(r));
-async function settle(n = 5): Promise<void> {
-  for (let i = 0; i < n; i++) await tick();
-}
 const idle: Behaviour<null> = { init: () => null };
 
 describe('a restart whose start fails', () => {
