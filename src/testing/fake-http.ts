@@ -118,3 +118,12 @@ export function checkFakeOptions(o: unknown): void {
     throw new InvalidArgumentError('options.script', 'a script object or a function returning one', script);
   }
 }
+
+/** `obj` with the server's live counters as read-only properties (`clientAborts`, `active`, `peakActive`). @internal */
+export function withCounters<T extends object>(obj: T, http: FakeHttp): T & Pick<FakeHttp, 'clientAborts' | 'active' | 'peakActive'> {
+  return Object.defineProperties(obj, {
+    clientAborts: { get: () => http.clientAborts, enumerable: true },
+    active: { get: () => http.active, enumerable: true },
+    peakActive: { get: () => http.peakActive, enumerable: true },
+  }) as T & Pick<FakeHttp, 'clientAborts' | 'active' | 'peakActive'>;
+}

@@ -1,4 +1,4 @@
-import { checkFakeOptions } from './fake-http.js';
+import { checkFakeOptions, withCounters } from './fake-http.js';
 import { fakeHttp, readJson } from './fake-http.js';
 
 /** What the fake server does with one `/api/chat` request. */
@@ -183,23 +183,14 @@ export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<
     res.end();
   });
 
-  return {
+  return withCounters<Omit<FakeOllama, 'clientAborts' | 'active' | 'peakActive'>>({
     url: http.url,
     port: http.port,
     requests,
-    get clientAborts() {
-      return http.clientAborts;
-    },
-    get active() {
-      return http.active;
-    },
-    get peakActive() {
-      return http.peakActive;
-    },
     openConnections: () => http.openConnections(),
     set(o) {
       opts = { ...opts, ...o };
     },
     close: () => http.close(),
-  };
+  }, http);
 }

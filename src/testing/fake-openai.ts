@@ -1,4 +1,4 @@
-import { checkFakeOptions, fakeHttp, readJson } from './fake-http.js';
+import { checkFakeOptions, fakeHttp, readJson, withCounters } from './fake-http.js';
 
 /** What the fake OpenAI-compatible server does with one `/chat/completions` request. */
 export interface FakeOpenAIScript {
@@ -165,21 +165,12 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
     if (!script.noDone) await event('[DONE]');
     res.end();
   });
-  return {
+  return withCounters<Omit<FakeOpenAI, 'clientAborts' | 'active' | 'peakActive'>>({
     url: `${http.url}/v1`,
     requests,
-    get clientAborts() {
-      return http.clientAborts;
-    },
-    get active() {
-      return http.active;
-    },
-    get peakActive() {
-      return http.peakActive;
-    },
-    set(o) {
+    set(o: FakeOpenAIOptions) {
       opts = { ...opts, ...o };
     },
     close: () => http.close(),
-  };
+  }, http);
 }
