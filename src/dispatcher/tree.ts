@@ -147,91 +147,128 @@ export async function startWorkers(options: StartWorkersOptions = {}): Promise<W
   });
 
   const dispatcher = new Dispatcher(system, names.pool, requestDefaults(rest));
-  let stopped: Promise<void> | null = null;
-  const open = (operation: string): void => {
-    if (stopped !== null) throw new ShutdownError('refused', operation);
-  };
-  const handle: Workers = {
-    system,
-    supervisor,
-    dispatcher,
-    async addWorker(first: LlmWorker | string, second?: string | WorkerConfig) {
-      open('addWorker');
-      let worker: LlmWorker;
-      let name: string | undefined;
-      let settings: string | undefined; // for workers from a config entry: compared on reload
-      if (typeof first === 'string') {
-        if (typeof second !== 'object' || second === null) throw new InvalidArgumentError('config', 'a worker config entry, e.g. { kind: "ollama" }', second);
-        const loaded = parseConfig({ workers: [{ ...second, name: first } as WorkerConfig] }, `worker "${first}"`);
-        worker = loaded.workers[0]!;
-        name = first;
-        settings = loaded.entries.get(first);
-      } else {
-        worker = first;
-        name = second as string | undefined;
-      }
-      const n = addToTable(table, worker, name);
-      if (settings !== undefined) fromConfig.set(n, settings);
-      const sup = workersSup();
-      if (sup === undefined) return; // restarting: it will start from the table
-      try {
-        await startChild(sup, workerSpec(n, worker));
-      } catch (e) {
-        table.delete(n);
+  return new WorkersHandle({ system, supervisor, dispatcher, table, fromConfig, workerSpec, workersSup, ownSystem });
+}
+
+interface HandleParts {
+  readonly system: ActorSystem;
+  readonly supervisor: SupervisorRef;
+  readonly dispatcher: Dispatcher;
+  /** The configured workers (the workers' supervisor starts from it at each restart). */
+  readonly table: Map<string, LlmWorker>;
+  /** name -> settings, for workers that came from a config entry: compared on reload. */
+  readonly fromConfig: Map<string, string>;
+  readonly workerSpec: (name: string, worker: LlmWorker) => ChildSpec;
+  readonly workersSup: () => SupervisorRef | undefined;
+  /** The actor system was created by `startWorkers`: `stop` shuts it down too. */
+  readonly ownSystem: boolean;
+}
+
+/** The app's handle on a running tree (see {@link Workers}). */
+class WorkersHandle implements Workers {
+  readonly system: ActorSystem;
+  readonly supervisor: SupervisorRef;
+  readonly dispatcher: Dispatcher;
+  #stopped: Promise<void> | null = null;
+
+  constructor(private readonly p: HandleParts) {
+    this.system = p.system;
+    this.supervisor = p.supervisor;
+    this.dispatcher = p.dispatcher;
+    // Apps destructure the handle (`const { dispatcher, stop } = await startWorkers(...)`).
+    for (const m of ['addWorker', 'removeWorker', 'workerNames', 'reload', 'reloadFile', 'stop'] as const) {
+      (this as Record<string, unknown>)[m] = (this[m] as (...a: unknown[]) => unknown).bind(this);
+    }
+  }
+
+  /** Refuses an operation once `stop` began. */
+  #open(operation: string): void {
+    if (this.#stopped !== null) throw new ShutdownError('refused', operation);
+  }
+
+  addWorker(worker: LlmWorker, name?: string): Promise<void>;
+  addWorker(name: string, config: WorkerConfig): Promise<void>;
+  async addWorker(first: LlmWorker | string, second?: string | WorkerConfig): Promise<void> {
+    this.#open('addWorker');
+    const { worker, name, settings } = workerOf(first, second);
+    const { table, fromConfig } = this.p;
+    const n = addToTable(table, worker, name);
+    if (settings !== undefined) fromConfig.set(n, settings);
+    const sup = this.p.workersSup();
+    if (sup === undefined) return; // restarting: it will start from the table
+    try {
+      await startChild(sup, this.p.workerSpec(n, worker));
+    } catch (e) {
+      table.delete(n);
+      fromConfig.delete(n);
+      throw e;
+    }
+  }
+
+  async removeWorker(name: string): Promise<boolean> {
+    this.#open('removeWorker');
+    if (!this.p.table.delete(name)) return false;
+    const sup = this.p.workersSup();
+    if (sup !== undefined) {
+      await terminateChild(sup, name).catch(() => {});
+      await deleteChild(sup, name).catch(() => {});
+    }
+    return true;
+  }
+
+  workerNames(): string[] {
+    return [...this.p.table.keys()];
+  }
+
+  async reloadFile(path: string): Promise<{ added: string[]; removed: string[] }> {
+    this.#open('reloadFile');
+    return this.reload(await loadConfig(path));
+  }
+
+  async reload(config: LoadedConfig): Promise<{ added: string[]; removed: string[] }> {
+    this.#open('reload');
+    const { table, fromConfig } = this.p;
+    const removed: string[] = [];
+    const added: string[] = [];
+    for (const n of [...table.keys()]) {
+      const now = config.entries.get(n);
+      if (now === undefined || (fromConfig.has(n) && fromConfig.get(n) !== now)) {
+        await this.removeWorker(n);
         fromConfig.delete(n);
-        throw e;
+        removed.push(n);
       }
-    },
-    async removeWorker(name) {
-      open('removeWorker');
-      if (!table.delete(name)) return false;
-      const sup = workersSup();
-      if (sup !== undefined) {
-        await terminateChild(sup, name).catch(() => {});
-        await deleteChild(sup, name).catch(() => {});
-      }
-      return true;
-    },
-    workerNames: () => [...table.keys()],
-    reloadFile: async (path) => {
-      open('reloadFile');
-      return handle.reload(await loadConfig(path));
-    },
-    async reload(config) {
-      open('reload');
-      const removed: string[] = [];
-      const added: string[] = [];
-      for (const n of [...table.keys()]) {
-        const now = config.entries.get(n);
-        if (now === undefined || (fromConfig.has(n) && fromConfig.get(n) !== now)) {
-          await handle.removeWorker(n);
-          fromConfig.delete(n);
-          removed.push(n);
-        }
-      }
-      for (const w of config.workers) {
-        const n = w.info().name;
-        if (table.has(n)) continue;
-        await handle.addWorker(w, n);
-        fromConfig.set(n, config.entries.get(n)!);
-        added.push(n);
-      }
-      return { added, removed };
-    },
-    stop(options = {}) {
-      const { drainMs } = options;
-      if (drainMs !== undefined && !(Number.isFinite(drainMs) && drainMs >= 0)) {
-        return Promise.reject(new InvalidArgumentError('drainMs', 'a finite number >= 0 (ms)', drainMs));
-      }
-      stopped ??= (async () => {
-        await dispatcher.drain(options.drainMs);
-        if (!supervisor.exited) await stop(supervisor, 'shutdown');
-        if (ownSystem) await system.shutdown();
-      })();
-      return stopped;
-    },
-  };
-  return handle;
+    }
+    for (const w of config.workers) {
+      const n = w.info().name;
+      if (table.has(n)) continue;
+      await this.addWorker(w, n);
+      fromConfig.set(n, config.entries.get(n)!);
+      added.push(n);
+    }
+    return { added, removed };
+  }
+
+  stop(options: StopWorkersOptions = {}): Promise<void> {
+    const { drainMs } = options;
+    if (drainMs !== undefined && !(Number.isFinite(drainMs) && drainMs >= 0)) {
+      return Promise.reject(new InvalidArgumentError('drainMs', 'a finite number >= 0 (ms)', drainMs));
+    }
+    this.#stopped ??= (async () => {
+      await this.dispatcher.drain(drainMs);
+      if (!this.supervisor.exited) await stop(this.supervisor, 'shutdown');
+      if (this.p.ownSystem) await this.system.shutdown();
+    })();
+    return this.#stopped;
+  }
+}
+
+/** The worker `addWorker` was given: an object, or a name and a config entry. */
+function workerOf(first: LlmWorker | string, second?: string | WorkerConfig): { worker: LlmWorker; name: string | undefined; settings?: string } {
+  if (typeof first !== 'string') return { worker: first, name: second as string | undefined };
+  if (typeof second !== 'object' || second === null) throw new InvalidArgumentError('config', 'a worker config entry, e.g. { kind: "ollama" }', second);
+  const loaded = parseConfig({ workers: [{ ...second, name: first } as WorkerConfig] }, `worker "${first}"`);
+  const settings = loaded.entries.get(first);
+  return { worker: loaded.workers[0]!, name: first, ...(settings !== undefined ? { settings } : {}) };
 }
 
 function addToTable(table: Map<string, LlmWorker>, worker: LlmWorker, name?: string): string {

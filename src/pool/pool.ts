@@ -11,6 +11,7 @@ import type { Circuit, CircuitState } from './circuit.js';
 import { runHealthChecks, type HealthReport } from './health.js';
 import { resolvePoolOptions, type PoolOptions, type ResolvedPoolOptions } from './options.js';
 import { PoolState } from './pool-state.js';
+import { WaitQueue } from './queue.js';
 import { Selection } from './selection.js';
 import { resolveStrategy, type SelectionStrategy } from './strategies.js';
 
@@ -127,19 +128,10 @@ export interface StartPoolOptions extends PoolOptions {
   store?: AdmissionStore;
 }
 
-/** A checkout waiting for a slot. */
-interface Waiter {
-  readonly from: From<Checkout>;
-  readonly request: CheckoutRequest;
-  readonly seq: number;
-}
-
 /** The actor's state: the pool's decisions, its queue, and its health rounds. */
 interface State {
   readonly pool: PoolState;
-  /** Waiting checkouts: higher `priority` first, then in arrival order. */
-  queue: Waiter[];
-  nextSeq: number;
+  readonly queue: WaitQueue;
   /** When the armed `$wake` fires, or Infinity. */
   wakeAt: number;
   healthRunning: boolean;
@@ -169,6 +161,71 @@ export function startPool(system: ActorSystem, options: StartPoolOptions): Promi
   return system.spawn(behaviour, undefined, { name: options.name }) as unknown as Promise<PoolRef>;
 }
 
+/** What the pool actor's handlers share. */
+interface Env {
+  readonly system: ActorSystem;
+  readonly opts: ResolvedPoolOptions;
+}
+
+/** Hands freed capacity to waiting requests; arms a wake-up for when a rate window frees room. */
+function serve(env: Env, state: State, ctx: ActorContext<PoolProtocol>): void {
+  if (state.queue.serve((req) => state.pool.checkout(req)) > 0) armWake(env, state, ctx);
+}
+
+function armWake(env: Env, state: State, ctx: ActorContext<PoolProtocol>): void {
+  const now = env.system.clock.now();
+  const at = state.pool.nextChange(now);
+  if (at === Infinity || at >= state.wakeAt) return;
+  state.wakeAt = at;
+  ctx.sendAfter({ type: '$wake' }, Math.max(1, Math.ceil(at - now)));
+}
+
+function startHealthRun(env: Env, state: State, ctx: ActorContext<PoolProtocol>, from?: From<HealthReport[]>): void {
+  if (from) state.healthWaiters.push(from);
+  if (state.healthRunning) return;
+  state.healthRunning = true;
+  const targets = [...state.pool.slots.values()].map((s) => ({ name: s.name, worker: s.worker }));
+  const self = ctx.self as Actor;
+  // The pool's signal aborts the checks in flight when the pool stops: no socket outlives it.
+  void runHealthChecks(targets, env.opts.healthTimeoutMs, env.system.clock, ctx.signal).then((results) => self.info({ type: '$health', results }));
+}
+
+function healthDone(state: State, results: HealthReport[]): void {
+  state.healthRunning = false;
+  state.pool.applyHealth(results);
+  const waiters = state.healthWaiters;
+  state.healthWaiters = [];
+  for (const w of waiters) w.reply(results);
+}
+
+/** A checkout answered now, queued (undefined), or refused because the queue is full. */
+function checkout(env: Env, state: State, req: CheckoutRequest, from: From<Checkout>): Checkout | undefined {
+  const got = state.pool.checkout(req);
+  if (got !== 'full') return got;
+  const max = env.opts.maxQueue;
+  const depth = state.queue.depth;
+  return state.queue.add(from, req, max) ? undefined : { ok: false, kind: 'queue_full', maxQueue: max, depth };
+}
+
+async function initPool(env: Env, registry: RegistryRef, strategy: SelectionStrategy<unknown>, store: AdmissionStore, ctx: ActorContext<PoolProtocol>): Promise<State> {
+  const self = ctx.self as Actor;
+  const { system, opts } = env;
+  const circuitOpened = (name: string, circuit: Circuit): void => {
+    self.sendAfter({ type: '$halfOpen', name, circuit, opens: circuit.opens }, opts.circuitResetMs, HOUSEKEEPING);
+  };
+  const pool = new PoolState({ clock: system.clock, events: system.events, options: opts, store, circuitOpened }, new Selection(strategy));
+  const state: State = { pool, queue: new WaitQueue(), wakeAt: Infinity, healthRunning: false, healthWaiters: [] };
+  const entries = await subscribe(registry, ctx.self);
+  self.monitor(registry as unknown as Actor);
+  for (const e of entries) pool.add(e);
+  if (opts.healthIntervalMs > 0) {
+    // The first round at once, so early requests avoid a worker known to be down.
+    startHealthRun(env, state, ctx);
+    ctx.sendAfter({ type: '$tick' }, opts.healthIntervalMs, HOUSEKEEPING);
+  }
+  return state;
+}
+
 function poolBehaviour(
   system: ActorSystem,
   registry: RegistryRef,
@@ -176,108 +233,24 @@ function poolBehaviour(
   opts: ResolvedPoolOptions,
   store: AdmissionStore,
 ): Behaviour<State, PoolProtocol, void> {
-  const clock = system.clock;
-
-  /** Answers a checkout now, queues it, or refuses it when the queue is full. */
-  function checkout(state: State, req: CheckoutRequest, from: From<Checkout>): Checkout | undefined {
-    const got = state.pool.checkout(req);
-    if (got !== 'full') return got;
-    const depth = waiting(state);
-    if (depth >= opts.maxQueue) return { ok: false, kind: 'queue_full', maxQueue: opts.maxQueue, depth };
-    const w: Waiter = { from, request: req, seq: state.nextSeq++ };
-    let at = state.queue.length;
-    while (at > 0 && state.queue[at - 1]!.request.priority < req.priority) at--;
-    state.queue.splice(at, 0, w);
-    return undefined;
-  }
-
-  /** Requests still waiting (those whose caller gave up are dropped). */
-  function waiting(state: State): number {
-    if (state.queue.some((w) => w.from.settled)) state.queue = state.queue.filter((w) => !w.from.settled);
-    return state.queue.length;
-  }
-
-  /** Hands freed capacity to waiting requests, in order; arms a wake-up for rate windows. */
-  function serve(state: State, ctx: ActorContext<PoolProtocol>): void {
-    if (state.queue.length === 0) return;
-    const left: Waiter[] = [];
-    for (const w of state.queue) {
-      if (w.from.settled) continue;
-      const got = state.pool.checkout(w.request);
-      // A later one may fit where this one does not (it excludes the workers it tried): go on.
-      if (got === 'full') left.push(w);
-      else w.from.reply(got);
-    }
-    state.queue = left;
-    if (left.length > 0) armWake(state, ctx);
-  }
-
-  function armWake(state: State, ctx: ActorContext<PoolProtocol>): void {
-    const now = clock.now();
-    const at = state.pool.nextChange(now);
-    if (at === Infinity || at >= state.wakeAt) return;
-    state.wakeAt = at;
-    ctx.sendAfter({ type: '$wake' }, Math.max(1, Math.ceil(at - now)));
-  }
-
-  function startHealthRun(state: State, ctx: ActorContext<PoolProtocol>, from?: From<HealthReport[]>): void {
-    if (from) state.healthWaiters.push(from);
-    if (state.healthRunning) return;
-    state.healthRunning = true;
-    const targets = [...state.pool.slots.values()].map((s) => ({ name: s.name, worker: s.worker }));
-    const self = ctx.self as Actor;
-    // The pool's signal aborts the checks in flight when the pool stops: no socket outlives it.
-    void runHealthChecks(targets, opts.healthTimeoutMs, clock, ctx.signal).then((results) => self.info({ type: '$health', results }));
-  }
-
-  function healthDone(state: State, results: HealthReport[]): void {
-    state.healthRunning = false;
-    state.pool.applyHealth(results);
-    const waiters = state.healthWaiters;
-    state.healthWaiters = [];
-    for (const w of waiters) w.reply(results);
-  }
-
+  const env: Env = { system, opts };
   return {
-    async init(_args, ctx) {
-      const self = ctx.self as Actor;
-      const pool = new PoolState(
-        {
-          clock,
-          events: system.events,
-          options: opts,
-          store,
-          circuitOpened: (name: string, circuit: Circuit) =>
-            self.sendAfter({ type: '$halfOpen', name, circuit, opens: circuit.opens }, opts.circuitResetMs, HOUSEKEEPING),
-        },
-        new Selection(strategy),
-      );
-      const state: State = { pool, queue: [], nextSeq: 0, wakeAt: Infinity, healthRunning: false, healthWaiters: [] };
-      const entries = await subscribe(registry, ctx.self);
-      self.monitor(registry as unknown as Actor);
-      for (const e of entries) pool.add(e);
-      if (opts.healthIntervalMs > 0) {
-        // The first round at once, so early requests avoid a worker known to be down.
-        startHealthRun(state, ctx);
-        ctx.sendAfter({ type: '$tick' }, opts.healthIntervalMs, HOUSEKEEPING);
-      }
-      return state;
-    },
+    init: (_args, ctx) => initPool(env, registry, strategy, store, ctx),
 
     handleCall(msg, state, from, ctx) {
       switch (msg.type) {
         case 'checkout': {
-          const got = checkout(state, msg, from as From<Checkout>);
+          const got = checkout(env, state, msg, from as From<Checkout>);
           if (got === undefined) {
-            armWake(state, ctx);
+            armWake(env, state, ctx);
             return noreply(state);
           }
           return reply(got, state);
         }
         case 'status':
-          return reply(state.pool.snapshot(waiting(state)), state);
+          return reply(state.pool.snapshot(state.queue.depth), state);
         case 'checkHealth':
-          startHealthRun(state, ctx, from as From<HealthReport[]>);
+          startHealthRun(env, state, ctx, from as From<HealthReport[]>);
           return noreply(state);
       }
     },
@@ -285,7 +258,7 @@ function poolBehaviour(
     handleCast(msg, state, ctx) {
       if (msg.type === 'released') state.pool.released(msg.name, msg.outcome);
       else state.pool.rest(msg.name, msg.ms, msg.reason);
-      serve(state, ctx);
+      serve(env, state, ctx);
       return state;
     },
 
@@ -298,7 +271,7 @@ function poolBehaviour(
           state.pool.remove(msg.name);
           break;
         case '$tick':
-          startHealthRun(state, ctx);
+          startHealthRun(env, state, ctx);
           ctx.sendAfter({ type: '$tick' }, opts.healthIntervalMs, HOUSEKEEPING);
           return state;
         case '$health':
@@ -316,7 +289,7 @@ function poolBehaviour(
         case 'EXIT':
           return state;
       }
-      serve(state, ctx);
+      serve(env, state, ctx);
       return state;
     },
 
