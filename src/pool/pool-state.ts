@@ -108,7 +108,7 @@ export class PoolState {
     if (pick.kind === 'none') return { ok: false, kind: 'none', skipped: this.#skipped(exclude, now) };
     const slot = this.slots.get(pick.candidate.name)!;
     if (this.selection.loadAware) this.selection.loadChanged(slot.name, store.load(slot.name, now).inflight);
-    if (slot.circuit.view.kind === 'half_open') {
+    if (slot.circuit.state === 'half_open') {
       slot.circuit.admitted(); // this request is the trial: nobody else until it ends
       this.#dirty = true;
     }
