@@ -82,6 +82,8 @@ export class Request {
   readonly started: number;
   readonly deadlineAt: number;
   readonly tokens: number;
+  /** How long the last checkout may wait in the pool's queue, ms (its call's timeout). */
+  #waitMs = 0;
   readonly attempts: AttemptFailure[] = [];
   readonly tried: string[] = [];
   readonly parts: string[] = [];
@@ -193,12 +195,12 @@ export class Request {
   /** A worker for the next attempt: at once from an idle pool, or after waiting in its queue. */
   checkout(): { pool: PoolRef; checkout: Checkout } | Promise<{ pool: PoolRef; checkout: Checkout } | undefined> {
     const req: CheckoutRequest = { type: 'checkout', exclude: this.tried, tokens: this.tokens, priority: this.o.priority ?? 0 };
-    const wait = Math.max(1, Math.min(this.policy.queueTimeoutMs, this.deadlineAt - this.env.system.clock.now()));
-    return checkoutWithRetry(this.env.findPool, req, wait, this.o.signal);
+    this.#waitMs = Math.max(1, Math.min(this.policy.queueTimeoutMs, this.deadlineAt - this.env.system.clock.now()));
+    return checkoutWithRetry(this.env.findPool, req, this.#waitMs, this.o.signal);
   }
 
   /** The typed error of a checkout that failed or was refused. */
-  checkoutError(e: unknown, waitMs: number): Error {
+  checkoutError(e: unknown): Error {
     if (this.ended !== null) return this.endedError();
     if (isCallTimeoutError(e)) {
       if (this.env.system.clock.now() >= this.deadlineAt) {
@@ -206,7 +208,7 @@ export class Request {
         return this.endedError();
       }
       this.finish('no_workers');
-      return new QueueTimeoutError(waitMs);
+      return new QueueTimeoutError(this.#waitMs);
     }
     if (isCallAbortedError(e)) {
       this.end('caller');
@@ -358,17 +360,19 @@ export async function* runRequest(env: RequestEnv, messages: readonly ChatMessag
 
 /** Checks out the next worker and starts its attempt: at once from an idle pool (no promise turn), or after the queue. */
 function nextAttempt(r: Request): Attempt | Promise<Attempt> {
-  const waitFrom = r.env.system.clock.now();
-  const failed = (e: unknown): never => {
-    throw r.checkoutError(e, Math.max(1, Math.min(r.policy.queueTimeoutMs, r.deadlineAt - waitFrom)));
-  };
   let pending: ReturnType<Request['checkout']>;
   try {
     pending = r.checkout();
   } catch (e) {
-    return failed(e);
+    throw r.checkoutError(e);
   }
-  return pending instanceof Promise ? pending.then((got) => startAttempt(r, got), failed) : startAttempt(r, pending);
+  if (!(pending instanceof Promise)) return startAttempt(r, pending);
+  return pending.then(
+    (got) => startAttempt(r, got),
+    (e: unknown) => {
+      throw r.checkoutError(e);
+    },
+  );
 }
 
 function startAttempt(r: Request, got: { pool: PoolRef; checkout: Checkout } | undefined): Attempt {
