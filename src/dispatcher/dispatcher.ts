@@ -4,6 +4,7 @@ import { parseWith, validateMessages } from '../behaviour/validate.js';
 import { ShutdownError } from '../errors/pool.js';
 import { InvalidArgumentError, NoProcError } from '../errors/runtime.js';
 import { checkSystem, type ActorSystem } from '../runtime/system.js';
+import { checkMs } from '../runtime/checks.js';
 import { checkHealth, poolStatus, type PoolRef, type PoolStatus } from '../pool/pool.js';
 import type { HealthReport } from '../pool/health.js';
 import { mergePolicy, POLICY_DEFAULTS, requestPolicyShape, type RequestPolicy, type RequestPolicyOptions } from './policy.js';
@@ -120,7 +121,11 @@ export class Dispatcher {
    * @throws InvalidArgumentError for a negative or non-finite `drainMs`.
    */
   drain(drainMs: number = DEFAULT_DRAIN_MS): Promise<void> {
-    if (!(Number.isFinite(drainMs) && drainMs >= 0)) return Promise.reject(new InvalidArgumentError('drainMs', 'a finite number >= 0 (ms)', drainMs));
+    try {
+      checkMs(drainMs, 'drainMs');
+    } catch (e) {
+      return Promise.reject(e);
+    }
     if (this.#drained === null) {
       this.#stage = 'draining';
       this.#drained = this.#drain(drainMs);

@@ -3,7 +3,7 @@ import { InvalidArgumentError } from '../errors/runtime.js';
 import { AlreadyRegisteredError } from '../errors/runtime.js';
 import { checkWorker, startRegistry, type RegistryRef } from '../registry/registry.js';
 import { checkSystem, createSystem, type ActorSystem } from '../runtime/system.js';
-import { checkObject } from '../runtime/checks.js';
+import { checkMs, checkObject } from '../runtime/checks.js';
 import { stop } from '../runtime/api.js';
 import { ShutdownError } from '../errors/pool.js';
 import { startPool, type PoolRef } from '../pool/pool.js';
@@ -250,8 +250,10 @@ class WorkersHandle implements Workers {
 
   stop(options: StopWorkersOptions = {}): Promise<void> {
     const { drainMs } = options;
-    if (drainMs !== undefined && !(Number.isFinite(drainMs) && drainMs >= 0)) {
-      return Promise.reject(new InvalidArgumentError('drainMs', 'a finite number >= 0 (ms)', drainMs));
+    try {
+      if (drainMs !== undefined) checkMs(drainMs, 'drainMs'); // before the promise is kept: a bad call must not stop anything
+    } catch (e) {
+      return Promise.reject(e);
     }
     this.#stopped ??= (async () => {
       await this.dispatcher.drain(drainMs);

@@ -1,5 +1,6 @@
 import { InvalidArgumentError, NoProcError } from '../errors/runtime.js';
 import type { Actor } from './actor.js';
+import { checkMs } from './checks.js';
 import { demonitorRef } from './actor.js';
 import type { ExitReason } from './exit-reason.js';
 import { stopActor, toActor } from './system.js';
@@ -66,9 +67,9 @@ export interface StopOptions {
  */
 export function stop(ref: ActorRef, reason: ExitReason = 'normal', options: StopOptions = {}): Promise<ExitReason> {
   const timeout = options.timeout ?? Infinity;
-  if (!(timeout >= 0)) return Promise.reject(new InvalidArgumentError('timeout', 'a number >= 0 (ms) or Infinity', timeout));
   let actor: Actor;
   try {
+    checkMs(timeout, 'timeout', true);
     actor = toActor(ref, 'stop');
   } catch (e) {
     return Promise.reject(e);

@@ -1,7 +1,7 @@
 import { AlreadyRegisteredError, InvalidArgumentError, NoProcError, SystemStoppedError } from '../errors/runtime.js';
 import type { InspectionEvent } from '../events.js';
 import { Actor } from './actor.js';
-import { checkObject } from './checks.js';
+import { checkMs, checkObject } from './checks.js';
 import { realClock, type Clock } from './clock.js';
 import { Deadlines } from './deadlines.js';
 import type { ExitReason } from './exit-reason.js';
@@ -119,7 +119,7 @@ export class ActorSystem {
    * @throws InvalidArgumentError (as a rejection) for a negative or non-numeric timeout.
    */
   async shutdown(timeout = 5_000): Promise<void> {
-    if (!(timeout >= 0)) throw new InvalidArgumentError('timeout', 'a number >= 0 (ms) or Infinity', timeout);
+    checkMs(timeout, 'timeout', true);
     this.#closed = true;
     const roots = [...this.#live].filter((a) => a.parent === null || a.parent.exited).reverse();
     for (const a of roots) await stopActor(a, 'shutdown', timeout);
