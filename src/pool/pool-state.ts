@@ -5,7 +5,7 @@ import type { Clock } from '../runtime/clock.js';
 import type { EventStream } from '../runtime/inspection.js';
 import type { InspectionEvent } from '../events.js';
 import type { RegistryEntry } from '../registry/registry.js';
-import { resolveLimits, type AdmissionStore, type ResolvedLimits, type Ticket, type WorkerLimits } from './admission.js';
+import { resolveLimits, UNLIMITED, type AdmissionStore, type ResolvedLimits, type Ticket, type WorkerLimits } from './admission.js';
 import { Circuit, type CircuitState } from './circuit.js';
 import type { HealthReport } from './health.js';
 import type { ResolvedPoolOptions } from './options.js';
@@ -69,7 +69,8 @@ export class PoolState {
       worker: entry.worker,
       kind: safe(() => entry.worker.info().kind, 'unknown'),
       priority: safe(() => finiteOr(entry.worker.priority(), 100), 100),
-      limits: safe(() => resolveLimits(entry.worker.limits?.(), `worker "${name}" limits`), resolveLimits(undefined)),
+      // Checked when the worker registered (checkWorker); a worker that changed its mind is unlimited.
+      limits: safe(() => resolveLimits(entry.worker.limits?.(), `worker "${name}" limits`), UNLIMITED),
       health: undefined,
       circuit,
       cooldown: null,

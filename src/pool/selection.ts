@@ -39,14 +39,6 @@ export class Selection {
     return this.strategy.name;
   }
 
-  get eligibleCount(): number {
-    return this.#eligible.size;
-  }
-
-  isEligible(name: string): boolean {
-    return this.#eligible.has(name);
-  }
-
   /** Rebuilds from the eligible and busy candidates (after a change of health, circuit, cool-down or membership). */
   prepare(eligible: readonly Candidate[], busy: readonly Candidate[]): void {
     this.#state = this.strategy.prepare(eligible, this.#state);
