@@ -143,5 +143,26 @@ export type PoolEvent =
   | CircuitChangedEvent
   | CooldownEvent;
 
+/** The shared store cannot be reached: the pool decides alone (limits hold per instance) until it is back. */
+export interface StoreDegradedEvent {
+  readonly type: 'store.degraded';
+  readonly store: 'memory' | 'redis';
+  readonly reason: string;
+}
+/** The shared store is back: limits, circuits and cool-downs are shared again. */
+export interface StoreRestoredEvent {
+  readonly type: 'store.restored';
+  readonly store: 'memory' | 'redis';
+}
+/** Another live instance configures a worker of the same name differently (`fields` name how). */
+export interface StoreConfigMismatchEvent {
+  readonly type: 'store.config_mismatch';
+  readonly worker: string;
+  readonly fields: readonly string[];
+}
+
+/** Events of a pool's shared store. */
+export type StoreInspectionEvent = StoreDegradedEvent | StoreRestoredEvent | StoreConfigMismatchEvent;
+
 /** Every event on a system's inspection stream. */
-export type InspectionEvent = RuntimeEvent | SupervisorEvent | PoolEvent;
+export type InspectionEvent = RuntimeEvent | SupervisorEvent | PoolEvent | StoreInspectionEvent;

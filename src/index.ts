@@ -8,6 +8,7 @@ export * from './supervisor/index.js';
 export * from './behaviour/index.js';
 export * from './registry/index.js';
 export * from './pool/index.js';
+export * from './store/index.js';
 export * from './dispatcher/index.js';
 export * from './adapters/index.js';
 export * from './errors/index.js';

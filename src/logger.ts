@@ -44,6 +44,12 @@ export function formatEvent(e: InspectionEvent): string {
       return `worker ${e.worker}: circuit ${e.state}`;
     case 'pool.cooldown':
       return `worker ${e.worker}: cooling down for ${e.ms} ms (${e.reason})`;
+    case 'store.degraded':
+      return `${e.store} store unreachable (${e.reason}): limits hold per instance until it is back`;
+    case 'store.restored':
+      return `${e.store} store back: limits, circuits and cool-downs shared again`;
+    case 'store.config_mismatch':
+      return `worker ${e.worker}: another instance configures it differently (${e.fields.join(', ')})`;
     default:
       return assertNever(e);
   }

@@ -8,6 +8,7 @@ import { httpUrl, OllamaWorker } from '../adapters/ollama.js';
 import { OPENAI_PRESETS, OpenAIWorker, type OpenAIPreset } from '../adapters/openai.js';
 import { poolOptionsSchema, type PoolOptions } from '../pool/options.js';
 import { limitsShape, parseWith, pickLimits } from '../behaviour/validate.js';
+import type { StoreSpec } from '../store/spec.js';
 
 /** The config file's schema, built on first use (with zod). */
 const schemas = lazy((z) => {
@@ -51,10 +52,23 @@ const schemas = lazy((z) => {
   const worker = z.discriminatedUnion('kind', [ollama, openai, demo]);
   // The pool's one options schema; in a file, a strategy is one of the built-in names.
   const pool = poolOptionsSchema().extend({ strategy: z.enum(['local_first', 'round_robin', 'least_loaded']).optional() });
+  const store = z.union([
+    z.literal('memory'),
+    z
+      .object({
+        kind: z.literal('redis'),
+        url: z.string().regex(/^rediss?:\/\/[^/]/, 'expected a redis:// or rediss:// URL (or leave it out and set CORTEX_REDIS_URL)').optional(),
+        prefix: z.string().regex(/^[\w.-]{1,64}$/, 'expected letters, digits, _ . - (1 to 64)').optional(),
+        leaseMs: z.number().int().min(30).optional(),
+        timeoutMs: z.number().int().positive().optional(),
+      })
+      .strict(),
+  ]);
   const config = z
     .object({
       workers: z.array(worker).min(1, 'expected at least one worker'),
       pool: pool.optional(),
+      store: store.optional(),
     })
     .strict()
     .superRefine((c, ctx) => {
@@ -78,6 +92,8 @@ export type CortexConfig = z.input<Schemas['config']>;
 export interface LoadedConfig {
   readonly workers: LlmWorker[];
   readonly pool: PoolOptions;
+  /** Where shared state is kept (`'memory'` when the file says nothing). */
+  readonly store: StoreSpec;
   /** The validated worker entries, by name (to tell what changed on reload). */
   readonly entries: ReadonlyMap<string, string>;
 }
@@ -94,6 +110,7 @@ export function parseConfig(value: unknown, source = 'config'): LoadedConfig {
   return {
     workers: c.workers.map(buildWorker),
     pool: (c.pool ?? {}) as PoolOptions,
+    store: (c.store ?? 'memory') as StoreSpec,
     entries: new Map(c.workers.map((w) => [workerName(w), JSON.stringify(w)])),
   };
 }

@@ -49,6 +49,7 @@ export class Attempt {
     if (this.#released) return;
     this.#released = true;
     this.lease.store.release(this.lease.ticket, tokens, this.clock.now());
+    this.lease.settle?.(outcome, tokens);
     this.report(this.lease.name, outcome);
   }
 

@@ -20,6 +20,8 @@ import {
 } from '../supervisor/supervisor.js';
 import { loadConfig, parseConfig, type LoadedConfig, type WorkerConfig } from '../config/config.js';
 import { Dispatcher } from './dispatcher.js';
+import { openStore, type StoreSpec } from '../store/spec.js';
+import type { SharedStore } from '../store/store.js';
 import type { RequestPolicyOptions } from './policy.js';
 import { startWorkerProcess } from './worker-process.js';
 
@@ -33,6 +35,12 @@ export interface StartWorkersOptions extends PoolOptions {
   system?: ActorSystem;
   /** Prefix of the actor names (`<prefix>.registry`, `.pool`, `.workers`), to run several in one system. Default `'cortex'`. */
   prefix?: string;
+  /**
+   * Where limits, circuits, cool-downs and health are shared with other instances: `'memory'`
+   * (default: this instance only), `{ kind: 'redis', url?, prefix? }`, or a store object. A
+   * config's `store` applies when this is absent. A Redis store made here is closed by `stop`.
+   */
+  store?: StoreSpec;
   /** Restart intensity of the top supervisor. Default 10 restarts in 10 s. */
   maxRestarts?: number;
   maxSeconds?: number;
@@ -96,7 +104,7 @@ export async function startWorkers(options: StartWorkersOptions = {}): Promise<W
   if (options.workers !== undefined && !Array.isArray(options.workers)) throw new InvalidArgumentError('workers', 'an array of workers', options.workers);
   if (options.system !== undefined) checkSystem(options.system, 'system');
   const ownSystem = options.system === undefined;
-  const { workers = [], config, system = createSystem(), prefix = 'cortex', maxRestarts = 10, maxSeconds = 10, ...explicit } = options;
+  const { workers = [], config, system = createSystem(), prefix = 'cortex', maxRestarts = 10, maxSeconds = 10, store: storeSpec, ...explicit } = options;
   const poolOptions = { ...config?.pool, ...explicit };
   // Refuse bad options before anything starts (the pool would only find out as a child).
   resolveStrategy(poolOptions.strategy);
@@ -104,7 +112,7 @@ export async function startWorkers(options: StartWorkersOptions = {}): Promise<W
   resolvePoolOptions(rest);
   // One store for every incarnation of the pool: a rebuilt pool finds the slots of streams still running.
   const store = new MemoryAdmissionStore();
-  const names = { registry: `${prefix}.registry`, pool: `${prefix}.pool`, workers: `${prefix}.workers` };
+  const names = { top: prefix, registry: `${prefix}.registry`, pool: `${prefix}.pool`, workers: `${prefix}.workers` };
   const table = new Map<string, LlmWorker>();
   const fromConfig = new Map<string, string>(); // name -> settings, for workers that came from a config
   for (const w of workers) addToTable(table, w);
@@ -112,6 +120,33 @@ export async function startWorkers(options: StartWorkersOptions = {}): Promise<W
     const n = addToTable(table, w);
     fromConfig.set(n, config!.entries.get(n)!);
   }
+  const { store: shared, owned } = await openStore(storeSpec ?? config?.store);
+  try {
+    return await startTree({ system, ownSystem, names, table, fromConfig, poolOptions, store, shared, owned, maxRestarts, maxSeconds, rest });
+  } catch (e) {
+    if (owned) await shared!.close();
+    throw e;
+  }
+}
+
+/** What {@link startWorkers} checked and opened, to start the tree with. */
+interface TreeParts {
+  readonly system: ActorSystem;
+  readonly ownSystem: boolean;
+  readonly names: { readonly top: string; readonly registry: string; readonly pool: string; readonly workers: string };
+  readonly table: Map<string, LlmWorker>;
+  readonly fromConfig: Map<string, string>;
+  readonly poolOptions: PoolOptions;
+  readonly store: MemoryAdmissionStore;
+  readonly shared: SharedStore | undefined;
+  readonly owned: boolean;
+  readonly maxRestarts: number;
+  readonly maxSeconds: number;
+  readonly rest: PoolOptions;
+}
+
+async function startTree(t: TreeParts): Promise<Workers> {
+  const { system, ownSystem, names, table, fromConfig, poolOptions, store, shared, maxRestarts, maxSeconds, rest } = t;
 
   const registry = (): RegistryRef | undefined => system.whereis(names.registry) as RegistryRef | undefined;
   const workerSpec = (name: string, worker: LlmWorker): ChildSpec => ({
@@ -121,7 +156,7 @@ export async function startWorkers(options: StartWorkersOptions = {}): Promise<W
   const workersSup = (): SupervisorRef | undefined => system.whereis(names.workers) as SupervisorRef | undefined;
 
   const supervisor = await startSupervisor(system, {
-    name: prefix,
+    name: names.top,
     strategy: 'rest_for_one',
     maxRestarts,
     maxSeconds,
@@ -141,13 +176,14 @@ export async function startWorkers(options: StartWorkersOptions = {}): Promise<W
       },
       {
         id: 'pool',
-        start: () => startPool(system, { ...poolOptions, registry: registry()!, name: names.pool, store }),
+        start: () => startPool(system, { ...poolOptions, registry: registry()!, name: names.pool, store, ...(shared ? { shared } : {}) }),
       },
     ],
   });
 
   const dispatcher = new Dispatcher(system, names.pool, requestDefaults(rest));
-  return new WorkersHandle({ system, supervisor, dispatcher, table, fromConfig, workerSpec, workersSup, ownSystem });
+  const closeStore = t.owned ? () => shared!.close() : undefined;
+  return new WorkersHandle({ system, supervisor, dispatcher, table, fromConfig, workerSpec, workersSup, ownSystem, closeStore });
 }
 
 interface HandleParts {
@@ -162,6 +198,8 @@ interface HandleParts {
   readonly workersSup: () => SupervisorRef | undefined;
   /** The actor system was created by `startWorkers`: `stop` shuts it down too. */
   readonly ownSystem: boolean;
+  /** Closes the shared store `startWorkers` opened (a Redis connection). */
+  readonly closeStore: (() => Promise<void>) | undefined;
 }
 
 /** The app's handle on a running tree (see {@link Workers}). */
@@ -259,6 +297,7 @@ class WorkersHandle implements Workers {
       await this.dispatcher.drain(drainMs);
       if (!this.supervisor.exited) await stop(this.supervisor, 'shutdown');
       if (this.p.ownSystem) await this.system.shutdown();
+      await this.p.closeStore?.();
     })();
     return this.#stopped;
   }

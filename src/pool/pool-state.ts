@@ -11,7 +11,8 @@ import type { HealthReport } from './health.js';
 import type { ResolvedPoolOptions } from './options.js';
 import { excluding, Selection } from './selection.js';
 import type { Candidate } from './strategies.js';
-import type { AttemptOutcome, Checkout, CheckoutRequest, PoolStatus, WorkerStatus } from './pool.js';
+import type { AttemptOutcome, Checkout, CheckoutRequest, Lease, PoolStatus, WorkerStatus } from './pool.js';
+import type { Hold, StoreCandidate, Verdict } from '../store/store.js';
 
 /** One worker as the pool keeps it: identity, then each concern in its own field. */
 interface Slot {
@@ -123,6 +124,66 @@ export class PoolState {
         store,
       },
     };
+  }
+
+  /**
+   * For a shared store: every worker `req` may go to, in order, with its limits (the store
+   * admits the first with room); or, when none is eligible, why each was skipped.
+   */
+  plan(req: CheckoutRequest): { readonly kind: 'plan'; readonly candidates: StoreCandidate[] } | { readonly kind: 'none'; readonly skipped: AttemptFailure[] } {
+    const now = this.env.clock.now();
+    if (now >= this.#nextCoolExpiry) this.#dirty = true;
+    if (this.#dirty) this.#refresh(now);
+    const exclude = excluding(req.exclude);
+    const order = this.selection.plan(exclude, this.env.options.overflow === 'wait');
+    if (order.length === 0) return { kind: 'none', skipped: this.#skipped(exclude, now) };
+    return { kind: 'plan', candidates: order.map((c) => ({ name: c.name, limits: this.slots.get(c.name)!.limits })) };
+  }
+
+  /**
+   * The shared store admitted `name`: counts the stream here too (for `status()` and
+   * load-aware strategies) and lends the worker. Undefined if it left the pool meanwhile.
+   */
+  lendShared(name: string, req: CheckoutRequest, trial: boolean, settle: Lease['settle']): Checkout | undefined {
+    const slot = this.slots.get(name);
+    if (slot === undefined) return undefined;
+    const now = this.env.clock.now();
+    const ticket = this.env.store.tryAcquire(name, UNLIMITED, req.tokens, now)!;
+    if (this.selection.loadAware) this.selection.loadChanged(name, this.env.store.load(name, now).inflight);
+    if (trial) {
+      if (slot.circuit.state === 'closed') slot.circuit.trip(); // opened by another instance
+      slot.circuit.halfOpen();
+      slot.circuit.admitted();
+      this.#dirty = true;
+    }
+    const lease: Lease = {
+      ticket,
+      name,
+      worker: slot.worker,
+      alternatives: this.selection.alternatives(req.exclude, name),
+      store: this.env.store,
+      ...(settle !== undefined ? { settle } : {}),
+    };
+    return { ok: true, lease };
+  }
+
+  /** What the shared store knows that this instance did not: workers cooling down or with an open circuit. */
+  applyHolds(held: readonly Hold[]): void {
+    for (const h of held) {
+      const slot = this.slots.get(h.worker);
+      if (slot === undefined) continue;
+      if (h.kind === 'cooling') this.rest(h.worker, h.ms, h.reason);
+      else if (h.kind === 'open' && !slot.circuit.holding) slot.circuit.trip();
+    }
+  }
+
+  /** The shared circuit after a release (cluster-wide consecutive failures decide it). */
+  applyVerdict(name: string, verdict: Verdict): void {
+    const slot = this.slots.get(name);
+    if (slot === undefined) return;
+    const local = slot.circuit.state;
+    if (verdict.circuit === 'closed' && local !== 'closed') slot.circuit.succeeded();
+    else if (verdict.circuit === 'open' && local !== 'open') slot.circuit.trip();
   }
 
   /** Rebuilds the eligible and busy sets: only when something changed. */
@@ -266,7 +327,7 @@ export class PoolState {
 
   // ---- status -------------------------------------------------------------------------------
 
-  snapshot(queued: number): PoolStatus {
+  snapshot(queued: number): Omit<PoolStatus, 'store'> {
     const now = this.env.clock.now();
     return {
       strategy: this.selection.name,

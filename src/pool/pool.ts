@@ -5,7 +5,7 @@ import type { Actor } from '../runtime/actor.js';
 import { call, cast } from '../runtime/api.js';
 import { checkSystem, toActor, type ActorSystem } from '../runtime/system.js';
 import { noreply, reply, stopping, type ActorContext, type ActorRef, type Behaviour, type From } from '../runtime/types.js';
-import { subscribe, type RegistryChange, type RegistryRef } from '../registry/registry.js';
+import { subscribe, type RegistryChange, type RegistryEntry, type RegistryRef } from '../registry/registry.js';
 import { MemoryAdmissionStore, type AdmissionStore, type Ticket, type WorkerLimits } from './admission.js';
 import type { Circuit, CircuitState } from './circuit.js';
 import { runHealthChecks, type HealthReport } from './health.js';
@@ -14,6 +14,8 @@ import { PoolState } from './pool-state.js';
 import { WaitQueue } from './queue.js';
 import { Selection } from './selection.js';
 import { resolveStrategy, type SelectionStrategy } from './strategies.js';
+import { SharedAdmission, type SharedInfo } from './shared.js';
+import type { SharedStore } from '../store/store.js';
 
 export type { CircuitState } from './circuit.js';
 
@@ -50,6 +52,12 @@ export interface PoolStatus {
   readonly queued: number;
   readonly maxQueue: number;
   readonly workers: readonly WorkerStatus[];
+  /**
+   * Where limits, circuits and cool-downs are kept: `'memory'` (this instance alone, unless a
+   * `MemoryStore` is shared by pools of one process) or `'redis'` (every instance with the
+   * prefix); `degraded` while a shared store is unreachable and this instance decides alone.
+   */
+  readonly store: { readonly kind: 'memory' | 'redis'; readonly shared: boolean; readonly degraded: boolean };
 }
 
 /** How an attempt ended, as reported to the pool. @internal */
@@ -67,6 +75,8 @@ export interface Lease {
   readonly alternatives: number;
   /** Where the slot goes back. */
   readonly store: AdmissionStore;
+  /** With a shared store: gives the shared lease back and records the outcome there. */
+  readonly settle?: (outcome: AttemptOutcome, tokens: number | undefined) => void;
 }
 
 /** The pool's answer to a checkout. @internal */
@@ -99,7 +109,8 @@ export type PoolProtocol = {
     | { type: '$wake' }
     | { type: '$health'; results: HealthReport[] }
     // The circuit only identifies which one spoke (a slot may have been replaced since).
-    | { type: '$halfOpen'; name: string; circuit: object; opens: number };
+    | { type: '$halfOpen'; name: string; circuit: object; opens: number }
+    | SharedInfo;
 };
 
 declare const POOL: unique symbol;
@@ -126,6 +137,8 @@ export interface StartPoolOptions extends PoolOptions {
   name?: string;
   /** Where slots and rate windows are counted. Default: a new in-memory store (pass one to keep counts across pool restarts). */
   store?: AdmissionStore;
+  /** State shared with other instances (a `RedisStore`): limits, circuits, cool-downs and health hold cluster-wide. */
+  shared?: SharedStore;
 }
 
 /** The actor's state: the pool's decisions, its queue, and its health rounds. */
@@ -136,7 +149,11 @@ interface State {
   wakeAt: number;
   healthRunning: boolean;
   healthWaiters: Array<From<HealthReport[]>>;
+  /** The pool's side of a shared store, if any. */
+  readonly shared: SharedAdmission | null;
 }
+
+const LOCAL_STORE = Object.freeze({ kind: 'memory', shared: false, degraded: false } as const);
 
 /** Timers of the pool's own upkeep (health rounds, circuit resets) never keep Node running. */
 const HOUSEKEEPING = { keepAlive: false } as const;
@@ -152,9 +169,12 @@ export function startPool(system: ActorSystem, options: StartPoolOptions): Promi
   let behaviour: Behaviour<State, PoolProtocol, void>;
   try {
     checkSystem(system);
-    const { registry, name: _name, strategy, store, ...rest } = options;
+    const { registry, name: _name, strategy, store, shared, ...rest } = options;
     if (typeof registry !== 'object' || registry === null) throw new InvalidArgumentError('registry', 'a RegistryRef from startRegistry', registry);
-    behaviour = poolBehaviour(system, registry, resolveStrategy(strategy), resolvePoolOptions(rest).pool, store ?? new MemoryAdmissionStore());
+    if (shared !== undefined && (typeof shared !== 'object' || shared === null || typeof shared.admit !== 'function')) {
+      throw new InvalidArgumentError('shared', 'a SharedStore (MemoryStore or RedisStore)', shared);
+    }
+    behaviour = poolBehaviour(system, registry, resolveStrategy(strategy), resolvePoolOptions(rest).pool, store ?? new MemoryAdmissionStore(), shared);
   } catch (e) {
     return Promise.reject(e);
   }
@@ -169,15 +189,52 @@ interface Env {
 
 /** Hands freed capacity to waiting requests; arms a wake-up for when a rate window frees room. */
 function serve(env: Env, state: State, ctx: ActorContext<PoolProtocol>): void {
+  if (state.shared?.active) return state.shared.serve(state.pool, state.queue);
   if (state.queue.serve((req) => state.pool.checkout(req)) > 0) armWake(env, state, ctx);
 }
 
 function armWake(env: Env, state: State, ctx: ActorContext<PoolProtocol>): void {
-  const now = env.system.clock.now();
-  const at = state.pool.nextChange(now);
+  wakeAt(env, state, ctx.self as Actor, state.pool.nextChange(env.system.clock.now()));
+}
+
+/** Arms the pool's `$wake` for `at` (pool clock), unless one is due earlier. */
+function wakeAt(env: Env, state: State, self: Actor, at: number): void {
   if (at === Infinity || at >= state.wakeAt) return;
   state.wakeAt = at;
-  ctx.sendAfter({ type: '$wake' }, Math.max(1, Math.ceil(at - now)));
+  self.sendAfter({ type: '$wake' }, Math.max(1, Math.ceil(at - env.system.clock.now())));
+}
+
+/** A worker joined: the pool takes it, and tells the shared store how it is configured. */
+function added(state: State, entry: RegistryEntry): void {
+  state.pool.add(entry);
+  const slot = state.pool.slots.get(entry.name);
+  if (slot !== undefined) state.shared?.announce(slot.name, slot.worker, slot.limits);
+}
+
+/** Messages from the shared store's side. */
+function sharedInfo(env: Env, state: State, msg: SharedInfo, ctx: ActorContext<PoolProtocol>): void {
+  const shared = state.shared!;
+  const kind = shared.store.kind;
+  switch (msg.type) {
+    case '$admitted':
+      shared.answered(msg, state.pool, state.queue, () => {
+        const got = checkout(env, state, msg.req, msg.from); // the store failed: decide alone
+        if (got !== undefined) msg.from.reply(got);
+        else armWake(env, state, ctx);
+      });
+      return;
+    case '$verdict':
+      state.pool.applyVerdict(msg.name, msg.verdict);
+      return;
+    case '$mismatch':
+      env.system.events.emit(() => ({ type: 'store.config_mismatch', worker: msg.worker, fields: msg.fields }));
+      return;
+    case '$store':
+      if (msg.event.type === 'degraded') env.system.events.emit(() => ({ type: 'store.degraded', store: kind, reason: (msg.event as { reason: string }).reason }));
+      if (msg.event.type === 'restored') env.system.events.emit(() => ({ type: 'store.restored', store: kind }));
+      serve(env, state, ctx);
+      return;
+  }
 }
 
 function startHealthRun(env: Env, state: State, ctx: ActorContext<PoolProtocol>, from?: From<HealthReport[]>): void {
@@ -187,7 +244,10 @@ function startHealthRun(env: Env, state: State, ctx: ActorContext<PoolProtocol>,
   const targets = [...state.pool.slots.values()].map((s) => ({ name: s.name, worker: s.worker }));
   const self = ctx.self as Actor;
   // The pool's signal aborts the checks in flight when the pool stops: no socket outlives it.
-  void runHealthChecks(targets, env.opts.healthTimeoutMs, env.system.clock, ctx.signal).then((results) => self.info({ type: '$health', results }));
+  const round = state.shared
+    ? state.shared.healthRound(targets, from !== undefined, ctx.signal)
+    : runHealthChecks(targets, env.opts.healthTimeoutMs, env.system.clock, ctx.signal);
+  void round.then((results) => self.info({ type: '$health', results }));
 }
 
 function healthDone(state: State, results: HealthReport[]): void {
@@ -207,17 +267,29 @@ function checkout(env: Env, state: State, req: CheckoutRequest, from: From<Check
   return state.queue.add(from, req, max) ? undefined : { ok: false, kind: 'queue_full', maxQueue: max, depth };
 }
 
-async function initPool(env: Env, registry: RegistryRef, strategy: SelectionStrategy<unknown>, store: AdmissionStore, ctx: ActorContext<PoolProtocol>): Promise<State> {
+async function initPool(
+  env: Env,
+  registry: RegistryRef,
+  strategy: SelectionStrategy<unknown>,
+  store: AdmissionStore,
+  shared: SharedStore | undefined,
+  ctx: ActorContext<PoolProtocol>,
+): Promise<State> {
   const self = ctx.self as Actor;
   const { system, opts } = env;
   const circuitOpened = (name: string, circuit: Circuit): void => {
     self.sendAfter({ type: '$halfOpen', name, circuit, opens: circuit.opens }, opts.circuitResetMs, HOUSEKEEPING);
   };
   const pool = new PoolState({ clock: system.clock, events: system.events, options: opts, store, circuitOpened }, new Selection(strategy));
-  const state: State = { pool, queue: new WaitQueue(), wakeAt: Infinity, healthRunning: false, healthWaiters: [] };
+  const state: State = { pool, queue: new WaitQueue(), wakeAt: Infinity, healthRunning: false, healthWaiters: [], shared: null };
+  if (shared !== undefined) {
+    const wakeIn = (ms: number): void => wakeAt(env, state, self, system.clock.now() + ms);
+    (state as { shared: SharedAdmission }).shared = new SharedAdmission(shared, { options: opts, events: system.events, clock: system.clock, send: (m) => self.info(m), wakeIn });
+    if (shared.degraded) system.events.emit(() => ({ type: 'store.degraded', store: shared.kind, reason: 'unreachable when the pool started' }));
+  }
   const entries = await subscribe(registry, ctx.self);
   self.monitor(registry as unknown as Actor);
-  for (const e of entries) pool.add(e);
+  for (const e of entries) added(state, e);
   if (opts.healthIntervalMs > 0) {
     // The first round at once, so early requests avoid a worker known to be down.
     startHealthRun(env, state, ctx);
@@ -232,23 +304,28 @@ function poolBehaviour(
   strategy: SelectionStrategy<unknown>,
   opts: ResolvedPoolOptions,
   store: AdmissionStore,
+  shared: SharedStore | undefined,
 ): Behaviour<State, PoolProtocol, void> {
   const env: Env = { system, opts };
   return {
-    init: (_args, ctx) => initPool(env, registry, strategy, store, ctx),
+    init: (_args, ctx) => initPool(env, registry, strategy, store, shared, ctx),
 
     handleCall(msg, state, from, ctx) {
       switch (msg.type) {
         case 'checkout': {
-          const got = checkout(env, state, msg, from as From<Checkout>);
+          const got = state.shared?.active
+            ? state.shared.checkout(state.pool, state.queue, msg, from as From<Checkout>)
+            : checkout(env, state, msg, from as From<Checkout>);
           if (got === undefined) {
             armWake(env, state, ctx);
             return noreply(state);
           }
           return reply(got, state);
         }
-        case 'status':
-          return reply(state.pool.snapshot(state.queue.depth), state);
+        case 'status': {
+          const store = state.shared ? { kind: state.shared.store.kind, shared: true, degraded: state.shared.store.degraded } : LOCAL_STORE;
+          return reply({ ...state.pool.snapshot(state.queue.depth), store }, state);
+        }
         case 'checkHealth':
           startHealthRun(env, state, ctx, from as From<HealthReport[]>);
           return noreply(state);
@@ -257,7 +334,10 @@ function poolBehaviour(
 
     handleCast(msg, state, ctx) {
       if (msg.type === 'released') state.pool.released(msg.name, msg.outcome);
-      else state.pool.rest(msg.name, msg.ms, msg.reason);
+      else {
+        state.pool.rest(msg.name, msg.ms, msg.reason);
+        state.shared?.rest(msg.name, msg.ms, msg.reason);
+      }
       serve(env, state, ctx);
       return state;
     },
@@ -265,7 +345,7 @@ function poolBehaviour(
     handleInfo(msg, state, ctx) {
       switch (msg.type) {
         case 'registry.registered':
-          state.pool.add(msg.entry);
+          added(state, msg.entry);
           break;
         case 'registry.unregistered':
           state.pool.remove(msg.name);
@@ -288,6 +368,12 @@ function poolBehaviour(
           return state;
         case 'EXIT':
           return state;
+        case '$admitted':
+        case '$verdict':
+        case '$mismatch':
+        case '$store':
+          sharedInfo(env, state, msg, ctx);
+          return state;
       }
       serve(env, state, ctx);
       return state;
@@ -295,6 +381,7 @@ function poolBehaviour(
 
     terminate(_reason, state) {
       state.pool.dispose();
+      state.shared?.dispose();
     },
   };
 }

@@ -31,6 +31,18 @@ export class WaitQueue {
     return true;
   }
 
+  /** The first waiter whose caller still waits. */
+  first(): Waiter | undefined {
+    while (this.#waiters.length > 0 && this.#waiters[0]!.from.settled) this.#waiters.shift();
+    return this.#waiters[0];
+  }
+
+  /** Takes `from` out of the queue (it was answered). */
+  remove(from: From<Checkout>): void {
+    const i = this.#waiters.findIndex((w) => w.from === from);
+    if (i >= 0) this.#waiters.splice(i, 1);
+  }
+
   /**
    * Offers capacity to the waiters, in order; `checkout` answers one or says `'full'`. A later
    * waiter may fit where an earlier one does not (it excludes the workers it tried), so all are

@@ -30,6 +30,8 @@ export type Pick<T> =
 export class Selection {
   #state: unknown = undefined;
   #eligible = new Set<string>();
+  /** The eligible candidates by priority, then name: the order after the strategy's first choice. */
+  #tiers: readonly Candidate[] = [];
   /** Workers that are only `busy` (by health): tried when nothing else is left. */
   #busy: readonly Candidate[] = [];
 
@@ -43,6 +45,7 @@ export class Selection {
   prepare(eligible: readonly Candidate[], busy: readonly Candidate[]): void {
     this.#state = this.strategy.prepare(eligible, this.#state);
     this.#eligible = new Set(eligible.map((c) => c.name));
+    this.#tiers = [...eligible].sort((a, b) => a.priority - b.priority || a.name.localeCompare(b.name));
     this.#busy = busy;
   }
 
@@ -75,6 +78,19 @@ export class Selection {
       (full ??= new Set()).add(c.name);
     }
     return full !== null ? { kind: 'full' } : { kind: 'none' };
+  }
+
+  /**
+   * Every worker a request may go to, in the order to try them, for a shared store that admits
+   * the first with room in one step: the strategy's choice, then the other eligible workers by
+   * tier, then the busy ones. `wait`: none from a worse tier than the strategy's choice.
+   */
+  plan(exclude: Excluded, wait: boolean): Candidate[] {
+    const first = this.strategy.pick(this.#state, exclude as ReadonlySet<string>);
+    const free = (c: Candidate): boolean => !exclude.has(c.name) && c.name !== first?.name;
+    if (first === undefined) return this.#busy.filter(free);
+    const rest = this.#tiers.filter((c) => free(c) && (!wait || c.priority <= first.priority));
+    return wait ? [first, ...rest] : [first, ...rest, ...this.#busy.filter(free)];
   }
 
   /** Whether the strategy wants in-flight counts (only load-aware ones do). */

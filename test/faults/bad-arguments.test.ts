@@ -59,6 +59,17 @@ const cases: Case[] = [
   ['new DemoWorker(5)', () => new cortex.DemoWorker(5 as never)],
   ['new OllamaWorker({ timeoutMs: -1 })', () => new cortex.OllamaWorker({ timeoutMs: -1 })],
   ['new OpenAIWorker(undefined)', () => new cortex.OpenAIWorker(undefined as never)],
+  // shared stores
+  ['startWorkers({ store: "redis" })', () => cortex.startWorkers({ store: 'redis' as never })],
+  ['startWorkers({ store: { kind: "redis", url: "http://x" } })', () => cortex.startWorkers({ store: { kind: 'redis', url: 'http://x' } })],
+  ['startPool(system, { registry, shared: 5 })', () => cortex.startPool(system, { registry: {} as never, shared: 5 as never })],
+  ['new RedisStore({ prefix: "a b" })', () => new cortex.RedisStore({ prefix: 'a b' })],
+  ['new RedisStore({ timeoutMs: 0 })', () => new cortex.RedisStore({ timeoutMs: 0 })],
+  ['new RedisStore({ leaseMs: -1 })', () => new cortex.RedisStore({ leaseMs: -1 })],
+  ['new MemoryStore({ leaseMs: Infinity })', () => new cortex.MemoryStore({ leaseMs: Number.POSITIVE_INFINITY })],
+  ['new MemoryStore({ now: 5 })', () => new cortex.MemoryStore({ now: 5 as never })],
+  ['memoryStore.subscribe(5)', () => new cortex.MemoryStore().subscribe(5 as never)],
+  ['parseConfig({ store: { kind: "redis", url: "x" } })', () => cortex.parseConfig({ workers: [{ kind: 'demo' }], store: { kind: 'redis', url: 'x' } })],
   // config, logging
   ['parseConfig(null)', () => cortex.parseConfig(null)],
   ['loadConfig(42)', () => cortex.loadConfig(42 as never)],
@@ -69,6 +80,7 @@ const cases: Case[] = [
   ['new MockWorker({ delayMs: -1 })', () => new testing.MockWorker({ delayMs: -1 })],
   ['withFaults(undefined, {})', () => testing.withFaults(undefined as never, {})],
   ['startFakeOllama({ script: 5 })', () => testing.startFakeOllama({ script: 5 as never })],
+  ['startRedisServer({ bin: "/nonexistent" })', () => testing.startRedisServer({ bin: '/nonexistent/redis-server' })],
 ];
 
 async function outcome(f: () => unknown): Promise<unknown> {

@@ -1,0 +1,18 @@
+export type {
+  SharedStore,
+  AdmitRequest,
+  StoreCandidate,
+  SharedLease,
+  Hold,
+  Admission,
+  Settlement,
+  CircuitRules,
+  Verdict,
+  WorkerFingerprint,
+  WorkerCounters,
+  StoreEvent,
+} from './store.js';
+export { DEFAULT_LEASE_MS, type StoreOptions } from './common.js';
+export { MemoryStore } from './memory.js';
+export { RedisStore, MissingPeerError, StoreUnavailableError, isMissingPeerError, isStoreUnavailableError, type RedisStoreOptions } from './redis.js';
+export type { StoreSpec, RedisStoreSpec } from './spec.js';

@@ -1,0 +1,372 @@
+import { createRequire } from 'node:module';
+import { CortexError, guardFor } from '../errors/cortex-error.js';
+import { InvalidArgumentError } from '../errors/runtime.js';
+import type { HealthReport } from '../pool/health.js';
+import { checkLeaseOptions, differingFields, Heartbeat, Listeners, newInstanceId, type StoreOptions } from './common.js';
+import { ADMIT, ANNOUNCE, RELEASE, REST, WORKER_KEYS } from './scripts.js';
+import type {
+  AdmitRequest,
+  Admission,
+  CircuitRules,
+  Hold,
+  SharedLease,
+  SharedStore,
+  Settlement,
+  StoreEvent,
+  Verdict,
+  WorkerCounters,
+  WorkerFingerprint,
+} from './store.js';
+
+/** Options of {@link RedisStore}. */
+export interface RedisStoreOptions extends StoreOptions {
+  /** `redis://[user:password@]host:port[/db]` (or `rediss://`). Default: `CORTEX_REDIS_URL`, else `redis://127.0.0.1:6379`. */
+  url?: string;
+  /** Names the cluster: instances with the same prefix share state. Default `'cortex'`. */
+  prefix?: string;
+  /** Longest wait for one store operation, ms; past it the pool decides alone. Default 250. */
+  timeoutMs?: number;
+}
+
+/** The Redis client is not installed (it is an optional peer dependency). `code` is `'missing_peer'`. */
+export class MissingPeerError extends CortexError {
+  constructor(
+    /** The package to install. */
+    readonly peer: string,
+    /** What needs it. */
+    readonly feature: string,
+  ) {
+    super('missing_peer', `${feature} needs the package "${peer}": npm install ${peer}`);
+  }
+}
+
+/** True when `e` is a {@link MissingPeerError}. */
+export const isMissingPeerError = guardFor<MissingPeerError>('missing_peer');
+
+/** The store could not be reached in time; the pool decides alone meanwhile. `code` is `'store_unavailable'`. */
+export class StoreUnavailableError extends CortexError {
+  constructor(reason: string) {
+    super('store_unavailable', `shared store unavailable: ${reason}`);
+  }
+}
+/** True when `e` is a {@link StoreUnavailableError}. */
+export const isStoreUnavailableError = guardFor<StoreUnavailableError>('store_unavailable');
+
+/** The part of an ioredis client the store uses. */
+interface Client {
+  status: string;
+  on(event: string, fn: (...args: unknown[]) => void): unknown;
+  defineCommand(name: string, def: { numberOfKeys?: number; lua: string }): void;
+  duplicate(options?: object): Client;
+  subscribe(channel: string): Promise<unknown>;
+  ping(): Promise<string>;
+  pipeline(): Pipeline;
+  smembers(key: string): Promise<string[]>;
+  mget(keys: string[]): Promise<Array<string | null>>;
+  quit(): Promise<unknown>;
+  disconnect(): void;
+  [command: string]: unknown;
+}
+interface Pipeline {
+  call(command: string, ...args: Array<string | number>): Pipeline;
+  /** Defined by `defineCommand`, on pipelines too. */
+  cortexAnnounce(...args: Array<string | number>): Pipeline;
+  exec(): Promise<Array<[Error | null, unknown]> | null>;
+}
+type Script = (...args: Array<string | number>) => Promise<unknown>;
+
+let ioredis: (new (url: string, options: object) => Client) | undefined;
+function loadClient(): new (url: string, options: object) => Client {
+  if (ioredis) return ioredis;
+  try {
+    const m = createRequire(import.meta.url)('ioredis') as { default?: unknown };
+    return (ioredis = (m.default ?? m) as new (url: string, options: object) => Client);
+  } catch {
+    throw new MissingPeerError('ioredis', 'the Redis store');
+  }
+}
+
+/** `host:port` of a URL, never its credentials. */
+function where(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.hostname}:${u.port || '6379'}`;
+  } catch {
+    return 'redis';
+  }
+}
+
+/**
+ * The {@link SharedStore} on Redis, through ioredis (an optional peer dependency, loaded when a
+ * RedisStore is made). Each check-and-set is one Lua script: an admission and a release are
+ * one round trip each. Every operation is bounded by `timeoutMs`; while Redis cannot be reached
+ * the store is `degraded` (no operation waits on it), and a probe every second brings it back.
+ */
+export class RedisStore implements SharedStore {
+  readonly kind = 'redis' as const;
+  readonly instance = newInstanceId();
+  /** `host:port` of the server (never the credentials). */
+  readonly server: string;
+  readonly prefix: string;
+  readonly #client: Client;
+  readonly #subscriber: Client;
+  readonly #now: () => number;
+  readonly #leaseMs: number;
+  readonly #held = new Map<string, string>();
+  readonly #announced = new Map<string, string>();
+  readonly #listeners = new Listeners<StoreEvent>();
+  readonly #heartbeat: Heartbeat;
+  #degraded: string | null = null;
+  /** The subscription to `freed` news is in place. */
+  readonly #subscribed: Promise<boolean>;
+  #probe: ReturnType<typeof setInterval> | undefined;
+  #closed = false;
+
+  /**
+   * Connects (in the background: see {@link RedisStore.ready}).
+   * @throws MissingPeerError without ioredis; InvalidArgumentError for bad options.
+   */
+  constructor(options: RedisStoreOptions = {}) {
+    const o = checkLeaseOptions(options);
+    const url = options.url ?? process.env.CORTEX_REDIS_URL ?? 'redis://127.0.0.1:6379';
+    if (typeof url !== 'string' || !/^rediss?:\/\/[^/]/.test(url)) throw new InvalidArgumentError('store.url', 'a redis:// or rediss:// URL', url === options.url ? '(a bad URL)' : url);
+    const prefix = options.prefix ?? 'cortex';
+    if (typeof prefix !== 'string' || !/^[\w.-]{1,64}$/.test(prefix)) throw new InvalidArgumentError('store.prefix', 'letters, digits, _ . - (1 to 64)', prefix);
+    const timeoutMs = options.timeoutMs ?? 250;
+    if (!(Number.isInteger(timeoutMs) && timeoutMs > 0)) throw new InvalidArgumentError('store.timeoutMs', 'a whole number of ms > 0', timeoutMs);
+    const Redis = loadClient();
+    this.server = where(url);
+    this.prefix = prefix;
+    this.#now = o.now;
+    this.#leaseMs = o.leaseMs;
+    this.#client = new Redis(url, {
+      commandTimeout: timeoutMs,
+      connectTimeout: Math.max(1000, timeoutMs),
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      retryStrategy: (times: number) => Math.min(50 * times, 1000),
+    });
+    this.#client.on('error', () => undefined); // connection trouble shows as `degraded`, not as an unhandled error
+    this.#client.on('close', () => this.#markDegraded('connection closed'));
+    this.#client.on('ready', () => this.#restored());
+    for (const [name, lua] of Object.entries({ cortexAdmit: ADMIT, cortexRelease: RELEASE, cortexRest: REST, cortexAnnounce: ANNOUNCE })) {
+      this.#client.defineCommand(name, { lua });
+    }
+    this.#subscriber = this.#client.duplicate({ enableOfflineQueue: true, commandTimeout: undefined });
+    this.#subscriber.on('error', () => undefined);
+    this.#subscriber.on('message', (_channel, worker) => this.#listeners.emit({ type: 'freed', worker: String(worker) }));
+    this.#subscribed = this.#subscriber.subscribe(this.#channel).then(
+      () => true,
+      () => false,
+    );
+    this.#heartbeat = new Heartbeat(o.leaseMs, () => this.#beat());
+  }
+
+  get degraded(): boolean {
+    return this.#degraded !== null;
+  }
+
+  /**
+   * Resolves true once connected and subscribed to other instances' news, false if not within
+   * `timeoutMs` (the store then starts degraded).
+   */
+  async ready(timeoutMs = 2000): Promise<boolean> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
+    const connected = this.#client.status === 'ready' ? Promise.resolve(true) : new Promise<true>((resolve) => this.#client.on('ready', () => resolve(true)));
+    const ok = await Promise.race([connected.then(() => this.#subscribed), late]);
+    clearTimeout(timer);
+    if (!ok) this.#markDegraded(`no connection to ${this.server} after ${timeoutMs} ms`);
+    return ok;
+  }
+
+  get #channel(): string {
+    return `{${this.prefix}}:freed`;
+  }
+
+  #key(worker: string, part: string): string {
+    return `{${this.prefix}}:w:${worker}:${part}`;
+  }
+
+  #workerKeys(worker: string): string[] {
+    return WORKER_KEYS.map((p) => this.#key(worker, p));
+  }
+
+  async admit(request: AdmitRequest): Promise<Admission> {
+    const now = this.#now();
+    const id = `${this.instance}:${now.toString(36)}:${Math.random().toString(36).slice(2, 8)}`;
+    const keys = request.candidates.flatMap((c) => this.#workerKeys(c.name));
+    const args = request.candidates.flatMap((c) => [lim(c.limits.maxConcurrent), lim(c.limits.rpm), lim(c.limits.tpm)]);
+    const n = request.candidates.length;
+    const r = (await this.#run('cortexAdmit', keys.length, ...keys, now, id, now + this.#leaseMs, request.tokens, n, ...args)) as [
+      number,
+      number,
+      number,
+      string,
+      Array<[number, string, string, string]>,
+    ];
+    const held: Hold[] = r[4].map(([i, kind, ms, reason]) => {
+      const worker = request.candidates[i - 1]!.name;
+      if (kind === 'cooling') return { kind, worker, ms: Number(ms), reason };
+      if (kind === 'open') return { kind, worker, ms: Number(ms) };
+      return { kind: 'trial', worker };
+    });
+    if (r[0] > 0) {
+      const worker = request.candidates[r[0] - 1]!.name;
+      this.#held.set(id, worker);
+      this.#heartbeat.ensure();
+      return { kind: 'admitted', lease: { id, worker }, trial: r[1] === 1, held };
+    }
+    if (r[2] === 1) return { kind: 'full', retryMs: r[3] === '' ? undefined : Number(r[3]), held };
+    return { kind: 'none', held };
+  }
+
+  async release(lease: SharedLease, s: Settlement, rules: CircuitRules): Promise<Verdict> {
+    this.#held.delete(lease.id);
+    const error = s.kind === 'failure' || s.kind === 'disabled' ? s.error : '';
+    const restMs = s.kind === 'rate_limited' || s.kind === 'disabled' ? s.restMs : 0;
+    const reason = s.kind === 'rate_limited' || s.kind === 'disabled' ? s.reason : '';
+    const r = (await this.#run(
+      'cortexRelease',
+      7,
+      ...this.#workerKeys(lease.worker),
+      this.#now(),
+      lease.id,
+      s.kind,
+      'tokens' in s && s.tokens !== undefined ? s.tokens : -1,
+      error,
+      restMs,
+      reason,
+      rules.failureThreshold,
+      rules.resetMs,
+      this.#channel,
+      lease.worker,
+    )) as [string, number];
+    return { circuit: r[0] as Verdict['circuit'], failures: Number(r[1]) };
+  }
+
+  async rest(worker: string, ms: number, reason: string): Promise<void> {
+    await this.#run('cortexRest', 1, this.#key(worker, 'cool'), this.#now() + ms, reason);
+  }
+
+  async claimHealth(workers: readonly string[], intervalMs: number): Promise<string[]> {
+    const p = this.#client.pipeline();
+    for (const w of workers) p.call('set', this.#key(w, 'hlock'), this.instance, 'PX', intervalMs, 'NX');
+    const out = await this.#exec(p);
+    return workers.filter((_, i) => out[i] === 'OK');
+  }
+
+  async publishHealth(reports: readonly HealthReport[], ttlMs: number): Promise<void> {
+    if (reports.length === 0) return;
+    const p = this.#client.pipeline();
+    for (const r of reports) p.call('set', this.#key(r.worker, 'health'), JSON.stringify(r), 'PX', Math.max(1, Math.ceil(ttlMs)));
+    await this.#exec(p);
+  }
+
+  async readHealth(workers: readonly string[]): Promise<HealthReport[]> {
+    if (workers.length === 0) return [];
+    const got = await this.#guard(() => this.#client.mget(workers.map((w) => this.#key(w, 'health'))));
+    return got.flatMap((v) => (v === null ? [] : [JSON.parse(v) as HealthReport]));
+  }
+
+  async announce(worker: string, config: WorkerFingerprint): Promise<string[]> {
+    const json = JSON.stringify(config);
+    this.#announced.set(worker, json);
+    const p = this.#client.pipeline();
+    p.call('sadd', `{${this.prefix}}:workers`, worker);
+    p.cortexAnnounce(1, this.#key(worker, 'config'), json, 3 * this.#leaseMs);
+    const [, stored] = await this.#exec(p);
+    this.#heartbeat.ensure();
+    return stored === '' ? [] : differingFields(JSON.parse(stored as string) as WorkerFingerprint, config);
+  }
+
+  async counters(workers?: readonly string[]): Promise<Map<string, WorkerCounters>> {
+    const names = workers ?? (await this.#guard(() => this.#client.smembers(`{${this.prefix}}:workers`))).sort();
+    const p = this.#client.pipeline();
+    for (const w of names) p.call('hgetall', this.#key(w, 'stats'));
+    const rows = await this.#exec(p);
+    return new Map(names.map((w, i) => [w, toCounters(rows[i] as Record<string, string>)]));
+  }
+
+  subscribe(listener: (event: StoreEvent) => void): () => void {
+    return this.#listeners.add(listener);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#heartbeat.stop();
+    if (this.#probe) clearInterval(this.#probe);
+    this.#held.clear();
+    await Promise.all([this.#client, this.#subscriber].map((c) => c.quit().catch(() => c.disconnect())));
+  }
+
+  /** Renews held leases (ZADD XX: only those still there) and this instance's config announcements. */
+  renew(): Promise<void> {
+    return this.#beat();
+  }
+
+  async #beat(): Promise<void> {
+    if (this.#degraded !== null || (this.#held.size === 0 && this.#announced.size === 0)) return;
+    const expiry = this.#now() + this.#leaseMs;
+    const p = this.#client.pipeline();
+    for (const [id, worker] of this.#held) p.call('zadd', this.#key(worker, 'slots'), 'XX', expiry, id);
+    for (const [worker, json] of this.#announced) p.cortexAnnounce(1, this.#key(worker, 'config'), json, 3 * this.#leaseMs);
+    await this.#exec(p);
+  }
+
+  async #run(script: string, ...args: Array<string | number>): Promise<unknown> {
+    return this.#guard(() => (this.#client[script] as Script).apply(this.#client, args));
+  }
+
+  async #exec(p: Pipeline): Promise<unknown[]> {
+    const rows = await this.#guard(() => p.exec());
+    return (rows ?? []).map(([e, v]) => {
+      if (e) throw e;
+      return v;
+    });
+  }
+
+  /** Runs one operation, or fails at once while degraded; a failure makes the store degraded. */
+  async #guard<T>(op: () => Promise<T>): Promise<T> {
+    if (this.#closed) throw new StoreUnavailableError('store closed');
+    if (this.#degraded !== null) throw new StoreUnavailableError(this.#degraded);
+    try {
+      return await op();
+    } catch (e) {
+      const reason = e instanceof Error && /timed out/i.test(e.message) ? 'operation timed out' : `no connection to ${this.server}`;
+      this.#markDegraded(reason);
+      throw new StoreUnavailableError(reason);
+    }
+  }
+
+  #markDegraded(reason: string): void {
+    if (this.#closed || this.#degraded !== null) return;
+    this.#degraded = reason;
+    this.#listeners.emit({ type: 'degraded', reason });
+    // Back when a PING answers (the connection may have stayed up while Redis was slow).
+    this.#probe = setInterval(() => {
+      if (this.#client.status === 'ready') void this.#client.ping().then(() => this.#restored(), () => undefined);
+    }, 1000);
+    this.#probe.unref();
+  }
+
+  #restored(): void {
+    if (this.#degraded === null || this.#closed) return;
+    this.#degraded = null;
+    if (this.#probe) clearInterval(this.#probe);
+    this.#probe = undefined;
+    this.#listeners.emit({ type: 'restored' });
+  }
+}
+
+/** -1 for unlimited (the scripts' convention). */
+function lim(n: number): number {
+  return n === Infinity ? -1 : n;
+}
+
+function toCounters(h: Record<string, string> | null): WorkerCounters {
+  const failures: Record<string, number> = {};
+  for (const [k, v] of Object.entries(h ?? {})) if (k.startsWith('failures:')) failures[k.slice(9)] = Number(v);
+  return { requests: Number(h?.requests ?? 0), successes: Number(h?.successes ?? 0), failures, tokens: Number(h?.tokens ?? 0) };
+}

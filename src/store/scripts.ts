@@ -1,0 +1,168 @@
+/**
+ * The Redis store's Lua scripts: each check-and-set is one atomic step. They mirror
+ * `MemoryStore` line for line (the contract suite runs both). Time comes from the caller (the
+ * instances' wall clocks), so tests can drive it.
+ *
+ * Keys of one worker (all in one hash slot, `{prefix}`): slots (zset lease -> expiry), win (zset
+ * lease -> admitted at), wtok (hash lease -> tokens), wsum (tokens in the window), circuit
+ * (hash state, until, trial, failures), cool (hash until, reason), stats (hash).
+ * @internal
+ */
+
+/** Keys per candidate, in this order. */
+export const WORKER_KEYS = ['slots', 'win', 'wtok', 'wsum', 'circuit', 'cool', 'stats'] as const;
+
+const COMMON = `
+local WINDOW = 60000
+local function num(v, d) if v then return tonumber(v) else return d end end
+`;
+
+/**
+ * ARGV: now, lease id, lease expiry, tokens, n, then per candidate maxConcurrent, rpm, tpm (-1:
+ * unlimited). Returns { index admitted (0: none), trial 0/1, full 0/1, retry in ms ('' if unknown),
+ * held { {index, kind, ms left, reason}... } }.
+ */
+export const ADMIT = `${COMMON}
+local now, id, expiry, tokens, n = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local held, full, retryAt = {}, 0, nil
+for i = 1, n do
+  local k, a = (i - 1) * 7, 5 + (i - 1) * 3
+  local slots, win, wtok, wsum, circ, cool, stats = KEYS[k+1], KEYS[k+2], KEYS[k+3], KEYS[k+4], KEYS[k+5], KEYS[k+6], KEYS[k+7]
+  local maxc, rpm, tpm = tonumber(ARGV[a+1]), tonumber(ARGV[a+2]), tonumber(ARGV[a+3])
+  local gate = 'pass'
+  local cu = num(redis.call('HGET', cool, 'until'), 0)
+  if cu > now then
+    held[#held+1] = {i, 'cooling', tostring(cu - now), redis.call('HGET', cool, 'reason') or ''}
+    gate = 'held'
+  else
+    local st = redis.call('HGET', circ, 'state') or 'closed'
+    local cuntil = num(redis.call('HGET', circ, 'until'), 0)
+    if st == 'open' and cuntil > now then
+      held[#held+1] = {i, 'open', tostring(cuntil - now), ''}
+      gate = 'held'
+    elseif st ~= 'closed' then
+      local t = (st == 'half_open') and redis.call('HGET', circ, 'trial') or false
+      if t and num(redis.call('ZSCORE', slots, t), 0) > now then
+        held[#held+1] = {i, 'trial', '0', ''}
+        gate = 'held'
+      else
+        gate = 'trial'
+      end
+    end
+  end
+  local room = (gate ~= 'held')
+  if room and maxc >= 0 then
+    redis.call('ZREMRANGEBYSCORE', slots, '-inf', now)
+    if redis.call('ZCARD', slots) >= maxc then room = false; full = 1 end
+  end
+  local windowed = rpm >= 0 or tpm >= 0
+  if room and windowed then
+    local old = redis.call('ZRANGEBYSCORE', win, '-inf', now - WINDOW, 'LIMIT', 0, 1000)
+    if #old > 0 then
+      local sum = 0
+      for _, v in ipairs(redis.call('HMGET', wtok, unpack(old))) do sum = sum + num(v, 0) end
+      redis.call('DECRBY', wsum, sum)
+      redis.call('HDEL', wtok, unpack(old))
+      redis.call('ZREM', win, unpack(old))
+    end
+    local count, used = redis.call('ZCARD', win), num(redis.call('GET', wsum), 0)
+    if (rpm >= 0 and count >= rpm) or (tpm >= 0 and used + tokens > tpm and used > 0) then
+      room = false; full = 1
+      local first = redis.call('ZRANGE', win, 0, 0, 'WITHSCORES')
+      if first[2] then
+        local at = tonumber(first[2]) + WINDOW
+        if retryAt == nil or at < retryAt then retryAt = at end
+      end
+    end
+  end
+  if room then
+    redis.call('ZADD', slots, expiry, id)
+    if windowed then
+      redis.call('ZADD', win, now, id)
+      redis.call('HSET', wtok, id, tokens)
+      redis.call('INCRBY', wsum, tokens)
+    end
+    if gate == 'trial' then redis.call('HSET', circ, 'state', 'half_open', 'trial', id) end
+    redis.call('HINCRBY', stats, 'requests', 1)
+    return {i, gate == 'trial' and 1 or 0, 0, '', held}
+  end
+end
+return {0, 0, full, retryAt and tostring(retryAt - now) or '', held}
+`;
+
+/**
+ * KEYS: one worker's 7 keys. ARGV: now, lease id, kind, tokens (-1: none), error label, restMs,
+ * reason, failureThreshold, resetMs, channel, worker. Returns { circuit state, failures }.
+ */
+export const RELEASE = `${COMMON}
+local slots, win, wtok, wsum, circ, cool, stats = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+local now, id, kind, tokens = tonumber(ARGV[1]), ARGV[2], ARGV[3], tonumber(ARGV[4])
+local label, restMs, reason, threshold, resetMs = ARGV[5], tonumber(ARGV[6]), ARGV[7], tonumber(ARGV[8]), tonumber(ARGV[9])
+local had = redis.call('ZREM', slots, id) == 1
+if kind == 'unused' then
+  if had then
+    local est = redis.call('HGET', wtok, id)
+    if est then
+      redis.call('DECRBY', wsum, tonumber(est))
+      redis.call('HDEL', wtok, id)
+      redis.call('ZREM', win, id)
+    end
+    redis.call('HINCRBY', stats, 'requests', -1)
+  end
+elseif tokens >= 0 then
+  local est = redis.call('HGET', wtok, id)
+  if est then
+    redis.call('INCRBY', wsum, tokens - tonumber(est))
+    redis.call('HSET', wtok, id, tokens)
+  end
+  if had then redis.call('HINCRBY', stats, 'tokens', tokens) end
+end
+local function rest(untilMs)
+  if num(redis.call('HGET', cool, 'until'), 0) < untilMs then redis.call('HSET', cool, 'until', untilMs, 'reason', reason) end
+end
+local function open()
+  if redis.call('HGET', circ, 'state') ~= 'open' then redis.call('HSET', circ, 'state', 'open', 'until', now + resetMs) end
+end
+if had then
+  local wasTrial = redis.call('HGET', circ, 'trial') == id
+  if wasTrial then redis.call('HDEL', circ, 'trial') end
+  if kind == 'success' then
+    redis.call('HINCRBY', stats, 'successes', 1)
+    redis.call('DEL', circ)
+  elseif kind == 'rate_limited' then
+    redis.call('HINCRBY', stats, 'failures:rate_limited', 1)
+    rest(now + restMs)
+  elseif kind == 'disabled' then
+    redis.call('HINCRBY', stats, 'failures:' .. label, 1)
+    rest(now + restMs)
+    redis.call('HINCRBY', circ, 'failures', 1)
+    open()
+  elseif kind == 'failure' then
+    redis.call('HINCRBY', stats, 'failures:' .. label, 1)
+    local f = redis.call('HINCRBY', circ, 'failures', 1)
+    if wasTrial or f >= threshold then open() end
+  end
+  redis.call('PUBLISH', ARGV[10], ARGV[11])
+end
+return {redis.call('HGET', circ, 'state') or 'closed', num(redis.call('HGET', circ, 'failures'), 0)}
+`;
+
+/** KEYS: cool. ARGV: until, reason. */
+export const REST = `
+local u = redis.call('HGET', KEYS[1], 'until')
+if (not u) or tonumber(u) < tonumber(ARGV[1]) then redis.call('HSET', KEYS[1], 'until', ARGV[1], 'reason', ARGV[2]) end
+return 1
+`;
+
+/**
+ * KEYS: config. ARGV: fingerprint (JSON), ttl ms. Stores it when none is known (or it expired)
+ * and answers ''; renews it when equal; else answers the stored one.
+ */
+export const ANNOUNCE = `
+local cur = redis.call('GET', KEYS[1])
+if (not cur) or cur == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return ''
+end
+return cur
+`;
