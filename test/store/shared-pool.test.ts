@@ -17,6 +17,7 @@ import {
   type InspectionEvent,
   type Workers,
 } from '../../src/index.js';
+import { MockWorker } from '../../src/testing.js';
 
 const { ollama, start } = useServers();
 
@@ -101,6 +102,22 @@ describe('circuits and cool-downs shared through Redis', () => {
     expect(api.requests).toHaveLength(1);
     expect(two.events).toContainEqual(expect.objectContaining({ type: 'pool.cooldown', worker: 'api', reason: 'rate limited (429)' }));
     expect((await two.cortex.dispatcher.status()).workers.find((w) => w.name === 'api')!.coolingDownMs).toBeGreaterThan(1000);
+    await a.close();
+    await b.close();
+  });
+});
+
+describe('health shared through Redis', () => {
+  it('one instance checks a worker per interval; the others read its result', async () => {
+    const a = redisStore(true);
+    const b = redisStore(false);
+    const checkedByA = new MockWorker({ name: 'w', health: { status: 'unavailable', reason: 'model not loaded' } });
+    const checkedByB = new MockWorker({ name: 'w' });
+    const one = await start([checkedByA], { store: a, healthIntervalMs: 60_000 });
+    await expect.poll(async () => (await one.cortex.dispatcher.status()).workers[0]!.health).toBe('unavailable');
+    const two = await start([checkedByB], { store: b, healthIntervalMs: 60_000 });
+    await expect.poll(async () => (await two.cortex.dispatcher.status()).workers[0]).toMatchObject({ health: 'unavailable', healthReason: 'model not loaded' });
+    expect([checkedByA.healthChecks, checkedByB.healthChecks]).toEqual([1, 0]);
     await a.close();
     await b.close();
   });
