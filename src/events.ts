@@ -76,6 +76,14 @@ export type SupervisorEvent =
   | IntensityExceededEvent
   | SupervisorShutdownEvent;
 
+/** A request entered the dispatcher (emitted in the caller's turn, so in its async context). */
+export interface RequestStartedEvent {
+  readonly type: 'pool.request_started';
+  readonly requestId: number;
+  /** The model the caller asked for, if any (else each worker's default). */
+  readonly model: string | undefined;
+  readonly messages: number;
+}
 /** A request was sent to a worker (`attempt` counts from 1 across failovers; `segment` counts continuations). */
 export interface DispatchEvent {
   readonly type: 'pool.dispatch';
@@ -83,6 +91,12 @@ export interface DispatchEvent {
   readonly worker: string;
   readonly attempt: number;
   readonly segment: number;
+  /** The worker's kind (`ollama`, `openai`...): the GenAI provider. */
+  readonly kind: string;
+  /** The model asked of this worker (the request's, or the worker's default). */
+  readonly model: string | undefined;
+  /** How long this checkout waited for a slot (in the pool's queue), ms; 0 when one was free. */
+  readonly queuedMs: number;
 }
 /** An attempt failed: before any chunk (`start`, `first_chunk`) or mid-stream. */
 export interface AttemptFailedEvent {
@@ -110,6 +124,17 @@ export interface StreamFinishedEvent {
   readonly outcome: 'complete' | 'interrupted' | 'aborted' | 'no_workers' | 'deadline' | 'shutdown';
   readonly chars: number;
   readonly ms: number;
+  /** Chunks delivered to the caller, across workers. */
+  readonly chunks: number;
+  /** From the request's start to its first chunk, ms (absent when none came). */
+  readonly firstChunkMs?: number;
+  /** From the request's start to its last chunk, ms. */
+  readonly lastChunkMs?: number;
+  /** Tokens the backend reported on the final chunk. */
+  readonly usage?: { readonly promptTokens?: number; readonly completionTokens?: number };
+  /** The last worker's kind and the model asked of it. */
+  readonly kind?: string;
+  readonly model?: string;
 }
 /** A health check changed a worker's health. */
 export interface HealthChangedEvent {
@@ -135,6 +160,7 @@ export interface CooldownEvent {
 
 /** Events of pools and the streams through them. */
 export type PoolEvent =
+  | RequestStartedEvent
   | DispatchEvent
   | AttemptFailedEvent
   | FailoverEvent

@@ -30,6 +30,8 @@ export function formatEvent(e: InspectionEvent): string {
       return `supervisor ${who(e.supervisor)}: more than ${e.maxRestarts} restarts in ${e.maxSeconds} s (last ${e.id}), giving up`;
     case 'supervisor.shutdown':
       return `supervisor ${who(e.supervisor)} shut down (${formatReason(e.reason)})`;
+    case 'pool.request_started':
+      return `request ${e.requestId}: started${e.model ? ` (model ${e.model})` : ''}, ${e.messages} messages`;
     case 'pool.dispatch':
       return `request ${e.requestId}: attempt ${e.attempt} on ${e.worker}${e.segment > 0 ? ` (continuation ${e.segment})` : ''}`;
     case 'pool.attempt_failed':

@@ -48,7 +48,7 @@ describe('README code blocks', () => {
       noEmit: true,
       skipLibCheck: true,
       baseUrl: root,
-      paths: { 'cortex-otp': ['src/index.ts'], 'cortex-otp/testing': ['src/testing.ts'] },
+      paths: { 'cortex-otp': ['src/index.ts'], 'cortex-otp/testing': ['src/testing.ts'], 'cortex-otp/metrics': ['src/metrics.ts'] },
     });
     const problems = ts
       .getPreEmitDiagnostics(program)
@@ -58,7 +58,10 @@ describe('README code blocks', () => {
   }, 60_000);
 
   it.each(blocks.filter((b) => b.run).map((b) => [b.line, b] as const))('the block at line %i runs', async (_line, b) => {
-    const source = b.code.replaceAll("'cortex-otp/testing'", "'./src/testing.ts'").replaceAll("'cortex-otp'", "'./src/index.ts'");
+    const source = b.code
+      .replaceAll("'cortex-otp/testing'", "'./src/testing.ts'")
+      .replaceAll("'cortex-otp/metrics'", "'./src/metrics.ts'")
+      .replaceAll("'cortex-otp'", "'./src/index.ts'");
     const out = await runScript(source);
     expect(out.code).toBe(0);
   }, 30_000);

@@ -17,6 +17,7 @@ import { estimateTokens } from '../pool/admission.js';
 import { checkoutNow, reportOutcome, reportRest, type AttemptOutcome, type Checkout, type CheckoutRequest, type PoolRef } from '../pool/pool.js';
 import { Attempt } from './attempt.js';
 import { DEFAULT_CONTINUATION_PROMPT, type RequestPolicy, type RequestPolicyOptions } from './policy.js';
+import type { InspectionEvent } from '../events.js';
 
 /** Per-request options of `dispatchStream`. Timeouts default to the pool's. */
 export interface DispatchOptions extends RequestPolicyOptions {
@@ -92,6 +93,16 @@ export class Request {
   switches = 0;
   count = 0;
   lastWorker: string | undefined = undefined;
+  /** The last worker's kind and the model asked of it (for events). */
+  lastKind: string | undefined = undefined;
+  lastModel: string | undefined = undefined;
+  /** Chunks delivered, and when the first and last came (clock times). */
+  chunks = 0;
+  firstChunkAt: number | undefined = undefined;
+  lastChunkAt: number | undefined = undefined;
+  usage: StreamChunk['usage'] = undefined;
+  /** When the current checkout began (its queue wait is measured from here). */
+  checkoutAt = 0;
   /** Why the request was ended from outside the loop, if it was. */
   ended: Ending | null = null;
   #finished = false;
@@ -165,9 +176,24 @@ export class Request {
     if (this.#finished) return;
     this.#finished = true;
     const events = this.env.system.events;
-    if (events.listening) {
-      events.emit(() => ({ type: 'pool.stream_finished', requestId: this.id, worker: this.lastWorker, outcome, chars: this.chars, ms: this.env.system.clock.now() - this.started }));
-    }
+    if (events.listening) events.emit(() => this.#finishedEvent(outcome));
+  }
+
+  #finishedEvent(outcome: Outcome): InspectionEvent {
+    const t0 = this.started;
+    return {
+      type: 'pool.stream_finished',
+      requestId: this.id,
+      worker: this.lastWorker,
+      outcome,
+      chars: this.chars,
+      ms: this.env.system.clock.now() - t0,
+      chunks: this.chunks,
+      ...(this.firstChunkAt !== undefined ? { firstChunkMs: this.firstChunkAt - t0, lastChunkMs: this.lastChunkAt! - t0 } : {}),
+      ...(this.usage !== undefined ? { usage: this.usage } : {}),
+      ...(this.lastKind !== undefined ? { kind: this.lastKind } : {}),
+      ...(this.lastModel !== undefined ? { model: this.lastModel } : {}),
+    };
   }
 
   /** The error of a request ended from outside (its outcome was reported by `end`). */
@@ -195,7 +221,9 @@ export class Request {
   /** A worker for the next attempt: at once from an idle pool, or after waiting in its queue. */
   checkout(): { pool: PoolRef; checkout: Checkout } | Promise<{ pool: PoolRef; checkout: Checkout } | undefined> {
     const req: CheckoutRequest = { type: 'checkout', exclude: this.tried, tokens: this.tokens, priority: this.o.priority ?? 0 };
-    this.#waitMs = Math.max(1, Math.min(this.policy.queueTimeoutMs, this.deadlineAt - this.env.system.clock.now()));
+    const now = this.env.system.clock.now();
+    this.checkoutAt = now;
+    this.#waitMs = Math.max(1, Math.min(this.policy.queueTimeoutMs, this.deadlineAt - now));
     return checkoutWithRetry(this.env.findPool, req, this.#waitMs, this.o.signal);
   }
 
@@ -271,6 +299,10 @@ export class Request {
       a.chunk(now);
       this.armBy(now + a.idleLimit);
     } else a.chunk(now);
+    this.chunks++;
+    this.firstChunkAt ??= now;
+    this.lastChunkAt = now;
+    if (c.usage !== undefined) this.usage = c.usage;
     if (c.text !== '') {
       this.parts.push(c.text);
       this.chars += c.text.length;
@@ -316,6 +348,8 @@ export class Request {
 export async function* runRequest(env: RequestEnv, messages: readonly ChatMessage[], o: DispatchOptions, policy: RequestPolicy): AsyncGenerator<StreamChunk, void, undefined> {
   if (o.signal?.aborted) throw new StreamAbortedError('', o.signal.reason);
   const r = new Request(env, messages, o, policy);
+  const events = env.system.events;
+  if (events.listening) events.emit(() => ({ type: 'pool.request_started', requestId: r.id, model: o.model, messages: messages.length }));
   const leave = env.scope.enter(() => r.end('shutdown'));
   const onCallerAbort = (): void => r.end('caller');
   o.signal?.addEventListener('abort', onCallerAbort, { once: true });
@@ -391,9 +425,14 @@ function startAttempt(r: Request, got: { pool: PoolRef; checkout: Checkout } | u
   }
   r.current = a;
   r.lastWorker = lent.name;
+  r.lastKind = lent.kind;
+  r.lastModel = r.o.model ?? lent.model;
   r.count++;
   const events = r.env.system.events;
-  if (events.listening) events.emit(() => ({ type: 'pool.dispatch', requestId: r.id, worker: lent.name, attempt: r.count, segment: r.segment }));
+  if (events.listening) {
+    const queuedMs = a.started - r.checkoutAt;
+    events.emit(() => ({ type: 'pool.dispatch', requestId: r.id, worker: lent.name, attempt: r.count, segment: r.segment, kind: lent.kind, model: r.lastModel, queuedMs }));
+  }
   r.armBy(Math.min(r.deadlineAt, a.started + a.firstLimit));
   return a;
 }

@@ -20,6 +20,8 @@ export {
   isCallingSelfError,
   SystemStoppedError,
   isSystemStoppedError,
+  MissingPeerError,
+  isMissingPeerError,
 } from './runtime.js';
 export {
   RestartIntensityError,

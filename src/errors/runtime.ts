@@ -162,3 +162,18 @@ function show(v: unknown): string {
   if (Array.isArray(v)) return 'an array';
   return typeof v;
 }
+
+/** An optional peer dependency a feature needs is not installed (ioredis, prom-client...). `code` is `'missing_peer'`. */
+export class MissingPeerError extends CortexError {
+  constructor(
+    /** The package to install. */
+    readonly peer: string,
+    /** What needs it. */
+    readonly feature: string,
+  ) {
+    super('missing_peer', `${feature} needs the package "${peer}": npm install ${peer}`);
+  }
+}
+
+/** True when `e` is a {@link MissingPeerError}. */
+export const isMissingPeerError = guardFor<MissingPeerError>('missing_peer');

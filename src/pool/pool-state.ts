@@ -19,6 +19,8 @@ interface Slot {
   readonly name: string;
   readonly worker: LlmWorker;
   readonly kind: string;
+  /** The worker's default model (the first it lists). */
+  readonly model: string | undefined;
   readonly priority: number;
   readonly limits: ResolvedLimits;
   health: Health | undefined;
@@ -69,6 +71,7 @@ export class PoolState {
       name,
       worker: entry.worker,
       kind: safe(() => entry.worker.info().kind, 'unknown'),
+      model: safe(() => entry.worker.info().models[0], undefined),
       priority: safe(() => finiteOr(entry.worker.priority(), 100), 100),
       // Checked when the worker registered (checkWorker); a worker that changed its mind is unlimited.
       limits: safe(() => resolveLimits(entry.worker.limits?.(), `worker "${name}" limits`), UNLIMITED),
@@ -120,6 +123,8 @@ export class PoolState {
         ticket: pick.admitted,
         name: slot.name,
         worker: slot.worker,
+        kind: slot.kind,
+        model: slot.model,
         alternatives: this.selection.alternatives(req.exclude, slot.name),
         store,
       },
@@ -160,6 +165,8 @@ export class PoolState {
       ticket,
       name,
       worker: slot.worker,
+      kind: slot.kind,
+      model: slot.model,
       alternatives: this.selection.alternatives(req.exclude, name),
       store: this.env.store,
       ...(settle !== undefined ? { settle } : {}),

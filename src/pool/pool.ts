@@ -71,6 +71,9 @@ export interface Lease {
   readonly ticket: Ticket;
   readonly name: string;
   readonly worker: LlmWorker;
+  /** The worker's kind and default model (for events). */
+  readonly kind: string;
+  readonly model: string | undefined;
   /** Eligible workers left after this one for this request. */
   readonly alternatives: number;
   /** Where the slot goes back. */

@@ -14,5 +14,5 @@ export type {
 } from './store.js';
 export { DEFAULT_LEASE_MS, type StoreOptions } from './common.js';
 export { MemoryStore } from './memory.js';
-export { RedisStore, MissingPeerError, StoreUnavailableError, isMissingPeerError, isStoreUnavailableError, type RedisStoreOptions } from './redis.js';
+export { RedisStore, StoreUnavailableError, isStoreUnavailableError, type RedisStoreOptions } from './redis.js';
 export type { StoreSpec, RedisStoreSpec } from './spec.js';

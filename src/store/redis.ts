@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import { CortexError, guardFor } from '../errors/cortex-error.js';
+import { MissingPeerError } from '../errors/runtime.js';
 import { InvalidArgumentError } from '../errors/runtime.js';
 import type { HealthReport } from '../pool/health.js';
 import { checkLeaseOptions, differingFields, Heartbeat, Listeners, newInstanceId, type StoreOptions } from './common.js';
@@ -27,21 +28,6 @@ export interface RedisStoreOptions extends StoreOptions {
   /** Longest wait for one store operation, ms; past it the pool decides alone. Default 250. */
   timeoutMs?: number;
 }
-
-/** The Redis client is not installed (it is an optional peer dependency). `code` is `'missing_peer'`. */
-export class MissingPeerError extends CortexError {
-  constructor(
-    /** The package to install. */
-    readonly peer: string,
-    /** What needs it. */
-    readonly feature: string,
-  ) {
-    super('missing_peer', `${feature} needs the package "${peer}": npm install ${peer}`);
-  }
-}
-
-/** True when `e` is a {@link MissingPeerError}. */
-export const isMissingPeerError = guardFor<MissingPeerError>('missing_peer');
 
 /** The store could not be reached in time; the pool decides alone meanwhile. `code` is `'store_unavailable'`. */
 export class StoreUnavailableError extends CortexError {

@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import * as cortex from '../../src/index.js';
 import * as testing from '../../src/testing.js';
+import * as metrics from '../../src/metrics.js';
 
 const system = cortex.createSystem();
 const live = await system.spawn({ init: () => null }, undefined);
@@ -70,6 +71,8 @@ const cases: Case[] = [
   ['new MemoryStore({ now: 5 })', () => new cortex.MemoryStore({ now: 5 as never })],
   ['memoryStore.subscribe(5)', () => new cortex.MemoryStore().subscribe(5 as never)],
   ['parseConfig({ store: { kind: "redis", url: "x" } })', () => cortex.parseConfig({ workers: [{ kind: 'demo' }], store: { kind: 'redis', url: 'x' } })],
+  ['collectMetrics(undefined)', () => metrics.collectMetrics(undefined as never)],
+  ['collectMetrics({ system: 5 })', () => metrics.collectMetrics({ system: 5 } as never)],
   // config, logging
   ['parseConfig(null)', () => cortex.parseConfig(null)],
   ['loadConfig(42)', () => cortex.loadConfig(42 as never)],

@@ -1,6 +1,7 @@
 // A strict ESM consumer of the built package (skipLibCheck: false): `npm run check:package`.
 import { startWorkers, createSystem, call, reply, isShutdownError, type Behaviour, type StreamChunk } from 'cortex-otp';
 import { MockWorker, startFakeOllama } from 'cortex-otp/testing';
+import { collectMetrics, type CortexMetrics } from 'cortex-otp/metrics';
 
 type Echo = { call: { type: 'echo'; text: string }; replies: { echo: string } };
 const echo: Behaviour<null, Echo> = { init: () => null, handleCall: (msg, s) => reply(msg.text, s) };
@@ -9,6 +10,8 @@ const system = createSystem();
 const ref = await system.spawn(echo, undefined);
 const said: string = await call(ref, { type: 'echo', text: 'hi' });
 const cortex = await startWorkers({ workers: [new MockWorker()], healthIntervalMs: 0 });
+const metrics: CortexMetrics = collectMetrics(cortex);
+metrics.dispose();
 const chunks: StreamChunk[] = [];
 for await (const c of cortex.dispatcher.dispatchStream([{ role: 'user', content: said }])) chunks.push(c);
 await cortex.stop({ drainMs: 0 });

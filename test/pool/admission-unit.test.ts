@@ -113,7 +113,7 @@ describe('Attempt', () => {
   function attempt(clock: SimulatedClock, reports: unknown[], firstLimit = 100, idleLimit = 50) {
     const store = new MemoryAdmissionStore();
     const ticket = store.tryAcquire('w', resolveLimits({ maxConcurrent: 1 }), 1, 0)!;
-    const lease = { ticket, name: 'w', worker: {} as never, alternatives: 1, store } as Lease;
+    const lease: Lease = { ticket, name: 'w', worker: {} as never, kind: 'mock', model: undefined, alternatives: 1, store };
     return { a: new Attempt(lease, clock, firstLimit, idleLimit, (name, outcome) => reports.push([name, outcome.kind])), store };
   }
 

@@ -1,17 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { runScript } from '../support/run-script.js';
+import { runWithout } from '../support/run-script.js';
 
 describe('the Redis client is an optional peer', () => {
   it('without ioredis: importing cortex works, a Redis store says what to install (MissingPeerError)', async () => {
     // The script hides ioredis from module resolution, as in an app that never installed it.
-    const out = await runScript(`
-      import { registerHooks } from 'node:module';
-      registerHooks({
-        resolve(specifier, context, next) {
-          if (specifier === 'ioredis') throw Object.assign(new Error("Cannot find module 'ioredis'"), { code: 'MODULE_NOT_FOUND' });
-          return next(specifier, context);
-        },
-      });
+    const out = await runWithout('ioredis', `
       const cortex = await import('./src/index.ts');
       const started = await cortex.startWorkers({ workers: [new cortex.DemoWorker()], healthIntervalMs: 0 });
       await started.stop();

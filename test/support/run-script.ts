@@ -24,3 +24,17 @@ export async function runScript(source: string): Promise<{ code: number | null; 
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/** Runs `body` (as in {@link runScript}) in a process where `pkg` cannot be resolved, as in an app that never installed it. */
+export function runWithout(pkg: string, body: string): Promise<{ code: number | null; stdout: string }> {
+  return runScript(`
+    import { registerHooks } from 'node:module';
+    registerHooks({
+      resolve(specifier, context, next) {
+        if (specifier === ${JSON.stringify(pkg)}) throw Object.assign(new Error("Cannot find module '${pkg}'"), { code: 'MODULE_NOT_FOUND' });
+        return next(specifier, context);
+      },
+    });
+    ${body}
+  `);
+}
