@@ -9,6 +9,7 @@ console.log(`cortex bench: node ${process.version}, ${os.cpus().length} cpus (${
 if (!only || only === 'runtime') await runtimeBench();
 if (!only || only === 'pool') await (await import('./pool.js')).poolBench();
 if (!only || only === 'admission') await (await import('./admission.js')).admissionBench();
+if (!only || only === 'observe') await (await import('./observe.js')).observeBench();
 if (!only || only === 'store') await (await import('./store.js')).storeBench();
 if (!only || only === 'http') await (await import('./http.js')).httpBench();
 

@@ -13,5 +13,5 @@ export * from './dispatcher/index.js';
 export * from './adapters/index.js';
 export * from './errors/index.js';
 export type * from './events.js';
-export { logEvents, formatEvent, type LogEventsOptions } from './logger.js';
+export { logEvents, formatEvent, eventLevel, eventFields, type LogEventsOptions, type StructuredLogger, type LogLevel } from './logger.js';
 export * from './config/index.js';

@@ -57,10 +57,23 @@ export function formatEvent(e: InspectionEvent): string {
   }
 }
 
+/** A structured logger: pino's (or any with these methods), called as `logger.warn(fields, message)`. */
+export interface StructuredLogger {
+  debug(fields: object, message: string): void;
+  info(fields: object, message: string): void;
+  warn(fields: object, message: string): void;
+  error(fields: object, message: string): void;
+}
+
+/** The level an event is logged at by a {@link StructuredLogger}. */
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
 /** Options of {@link logEvents}. */
 export interface LogEventsOptions {
-  /** Where lines go. Default `console.log`. */
+  /** Where lines go. Default `console.log`. Ignored when `logger` is given. */
   write?: (line: string) => void;
+  /** A pino-compatible logger: one structured object per event (`event`, its fields), at the event's {@link eventLevel}, with {@link formatEvent}'s line as the message. */
+  logger?: StructuredLogger;
   /** Which events to print. Default: supervisor and pool events (not the `actor.*` ones). */
   filter?: (e: InspectionEvent) => boolean;
 }
@@ -77,11 +90,89 @@ export function logEvents(system: ActorSystem, options: LogEventsOptions = {}): 
   checkObject(options, 'options');
   if (options.write !== undefined) checkFunction(options.write, 'options.write');
   if (options.filter !== undefined) checkFunction(options.filter, 'options.filter');
-  const write = options.write ?? ((l: string) => console.log(l));
+  if (options.logger !== undefined) {
+    checkObject(options.logger, 'options.logger');
+    for (const l of ['debug', 'info', 'warn', 'error'] as const) checkFunction(options.logger[l], `options.logger.${l}`);
+  }
   const filter = options.filter ?? ((e: InspectionEvent) => !e.type.startsWith('actor.'));
+  const logger = options.logger;
+  if (logger !== undefined) {
+    return system.inspect((e) => {
+      if (filter(e)) logger[eventLevel(e)](eventFields(e), formatEvent(e));
+    });
+  }
+  const write = options.write ?? ((l: string) => console.log(l));
   return system.inspect((e) => {
     if (filter(e)) write(formatEvent(e));
   });
+}
+
+/**
+ * The level of an event for a structured logger: `error` for a crash, a failed start, a restart
+ * or given-up supervisor; `warn` for what degrades service (a failed attempt, a failover, a
+ * circuit opening, a cool-down, a worker going down, an unreachable store, an interrupted
+ * request); `info` for recoveries and requests that ended; `debug` for the steps of each request
+ * and actors coming and going.
+ */
+export function eventLevel(e: InspectionEvent): LogLevel {
+  switch (e.type) {
+    case 'actor.terminate_failed':
+    case 'supervisor.child_start_failed':
+    case 'supervisor.child_restarting':
+    case 'supervisor.intensity_exceeded':
+    case 'supervisor.child_shutdown_timeout':
+      return 'error';
+    case 'supervisor.child_exited':
+      return isNormal(e.reason) ? 'info' : 'error';
+    case 'pool.attempt_failed':
+    case 'pool.failover':
+    case 'pool.cooldown':
+    case 'store.degraded':
+    case 'store.config_mismatch':
+      return 'warn';
+    case 'pool.circuit_changed':
+      return e.state === 'open' ? 'warn' : 'info';
+    case 'pool.health_changed':
+      return e.to === 'available' ? 'info' : 'warn';
+    case 'pool.stream_finished':
+      return e.outcome === 'complete' || e.outcome === 'aborted' ? 'info' : 'warn';
+    case 'pool.dispatch':
+    case 'pool.request_started':
+    case 'actor.spawned':
+    case 'actor.exited':
+      return 'debug';
+    default:
+      return 'info';
+  }
+}
+
+/** An event as plain JSON fields: actors by name, errors by code and message (adapters redact secrets from them), exit reasons formatted. */
+export function eventFields(e: InspectionEvent): Record<string, unknown> {
+  const out: Record<string, unknown> = { event: e.type };
+  for (const [k, v] of Object.entries(e)) {
+    if (k === 'type' || v === undefined) continue;
+    if (k === 'reason' && typeof v !== 'string') out[k] = formatReason(v as never);
+    else if (k === 'error') out[k] = errorFields(v);
+    else if (isRef(v)) out[k] = who(v);
+    else out[k] = v;
+  }
+  return out;
+}
+
+function errorFields(v: unknown): unknown {
+  if (v instanceof Error) {
+    const code = (v as Error & { code?: unknown }).code;
+    return { ...(code !== undefined ? { code } : {}), message: v.message };
+  }
+  return String(v);
+}
+
+function isRef(v: unknown): v is ActorRef {
+  return typeof v === 'object' && v !== null && typeof (v as { id?: unknown }).id === 'number' && 'exited' in v;
+}
+
+function isNormal(reason: unknown): boolean {
+  return reason === 'normal' || reason === 'shutdown' || (typeof reason === 'object' && reason !== null && 'shutdown' in reason);
 }
 
 function assertNever(x: never): never {

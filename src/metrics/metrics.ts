@@ -5,6 +5,7 @@ import type { Disposable } from '../runtime/inspection.js';
 import { checkSystem, type ActorSystem } from '../runtime/system.js';
 import type { PoolStatus } from '../pool/pool.js';
 import { InvalidArgumentError, MissingPeerError } from '../errors/runtime.js';
+import { Counters, Histograms } from './series.js';
 
 /** What {@link collectMetrics} reads: a `startWorkers` handle, or a system and a dispatcher. */
 export interface MetricsSource {
@@ -39,16 +40,9 @@ const DURATION_BUCKETS = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 
 const FIRST_CHUNK_BUCKETS = [0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
 const PER_CHUNK_BUCKETS = [0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1, 2.5];
 const TOKEN_BUCKETS = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864];
-const GENAI = ['gen_ai_operation_name', 'gen_ai_provider_name', 'gen_ai_request_model', 'cortex_worker'] as const;
 
 type Prom = typeof import('prom-client');
 type Labels = Record<string, string>;
-interface Histogram {
-  labels(labels: Labels): { observe(v: number): void };
-}
-interface Counter {
-  labels(labels: Labels): { inc(n?: number): void };
-}
 
 let prom: Prom | undefined;
 function loadProm(): Prom {
@@ -83,29 +77,27 @@ export function collectMetrics(source: MetricsSource, options: CollectMetricsOpt
     throw new InvalidArgumentError('options.registry', 'a registry without cortex metrics (one collectMetrics per registry)', 'a registry that has them');
   }
   const names: string[] = [];
-  const reg = { registers: [registry] };
-  const histogram = (name: string, help: string, labelNames: readonly string[], buckets: number[]): Histogram => {
-    names.push(name);
-    return new p.Histogram({ name, help, labelNames, buckets, ...reg });
+  const add = <F extends Counters | Histograms>(f: F): F => {
+    registry.registerMetric(f as never);
+    names.push(f.name);
+    return f;
   };
-  const counter = (name: string, help: string, labelNames: readonly string[]): Counter => {
-    names.push(name);
-    return new p.Counter({ name, help, labelNames, ...reg });
-  };
-  const m = {
-    duration: histogram('gen_ai_client_operation_duration_seconds', 'GenAI operation duration (a request, from its start to its end).', [...GENAI, 'error_type'], DURATION_BUCKETS),
-    firstChunk: histogram('gen_ai_client_operation_time_to_first_chunk_seconds', 'Time from the request to its first chunk.', GENAI, FIRST_CHUNK_BUCKETS),
-    perChunk: histogram('gen_ai_client_operation_time_per_output_chunk_seconds', "Mean time between a stream's chunks after the first (one observation per stream).", GENAI, PER_CHUNK_BUCKETS),
-    tokens: histogram('gen_ai_client_token_usage', 'Tokens used per request, as the backend reported them.', [...GENAI, 'gen_ai_token_type'], TOKEN_BUCKETS),
-    requests: counter('cortex_requests_total', 'Requests ended, by last worker and outcome.', ['worker', 'outcome']),
-    attemptFailures: counter('cortex_attempt_failures_total', 'Attempts that failed, by worker and phase.', ['worker', 'phase']),
-    failovers: counter('cortex_failovers_total', 'Requests moved on from a worker before any text.', ['worker']),
-    continuations: counter('cortex_continuations_total', 'Requests continued on another worker after text was delivered.', ['worker']),
-    queueWait: histogram('cortex_queue_wait_seconds', "A checkout's wait for a slot (0 when one was free).", [], FIRST_CHUNK_BUCKETS),
-    circuitChanges: counter('cortex_circuit_changes_total', 'Circuit state changes, by worker and new state.', ['worker', 'state']),
-    cooldowns: counter('cortex_cooldowns_total', 'Cool-downs (rate limits, bad keys, limit headers), by worker.', ['worker']),
-    healthChanges: counter('cortex_health_changes_total', 'Health changes, by worker and new health.', ['worker', 'health']),
-    restarts: counter('cortex_actor_restarts_total', 'Children restarted by their supervisor, by child id.', ['child']),
+  const histogram = (name: string, help: string, buckets: number[]): Histograms => add(new Histograms(name, help, buckets));
+  const counter = (name: string, help: string): Counters => add(new Counters(name, help));
+  const m: Metrics = {
+    duration: histogram('gen_ai_client_operation_duration_seconds', 'GenAI operation duration (a request, from its start to its end).', DURATION_BUCKETS),
+    firstChunk: histogram('gen_ai_client_operation_time_to_first_chunk_seconds', 'Time from the request to its first chunk.', FIRST_CHUNK_BUCKETS),
+    perChunk: histogram('gen_ai_client_operation_time_per_output_chunk_seconds', "Mean time between a stream's chunks after the first (one observation per stream).", PER_CHUNK_BUCKETS),
+    tokens: histogram('gen_ai_client_token_usage', 'Tokens used per request, as the backend reported them.', TOKEN_BUCKETS),
+    requests: counter('cortex_requests_total', 'Requests ended, by last worker and outcome.'),
+    attemptFailures: counter('cortex_attempt_failures_total', 'Attempts that failed, by worker and phase.'),
+    failovers: counter('cortex_failovers_total', 'Requests moved on from a worker before any text.'),
+    continuations: counter('cortex_continuations_total', 'Requests continued on another worker after text was delivered.'),
+    queueWait: histogram('cortex_queue_wait_seconds', "A checkout's wait for a slot (0 when one was free).", FIRST_CHUNK_BUCKETS),
+    circuitChanges: counter('cortex_circuit_changes_total', 'Circuit state changes, by worker and new state.'),
+    cooldowns: counter('cortex_cooldowns_total', 'Cool-downs (rate limits, bad keys, limit headers), by worker.'),
+    healthChanges: counter('cortex_health_changes_total', 'Health changes, by worker and new health.'),
+    restarts: counter('cortex_actor_restarts_total', 'Children restarted by their supervisor, by child id.'),
   };
   names.push(...gauges(p, registry, source));
   const sub = source.system.inspect(listener(m));
@@ -119,65 +111,60 @@ export function collectMetrics(source: MetricsSource, options: CollectMetricsOpt
   };
 }
 
-type Metrics = {
-  [K in 'duration' | 'firstChunk' | 'perChunk' | 'tokens' | 'queueWait']: Histogram;
-} & { [K in 'requests' | 'attemptFailures' | 'failovers' | 'continuations' | 'circuitChanges' | 'cooldowns' | 'healthChanges' | 'restarts']: Counter };
+type Metrics = { [K in 'duration' | 'firstChunk' | 'perChunk' | 'tokens' | 'queueWait']: Histograms } & {
+  [K in 'requests' | 'attemptFailures' | 'failovers' | 'continuations' | 'circuitChanges' | 'cooldowns' | 'healthChanges' | 'restarts']: Counters;
+};
 
-/** The event listener: each event updates its metrics; labelled children are cached. */
+type Inc = (f: Counters, key: string, labels: () => Labels) => void;
+type Observe = (f: Histograms, key: string, labels: () => Labels, v: number) => void;
+
+const inc: Inc = (f, key, labels) => void f.cell(key, labels).value++;
+const observe: Observe = (f, key, labels, v) => f.observe(f.cell(key, labels), v);
+const NO_LABELS = (): Labels => ({});
+
+/** The event listener: each event updates its metrics (a series found by a key, made once). */
 function listener(m: Metrics): (e: InspectionEvent) => void {
-  const cache = new Map<string, { observe(v: number): void } | { inc(n?: number): void }>();
-  const child = <T>(metric: Histogram | Counter, key: string, labels: () => Labels): T => {
-    let c = cache.get(key);
-    if (c === undefined) cache.set(key, (c = metric.labels(labels())));
-    return c as T;
-  };
-  const inc = (metric: Counter, key: string, labels: () => Labels): void => child<{ inc(): void }>(metric, key, labels).inc();
-  const observe = (metric: Histogram, key: string, labels: () => Labels, v: number): void => child<{ observe(v: number): void }>(metric, key, labels).observe(v);
   return (e) => {
     switch (e.type) {
       case 'pool.stream_finished':
-        return finished(e, m, inc, observe);
+        return finished(e, m);
       case 'pool.dispatch':
-        return observe(m.queueWait, 'q', () => ({}), e.queuedMs / 1000);
+        return observe(m.queueWait, '', NO_LABELS, e.queuedMs / 1000);
       case 'pool.attempt_failed':
-        return inc(m.attemptFailures, `af\0${e.worker}\0${e.phase}`, () => ({ worker: e.worker, phase: e.phase }));
+        return inc(m.attemptFailures, `${e.worker}\0${e.phase}`, () => ({ worker: e.worker, phase: e.phase }));
       case 'pool.failover':
-        if (e.deliveredChars > 0) return inc(m.continuations, `co\0${e.from}`, () => ({ worker: e.from }));
-        return inc(m.failovers, `fo\0${e.from}`, () => ({ worker: e.from }));
+        return inc(e.deliveredChars > 0 ? m.continuations : m.failovers, e.from, () => ({ worker: e.from }));
       case 'pool.circuit_changed':
-        return inc(m.circuitChanges, `cc\0${e.worker}\0${e.state}`, () => ({ worker: e.worker, state: e.state }));
+        return inc(m.circuitChanges, `${e.worker}\0${e.state}`, () => ({ worker: e.worker, state: e.state }));
       case 'pool.cooldown':
-        return inc(m.cooldowns, `cd\0${e.worker}`, () => ({ worker: e.worker }));
+        return inc(m.cooldowns, e.worker, () => ({ worker: e.worker }));
       case 'pool.health_changed':
-        return inc(m.healthChanges, `hc\0${e.worker}\0${e.to}`, () => ({ worker: e.worker, health: e.to }));
+        return inc(m.healthChanges, `${e.worker}\0${e.to}`, () => ({ worker: e.worker, health: e.to }));
       case 'supervisor.child_restarting':
-        return inc(m.restarts, `rs\0${e.id}`, () => ({ child: e.id }));
+        return inc(m.restarts, e.id, () => ({ child: e.id }));
       default:
         return;
     }
   };
 }
 
-type Inc = (metric: Counter, key: string, labels: () => Labels) => void;
-type Observe = (metric: Histogram, key: string, labels: () => Labels, v: number) => void;
-
 /** A request ended: its outcome, and the GenAI histograms (time-based ones only for streams that had chunks). */
-function finished(e: Extract<InspectionEvent, { type: 'pool.stream_finished' }>, m: Metrics, inc: Inc, observe: Observe): void {
+function finished(e: Extract<InspectionEvent, { type: 'pool.stream_finished' }>, m: Metrics): void {
   const worker = e.worker ?? 'none';
-  inc(m.requests, `rq\0${worker}\0${e.outcome}`, () => ({ worker, outcome: e.outcome }));
+  inc(m.requests, `${worker}\0${e.outcome}`, () => ({ worker, outcome: e.outcome }));
   const provider = e.kind ?? 'none';
   const model = e.model ?? '';
   const key = `${worker}\0${provider}\0${model}`;
   const labels = (): Labels => ({ gen_ai_operation_name: 'chat', gen_ai_provider_name: provider, gen_ai_request_model: model, cortex_worker: worker });
   const error = e.outcome === 'complete' ? '' : e.outcome;
-  observe(m.duration, `du\0${key}\0${error}`, () => ({ ...labels(), error_type: error }), e.ms / 1000);
+  observe(m.duration, `${key}\0${error}`, () => ({ ...labels(), error_type: error }), e.ms / 1000);
   if (e.firstChunkMs !== undefined) {
-    observe(m.firstChunk, `fc\0${key}`, labels, e.firstChunkMs / 1000);
-    if (e.chunks > 1) observe(m.perChunk, `pc\0${key}`, labels, (e.lastChunkMs! - e.firstChunkMs) / (e.chunks - 1) / 1000);
+    observe(m.firstChunk, key, labels, e.firstChunkMs / 1000);
+    if (e.chunks > 1) observe(m.perChunk, key, labels, (e.lastChunkMs! - e.firstChunkMs) / (e.chunks - 1) / 1000);
   }
   const u = e.usage;
-  if (u?.promptTokens !== undefined) observe(m.tokens, `ti\0${key}`, () => ({ ...labels(), gen_ai_token_type: 'input' }), u.promptTokens);
-  if (u?.completionTokens !== undefined) observe(m.tokens, `to\0${key}`, () => ({ ...labels(), gen_ai_token_type: 'output' }), u.completionTokens);
+  if (u?.promptTokens !== undefined) observe(m.tokens, `${key}\0i`, () => ({ ...labels(), gen_ai_token_type: 'input' }), u.promptTokens);
+  if (u?.completionTokens !== undefined) observe(m.tokens, `${key}\0o`, () => ({ ...labels(), gen_ai_token_type: 'output' }), u.completionTokens);
 }
 
 const CIRCUIT = { closed: 0, half_open: 1, open: 2 } as const;

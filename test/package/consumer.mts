@@ -2,6 +2,7 @@
 import { startWorkers, createSystem, call, reply, isShutdownError, type Behaviour, type StreamChunk } from 'cortex-otp';
 import { MockWorker, startFakeOllama } from 'cortex-otp/testing';
 import { collectMetrics, type CortexMetrics } from 'cortex-otp/metrics';
+import { traceRequests } from 'cortex-otp/tracing';
 
 type Echo = { call: { type: 'echo'; text: string }; replies: { echo: string } };
 const echo: Behaviour<null, Echo> = { init: () => null, handleCall: (msg, s) => reply(msg.text, s) };
@@ -12,6 +13,7 @@ const said: string = await call(ref, { type: 'echo', text: 'hi' });
 const cortex = await startWorkers({ workers: [new MockWorker()], healthIntervalMs: 0 });
 const metrics: CortexMetrics = collectMetrics(cortex);
 metrics.dispose();
+traceRequests(cortex).dispose();
 const chunks: StreamChunk[] = [];
 for await (const c of cortex.dispatcher.dispatchStream([{ role: 'user', content: said }])) chunks.push(c);
 await cortex.stop({ drainMs: 0 });

@@ -1,0 +1,66 @@
+import { context, trace } from '@opentelemetry/api';
+import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
+import { lib, testing } from './lib.js';
+import type { ChatMessage, Workers } from '../src/index.js';
+import { interleaved, median, record } from './harness.js';
+
+const hi: ChatMessage[] = [{ role: 'user', content: 'Hi' }];
+
+async function whole(w: Workers): Promise<void> {
+  for await (const _ of w.dispatcher.dispatchStream(hi)) void _;
+}
+
+/**
+ * What metrics and traces add to a request (3 chunks, MockWorker), each against the same pool
+ * unobserved, interleaved; and the OpenTelemetry SDK's own cost for the two spans a request makes.
+ */
+export async function observeBench(): Promise<void> {
+  const { collectMetrics } = (await import(new URL('../dist/metrics.js', import.meta.url).href)) as typeof import('../src/metrics.js');
+  const { traceRequests } = (await import(new URL('../dist/tracing.js', import.meta.url).href)) as typeof import('../src/tracing.js');
+  const sdkTracer = new BasicTracerProvider().getTracer('bench'); // records spans, exports nothing
+  const pools: Record<string, Workers> = {};
+  const setups: Record<string, (w: Workers) => void> = {
+    plain: () => undefined,
+    metrics: (w) => void collectMetrics(w),
+    tracing: (w) => void traceRequests(w, { tracer: sdkTracer }),
+    both: (w) => {
+      collectMetrics(w);
+      traceRequests(w, { tracer: sdkTracer });
+    },
+    apiOnly: (w) => void traceRequests(w), // @opentelemetry/api without an SDK: its no-op tracer
+  };
+  for (const [name, setup] of Object.entries(setups)) {
+    pools[name] = await lib.startWorkers({ workers: [new testing.MockWorker({ name: 'w', chunks: ['a', 'b', 'c'] })], healthIntervalMs: 0, prefix: `o-${name}` });
+    setup(pools[name]!);
+  }
+  const B = 100;
+  const tasks = Object.fromEntries(
+    Object.entries(pools).map(([name, w]) => [
+      name,
+      async () => {
+        for (let i = 0; i < B; i++) await whole(w);
+      },
+    ]),
+  );
+  const r = await interleaved(tasks, { batch: B });
+  const plain = median(r.plain!);
+  const added = (name: string): number => (median(r[name]!) - plain) / 1000;
+  record({ group: 'observe', name: 'a request (3 chunks), unobserved', value: plain / 1000, unit: 'us' });
+  record({ group: 'observe', name: 'added by metrics (collectMetrics)', value: added('metrics'), unit: 'us' });
+  record({ group: 'observe', name: 'added by tracing, OpenTelemetry API without an SDK', value: added('apiOnly'), unit: 'us' });
+  record({ group: 'observe', name: 'added by tracing, SDK tracer, no exporter', value: added('tracing'), unit: 'us' });
+  const both = added('both');
+  record({ group: 'observe', name: 'added by metrics + tracing (SDK tracer, no exporter)', value: both, unit: 'us', goal: '<= 2 us', met: both <= 2 });
+  // The SDK's own floor: the two spans a request makes (request, attempt), with their attributes.
+  const N = 20_000;
+  const t0 = performance.now();
+  for (let i = 0; i < N; i++) {
+    const a = sdkTracer.startSpan('chat m', { kind: 2, attributes: { 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': 'm' } }, context.active());
+    const b = sdkTracer.startSpan('attempt w', { kind: 2, attributes: { 'gen_ai.provider.name': 'mock', 'cortex.worker': 'w', 'cortex.attempt': 1 } }, trace.setSpan(context.active(), a));
+    b.end();
+    a.setAttributes({ 'cortex.chunks': 3, 'gen_ai.response.model': 'm' });
+    a.end();
+  }
+  record({ group: 'observe', name: 'of which the SDK itself: two spans with their attributes', value: ((performance.now() - t0) / N) * 1000, unit: 'us' });
+  for (const w of Object.values(pools)) await w.stop();
+}

@@ -1,0 +1,151 @@
+import { createRequire } from 'node:module';
+import type { InspectionEvent } from '../events.js';
+import { checkObject } from '../runtime/checks.js';
+import type { Disposable } from '../runtime/inspection.js';
+import { checkSystem, type ActorSystem } from '../runtime/system.js';
+
+type Api = typeof import('@opentelemetry/api');
+type Span = import('@opentelemetry/api').Span;
+
+/** What {@link traceRequests} follows: a `startWorkers` handle, or anything with its `system`. */
+export interface TraceSource {
+  readonly system: ActorSystem;
+}
+
+/** An OpenTelemetry `Tracer`, as far as cortex uses it (typed here so cortex's types never need `@opentelemetry/api`'s). */
+export interface OtelTracer {
+  startSpan(name: string, options?: object, context?: unknown): unknown;
+}
+
+/** Options of {@link traceRequests}. */
+export interface TraceRequestsOptions {
+  /** The tracer to use. Default: `trace.getTracer('cortex-otp')` from the global tracer provider. */
+  tracer?: OtelTracer;
+}
+
+/** What {@link traceRequests} returns: `enabled` is false when `@opentelemetry/api` is not installed (then it does nothing). */
+export interface RequestTracing extends Disposable {
+  readonly enabled: boolean;
+}
+
+let api: Api | null | undefined;
+function loadApi(): Api | null {
+  if (api !== undefined) return api;
+  try {
+    return (api = createRequire(import.meta.url)('@opentelemetry/api') as Api);
+  } catch {
+    return (api = null);
+  }
+}
+
+/** One request's spans. */
+interface Trace {
+  readonly request: Span;
+  attempt: Span | undefined;
+  named: boolean;
+}
+
+/**
+ * OpenTelemetry spans for every request, through `@opentelemetry/api` (an optional peer; without
+ * it this does nothing and says so with `enabled: false`). One span per request, `chat {model}`
+ * (kind CLIENT, the GenAI attributes: operation, provider, request and response model, token
+ * usage, time to first chunk, `error.type`), a child span per attempt on a worker, failovers and
+ * continuations as span events; the caller's active context is the parent. Message contents are
+ * never recorded. Built on the system's events: `dispose()` stops it.
+ * @throws InvalidArgumentError for a bad source or options.
+ */
+export function traceRequests(source: TraceSource, options: TraceRequestsOptions = {}): RequestTracing {
+  checkObject(source, 'source');
+  checkSystem(source.system, 'source.system');
+  checkObject(options, 'options');
+  const otel = loadApi();
+  if (otel === null) return { enabled: false, dispose: () => undefined };
+  const tracer = (options.tracer ?? otel.trace.getTracer('cortex-otp')) as import('@opentelemetry/api').Tracer;
+  const traces = new Map<number, Trace>();
+  const sub = source.system.inspect((e) => follow(otel, tracer, traces, e));
+  return {
+    enabled: true,
+    dispose() {
+      sub.dispose();
+      for (const t of traces.values()) {
+        t.attempt?.end();
+        t.request.end();
+      }
+      traces.clear();
+    },
+  };
+}
+
+/** Moves a request's spans along with its events. */
+function follow(otel: Api, tracer: import('@opentelemetry/api').Tracer, traces: Map<number, Trace>, e: InspectionEvent): void {
+  switch (e.type) {
+    case 'pool.request_started': {
+      const attributes = { 'gen_ai.operation.name': 'chat', ...(e.model !== undefined ? { 'gen_ai.request.model': e.model } : {}) };
+      const request = tracer.startSpan(e.model !== undefined ? `chat ${e.model}` : 'chat', { kind: otel.SpanKind.CLIENT, attributes }, otel.context.active());
+      traces.set(e.requestId, { request, attempt: undefined, named: e.model !== undefined });
+      return;
+    }
+    case 'pool.dispatch':
+      return attemptStarted(otel, tracer, traces.get(e.requestId), e);
+    case 'pool.attempt_failed': {
+      const t = traces.get(e.requestId);
+      if (t?.attempt === undefined) return;
+      t.attempt.setAttribute('error.type', e.phase);
+      t.attempt.setStatus({ code: otel.SpanStatusCode.ERROR, message: e.reason });
+      t.attempt.end();
+      t.attempt = undefined;
+      return;
+    }
+    case 'pool.failover':
+      traces.get(e.requestId)?.request.addEvent(e.deliveredChars > 0 ? 'cortex.continuation' : 'cortex.failover', { 'cortex.worker': e.from, 'cortex.delivered_chars': e.deliveredChars });
+      return;
+    case 'pool.stream_finished':
+      return finished(otel, traces, e);
+    default:
+      return;
+  }
+}
+
+function attemptStarted(otel: Api, tracer: import('@opentelemetry/api').Tracer, t: Trace | undefined, e: Extract<InspectionEvent, { type: 'pool.dispatch' }>): void {
+  if (t === undefined) return;
+  if (!t.named && e.model !== undefined) {
+    t.request.updateName(`chat ${e.model}`);
+    t.named = true;
+  }
+  t.request.setAttributes({ 'gen_ai.provider.name': e.kind, ...(e.model !== undefined ? { 'gen_ai.request.model': e.model } : {}) });
+  t.attempt?.end();
+  const attributes = {
+    'gen_ai.operation.name': 'chat',
+    'gen_ai.provider.name': e.kind,
+    ...(e.model !== undefined ? { 'gen_ai.request.model': e.model } : {}),
+    'cortex.worker': e.worker,
+    'cortex.attempt': e.attempt,
+    'cortex.segment': e.segment,
+    'cortex.queued_ms': e.queuedMs,
+  };
+  t.attempt = tracer.startSpan(`attempt ${e.worker}`, { kind: otel.SpanKind.CLIENT, attributes }, otel.trace.setSpan(otel.context.active(), t.request));
+}
+
+function finished(otel: Api, traces: Map<number, Trace>, e: Extract<InspectionEvent, { type: 'pool.stream_finished' }>): void {
+  const t = traces.get(e.requestId);
+  if (t === undefined) return;
+  traces.delete(e.requestId);
+  const ok = e.outcome === 'complete';
+  if (t.attempt !== undefined) {
+    if (!ok) t.attempt.setStatus({ code: otel.SpanStatusCode.ERROR, message: e.outcome });
+    t.attempt.end();
+  }
+  const span = t.request;
+  const u = e.usage;
+  span.setAttributes({
+    'cortex.chunks': e.chunks,
+    ...(e.model !== undefined ? { 'gen_ai.response.model': e.model } : {}),
+    ...(e.worker !== undefined ? { 'cortex.worker': e.worker } : {}),
+    ...(e.firstChunkMs !== undefined ? { 'gen_ai.response.time_to_first_chunk': e.firstChunkMs / 1000 } : {}),
+    ...(u?.promptTokens !== undefined ? { 'gen_ai.usage.input_tokens': u.promptTokens } : {}),
+    ...(u?.completionTokens !== undefined ? { 'gen_ai.usage.output_tokens': u.completionTokens } : {}),
+    ...(ok ? {} : { 'error.type': e.outcome }),
+  });
+  if (!ok) span.setStatus({ code: otel.SpanStatusCode.ERROR, message: e.outcome });
+  span.end();
+}
