@@ -17,6 +17,7 @@ async function whole(w: Workers): Promise<void> {
 export async function observeBench(): Promise<void> {
   const { collectMetrics } = (await import(new URL('../dist/metrics.js', import.meta.url).href)) as typeof import('../src/metrics.js');
   const { traceRequests } = (await import(new URL('../dist/tracing.js', import.meta.url).href)) as typeof import('../src/tracing.js');
+  const { dashboardHandler } = (await import(new URL('../dist/dashboard.js', import.meta.url).href)) as typeof import('../src/dashboard.js');
   const sdkTracer = new BasicTracerProvider().getTracer('bench'); // records spans, exports nothing
   const pools: Record<string, Workers> = {};
   const setups: Record<string, (w: Workers) => void> = {
@@ -28,6 +29,7 @@ export async function observeBench(): Promise<void> {
       traceRequests(w, { tracer: sdkTracer });
     },
     apiOnly: (w) => void traceRequests(w), // @opentelemetry/api without an SDK: its no-op tracer
+    dashboard: (w) => void dashboardHandler(w), // mounted, nobody watching: only its event tallies
   };
   for (const [name, setup] of Object.entries(setups)) {
     pools[name] = await lib.startWorkers({ workers: [new testing.MockWorker({ name: 'w', chunks: ['a', 'b', 'c'] })], healthIntervalMs: 0, prefix: `o-${name}` });
@@ -47,6 +49,7 @@ export async function observeBench(): Promise<void> {
   const added = (name: string): number => (median(r[name]!) - plain) / 1000;
   record({ group: 'observe', name: 'a request (3 chunks), unobserved', value: plain / 1000, unit: 'us' });
   record({ group: 'observe', name: 'added by metrics (collectMetrics)', value: added('metrics'), unit: 'us' });
+  record({ group: 'observe', name: 'added by a mounted dashboard (its tallies; the feed samples on its own tick)', value: added('dashboard'), unit: 'us' });
   record({ group: 'observe', name: 'added by tracing, OpenTelemetry API without an SDK', value: added('apiOnly'), unit: 'us' });
   record({ group: 'observe', name: 'added by tracing, SDK tracer, no exporter', value: added('tracing'), unit: 'us' });
   const both = added('both');

@@ -52,6 +52,8 @@ export interface Workers {
   /** The top supervisor. */
   readonly supervisor: SupervisorRef;
   readonly dispatcher: Dispatcher;
+  /** The shared store in use (`undefined` with the default, this instance alone). */
+  readonly store: SharedStore | undefined;
   /**
    * Adds and starts a worker at run time (it survives restarts of the tree): a worker object
    * (named by `info().name` unless `name` is given), or a name and a config entry as in a config
@@ -183,7 +185,7 @@ async function startTree(t: TreeParts): Promise<Workers> {
 
   const dispatcher = new Dispatcher(system, names.pool, requestDefaults(rest));
   const closeStore = t.owned ? () => shared!.close() : undefined;
-  return new WorkersHandle({ system, supervisor, dispatcher, table, fromConfig, workerSpec, workersSup, ownSystem, closeStore });
+  return new WorkersHandle({ system, supervisor, dispatcher, table, fromConfig, workerSpec, workersSup, ownSystem, closeStore, store: shared });
 }
 
 interface HandleParts {
@@ -200,6 +202,7 @@ interface HandleParts {
   readonly ownSystem: boolean;
   /** Closes the shared store `startWorkers` opened (a Redis connection). */
   readonly closeStore: (() => Promise<void>) | undefined;
+  readonly store: SharedStore | undefined;
 }
 
 /** The app's handle on a running tree (see {@link Workers}). */
@@ -207,9 +210,11 @@ class WorkersHandle implements Workers {
   readonly system: ActorSystem;
   readonly supervisor: SupervisorRef;
   readonly dispatcher: Dispatcher;
+  readonly store: SharedStore | undefined;
   #stopped: Promise<void> | null = null;
 
   constructor(private readonly p: HandleParts) {
+    this.store = p.store;
     this.system = p.system;
     this.supervisor = p.supervisor;
     this.dispatcher = p.dispatcher;

@@ -351,6 +351,7 @@ export class PoolState {
     return {
       name: s.name,
       kind: s.kind,
+      ...(s.model !== undefined ? { model: s.model } : {}),
       priority: s.priority,
       health: s.health?.status ?? 'unknown',
       ...(s.health && s.health.status !== 'available' ? { healthReason: s.health.reason } : {}),

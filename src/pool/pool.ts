@@ -23,6 +23,8 @@ export type { CircuitState } from './circuit.js';
 export interface WorkerStatus {
   readonly name: string;
   readonly kind: string;
+  /** Its default model, when it names one. */
+  readonly model?: string;
   readonly priority: number;
   /** Last health check result; `'unknown'` before the first. */
   readonly health: Health['status'] | 'unknown';

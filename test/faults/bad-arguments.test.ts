@@ -7,6 +7,8 @@ import { describe, expect, it } from 'vitest';
 import * as cortex from '../../src/index.js';
 import * as testing from '../../src/testing.js';
 import * as metrics from '../../src/metrics.js';
+import * as tracing from '../../src/tracing.js';
+import * as dashboard from '../../src/dashboard.js';
 
 const system = cortex.createSystem();
 const live = await system.spawn({ init: () => null }, undefined);
@@ -73,6 +75,12 @@ const cases: Case[] = [
   ['parseConfig({ store: { kind: "redis", url: "x" } })', () => cortex.parseConfig({ workers: [{ kind: 'demo' }], store: { kind: 'redis', url: 'x' } })],
   ['collectMetrics(undefined)', () => metrics.collectMetrics(undefined as never)],
   ['collectMetrics({ system: 5 })', () => metrics.collectMetrics({ system: 5 } as never)],
+  ['traceRequests(undefined)', () => tracing.traceRequests(undefined as never)],
+  ['dashboardHandler(undefined)', () => dashboard.dashboardHandler(undefined as never)],
+  ['dashboardHandler(w, { token: "short" })', () => dashboard.dashboardHandler({ system, dispatcher: { status: () => Promise.reject(new Error('x')) } } as never, { token: 'short' })],
+  ['dashboardHandler(w, { intervalMs: 1 })', () => dashboard.dashboardHandler({ system, dispatcher: { status: () => Promise.reject(new Error('x')) } } as never, { intervalMs: 1 })],
+  ['serveDashboard(w, { port: -1 })', () => dashboard.serveDashboard({ system, dispatcher: { status: () => Promise.reject(new Error('x')) } } as never, { port: -1 })],
+  ['logEvents(system, { logger: {} })', () => cortex.logEvents(system, { logger: {} as never })],
   // config, logging
   ['parseConfig(null)', () => cortex.parseConfig(null)],
   ['loadConfig(42)', () => cortex.loadConfig(42 as never)],

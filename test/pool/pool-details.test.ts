@@ -125,8 +125,8 @@ describe('status() reports every field', () => {
     await vi.advanceTimersByTimeAsync(100); // 3 chunks 10 ms apart; the 429's 7 s cool-down has 6.9 s left
     await answer;
     const byName = Object.fromEntries((await w.dispatcher.status()).workers.map((s) => [s.name, s]));
-    expect(byName.ok).toEqual({ name: 'ok', kind: 'mock', priority: 5, health: 'available', circuit: 'closed', inflight: 0, successes: 1, failures: 0, latencyMs: 30, firstChunkMs: 10 });
-    expect(byName.bad).toEqual({ name: 'bad', kind: 'mock', priority: 1, health: 'available', circuit: 'closed', inflight: 0, successes: 0, failures: 1, lastError: 'worker bad: HTTP 500' });
-    expect(byName.limited).toEqual({ name: 'limited', kind: 'mock', priority: 3, health: 'available', circuit: 'closed', coolingDownMs: 6_900, inflight: 0, successes: 0, failures: 0 });
+    expect(byName.ok).toEqual({ name: 'ok', kind: 'mock', model: 'mock-model', priority: 5, health: 'available', circuit: 'closed', inflight: 0, successes: 1, failures: 0, latencyMs: 30, firstChunkMs: 10 });
+    expect(byName.bad).toEqual({ name: 'bad', kind: 'mock', model: 'mock-model', priority: 1, health: 'available', circuit: 'closed', inflight: 0, successes: 0, failures: 1, lastError: 'worker bad: HTTP 500' });
+    expect(byName.limited).toEqual({ name: 'limited', kind: 'mock', model: 'mock-model', priority: 3, health: 'available', circuit: 'closed', coolingDownMs: 6_900, inflight: 0, successes: 0, failures: 0 });
   });
 });

@@ -1,0 +1,15 @@
+/**
+ * A live dashboard of a running cortex, with health and readiness probes:
+ * `import { serveDashboard } from 'cortex-otp/dashboard'`.
+ * @packageDocumentation
+ */
+export {
+  serveDashboard,
+  dashboardHandler,
+  type DashboardSource,
+  type DashboardOptions,
+  type ServeDashboardOptions,
+  type DashboardHandler,
+  type DashboardServer,
+} from './dashboard/server.js';
+export type { DashboardSnapshot, DashboardWorker } from './dashboard/model.js';

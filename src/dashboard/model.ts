@@ -1,0 +1,186 @@
+import type { InspectionEvent } from '../events.js';
+import { formatEvent } from '../logger.js';
+import type { Disposable } from '../runtime/inspection.js';
+import type { ActorSystem } from '../runtime/system.js';
+import type { PoolStatus, WorkerStatus } from '../pool/pool.js';
+import type { SharedStore, WorkerCounters } from '../store/store.js';
+
+/** One worker as the dashboard shows it. */
+export interface DashboardWorker {
+  readonly name: string;
+  readonly kind: string;
+  readonly model?: string;
+  /** `green` available, `amber` busy / cooling / half-open, `red` down / circuit open. */
+  readonly color: 'green' | 'amber' | 'red';
+  /** Why it is not green, in a few words. */
+  readonly state: string;
+  readonly inflight: number;
+  /** `maxConcurrent`, when set. */
+  readonly capacity?: number;
+  /** Requests that ended on it since the dashboard started (this instance). */
+  readonly requests: number;
+  /** Failed attempts / attempts, 0..1. */
+  readonly errorRate: number;
+  /** Time to first chunk over its last 200 requests, ms. */
+  readonly firstChunkP50?: number;
+  readonly firstChunkP95?: number;
+  /** Cluster-wide counts, with a shared store. */
+  readonly cluster?: WorkerCounters;
+}
+
+/** What the dashboard's feed sends, a few times a second. */
+export interface DashboardSnapshot {
+  readonly at: number;
+  readonly workers: readonly DashboardWorker[];
+  /** Requests ended per second, oldest first, one per second over the last minutes. */
+  readonly rps: readonly number[];
+  readonly mostUsed?: string;
+  readonly queued: number;
+  readonly store: PoolStatus['store'];
+  /** The last failovers, circuit changes, cool-downs, health changes and restarts, newest first. */
+  readonly recent: ReadonlyArray<{ readonly at: number; readonly text: string }>;
+  readonly ready: boolean;
+}
+
+const SECONDS = 300;
+const SAMPLES = 200;
+const RECENT = 25;
+
+interface Tally {
+  requests: number;
+  attempts: number;
+  failures: number;
+  readonly firstChunk: number[];
+}
+
+/**
+ * The dashboard's memory of what happened: counts per worker, the time to first chunk of each
+ * worker's last requests, requests per second over the last five minutes, and the last notable
+ * events. Fed by the system's events (a few increments per request); read on the feed's tick.
+ * @internal
+ */
+export class DashboardModel implements Disposable {
+  readonly #tallies = new Map<string, Tally>();
+  readonly #perSecond = new Float64Array(SECONDS);
+  #second = Math.floor(Date.now() / 1000);
+  readonly #recent: Array<{ at: number; text: string }> = [];
+  readonly #sub: Disposable;
+
+  constructor(system: ActorSystem) {
+    this.#sub = system.inspect((e) => this.#on(e));
+  }
+
+  dispose(): void {
+    this.#sub.dispose();
+  }
+
+  #tally(worker: string): Tally {
+    let t = this.#tallies.get(worker);
+    if (t === undefined) this.#tallies.set(worker, (t = { requests: 0, attempts: 0, failures: 0, firstChunk: [] }));
+    return t;
+  }
+
+  #on(e: InspectionEvent): void {
+    switch (e.type) {
+      case 'pool.dispatch':
+        this.#tally(e.worker).attempts++;
+        return;
+      case 'pool.attempt_failed':
+        this.#tally(e.worker).failures++;
+        return;
+      case 'pool.stream_finished':
+        return this.#finished(e);
+      case 'pool.failover':
+      case 'pool.circuit_changed':
+      case 'pool.cooldown':
+      case 'pool.health_changed':
+      case 'supervisor.child_restarting':
+      case 'store.degraded':
+      case 'store.restored':
+        this.#recent.unshift({ at: Date.now(), text: formatEvent(e) });
+        if (this.#recent.length > RECENT) this.#recent.pop();
+        return;
+      default:
+        return;
+    }
+  }
+
+  #finished(e: Extract<InspectionEvent, { type: 'pool.stream_finished' }>): void {
+    this.#roll();
+    this.#perSecond[this.#second % SECONDS]!++;
+    if (e.worker === undefined) return;
+    const t = this.#tally(e.worker);
+    t.requests++;
+    if (e.firstChunkMs !== undefined) {
+      t.firstChunk.push(e.firstChunkMs);
+      if (t.firstChunk.length > SAMPLES) t.firstChunk.shift();
+    }
+  }
+
+  /** Moves the per-second ring to now, zeroing the seconds that passed. */
+  #roll(): void {
+    const now = Math.floor(Date.now() / 1000);
+    for (let s = Math.max(this.#second + 1, now - SECONDS + 1); s <= now; s++) this.#perSecond[s % SECONDS] = 0;
+    if (now > this.#second) this.#second = now;
+  }
+
+  /** The snapshot the feed sends: `status` from the pool, `cluster` from a shared store. */
+  snapshot(status: PoolStatus, cluster: Map<string, WorkerCounters> | undefined): DashboardSnapshot {
+    this.#roll();
+    const rps: number[] = [];
+    for (let i = SECONDS - 1; i >= 1; i--) rps.push(this.#perSecond[(this.#second - i + SECONDS) % SECONDS]!); // whole seconds only
+    const workers = status.workers.map((w) => this.#worker(w, cluster?.get(w.name)));
+    const mostUsed = [...workers].sort((a, b) => b.requests - a.requests)[0];
+    return {
+      at: Date.now(),
+      workers,
+      rps,
+      ...(mostUsed !== undefined && mostUsed.requests > 0 ? { mostUsed: mostUsed.name } : {}),
+      queued: status.queued,
+      store: status.store,
+      recent: [...this.#recent],
+      ready: workers.some((w) => w.color !== 'red'),
+    };
+  }
+
+  #worker(w: WorkerStatus, cluster: WorkerCounters | undefined): DashboardWorker {
+    const t = this.#tally(w.name);
+    const [color, state] = colorOf(w);
+    const sorted = [...t.firstChunk].sort((a, b) => a - b);
+    const pct = (p: number): number | undefined => (sorted.length === 0 ? undefined : Math.round(sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!));
+    return {
+      name: w.name,
+      kind: w.kind,
+      ...(w.model !== undefined ? { model: w.model } : {}),
+      color,
+      state,
+      inflight: w.inflight,
+      ...(w.limits?.maxConcurrent !== undefined ? { capacity: w.limits.maxConcurrent } : {}),
+      requests: t.requests,
+      errorRate: t.attempts === 0 ? 0 : t.failures / t.attempts,
+      ...(sorted.length > 0 ? { firstChunkP50: pct(0.5)!, firstChunkP95: pct(0.95)! } : {}),
+      ...(cluster !== undefined ? { cluster } : {}),
+    };
+  }
+}
+
+/** A worker's color and the words for it. */
+export function colorOf(w: WorkerStatus): ['green' | 'amber' | 'red', string] {
+  if (w.circuit === 'open') return ['red', 'circuit open'];
+  if (w.health === 'unavailable') return ['red', `down: ${w.healthReason ?? 'unavailable'}`];
+  if (w.coolingDownMs !== undefined) return ['amber', `cooling down ${Math.ceil(w.coolingDownMs / 1000)} s`];
+  if (w.circuit === 'half_open') return ['amber', 'circuit half-open'];
+  if (w.health === 'busy') return ['amber', 'busy'];
+  if (w.limits?.maxConcurrent !== undefined && w.inflight >= w.limits.maxConcurrent) return ['amber', 'at capacity'];
+  return ['green', w.health === 'unknown' ? 'not checked yet' : 'available'];
+}
+
+/** Cluster-wide counters from a shared store, or undefined (none, or it did not answer). @internal */
+export async function clusterCounters(store: SharedStore | undefined, names: readonly string[]): Promise<Map<string, WorkerCounters> | undefined> {
+  if (store === undefined || store.degraded) return undefined;
+  try {
+    return await store.counters(names);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,103 @@
+/**
+ * The dashboard's one page: no framework, no external resource. The script builds every piece
+ * of text with `textContent` (never `innerHTML`), so a worker named `<img onerror=...>` is shown,
+ * not run. It reads the feed (`feed`, server-sent events) with the token it was opened with.
+ * @internal
+ */
+export const PAGE = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'none'">
+<title>cortex dashboard</title>
+<style>
+  :root { --bg: #0f1115; --panel: #181b22; --text: #e6e6e6; --dim: #9aa0aa; --green: #2ecc71; --amber: #f5a623; --red: #e74c3c; }
+  * { box-sizing: border-box; }
+  body { margin: 0; font: 14px/1.4 system-ui, sans-serif; background: var(--bg); color: var(--text); }
+  header { display: flex; gap: 24px; align-items: baseline; padding: 14px 20px; border-bottom: 1px solid #262a33; }
+  header h1 { font-size: 18px; margin: 0; }
+  .stat { color: var(--dim); } .stat b { color: var(--text); font-size: 16px; }
+  main { display: grid; grid-template-columns: 2fr 1fr; gap: 16px; padding: 16px 20px; }
+  section { background: var(--panel); border-radius: 8px; padding: 12px 14px; }
+  h2 { font-size: 13px; text-transform: uppercase; letter-spacing: .06em; color: var(--dim); margin: 0 0 8px; }
+  table { width: 100%; border-collapse: collapse; }
+  th, td { text-align: left; padding: 6px 8px; border-bottom: 1px solid #262a33; white-space: nowrap; }
+  th { color: var(--dim); font-weight: 500; }
+  td.name { white-space: normal; word-break: break-all; }
+  .dot { display: inline-block; width: 10px; height: 10px; border-radius: 50%; margin-right: 6px; }
+  .green { background: var(--green); } .amber { background: var(--amber); } .red { background: var(--red); }
+  svg { width: 100%; height: 120px; }
+  ol { margin: 0; padding-left: 18px; max-height: 320px; overflow: auto; } li { margin: 2px 0; color: var(--dim); }
+  #conn.off { color: var(--red); }
+</style>
+</head>
+<body>
+<header>
+  <h1>cortex</h1>
+  <span class="stat">workers up <b id="up">-</b></span>
+  <span class="stat">requests/s <b id="rps">-</b></span>
+  <span class="stat">most used <b id="most">-</b></span>
+  <span class="stat">queued <b id="queued">-</b></span>
+  <span class="stat">store <b id="store">-</b></span>
+  <span class="stat" id="conn">connecting</span>
+</header>
+<main>
+  <section>
+    <h2>Workers</h2>
+    <table>
+      <thead><tr><th>worker</th><th>kind / model</th><th>state</th><th>in flight</th><th>requests</th><th>errors</th><th>first chunk p50 / p95</th><th>cluster</th></tr></thead>
+      <tbody id="workers"></tbody>
+    </table>
+    <h2 style="margin-top:16px">Requests per second, last 5 minutes</h2>
+    <svg id="chart" viewBox="0 0 600 120" preserveAspectRatio="none"><polyline id="line" fill="none" stroke="#2ecc71" stroke-width="2" points=""></polyline></svg>
+  </section>
+  <section>
+    <h2>Recent</h2>
+    <ol id="recent"></ol>
+  </section>
+</main>
+<script>
+(function () {
+  var token = new URLSearchParams(location.search).get('token');
+  var feedUrl = 'feed' + (token ? '?token=' + encodeURIComponent(token) : '');
+  function el(tag, text, cls) { var e = document.createElement(tag); if (text !== undefined) e.textContent = String(text); if (cls) e.className = cls; return e; }
+  function set(id, text) { document.getElementById(id).textContent = String(text); }
+  function render(s) {
+    var body = document.getElementById('workers');
+    body.replaceChildren();
+    var up = 0;
+    s.workers.forEach(function (w) {
+      if (w.color !== 'red') up++;
+      var tr = el('tr'); tr.dataset.worker = w.name; tr.dataset.color = w.color;
+      var name = el('td', undefined, 'name'); name.appendChild(el('span', undefined, 'dot ' + w.color)); name.appendChild(el('span', w.name)); tr.appendChild(name);
+      tr.appendChild(el('td', w.kind + (w.model ? ' / ' + w.model : '')));
+      tr.appendChild(el('td', w.state));
+      tr.appendChild(el('td', w.inflight + (w.capacity !== undefined ? ' / ' + w.capacity : '')));
+      tr.appendChild(el('td', w.requests, 'requests'));
+      tr.appendChild(el('td', (w.errorRate * 100).toFixed(1) + ' %'));
+      tr.appendChild(el('td', w.firstChunkP50 === undefined ? '-' : w.firstChunkP50 + ' / ' + w.firstChunkP95 + ' ms'));
+      tr.appendChild(el('td', w.cluster ? w.cluster.requests + ' req' : '-'));
+      body.appendChild(tr);
+    });
+    set('up', up + ' / ' + s.workers.length);
+    var last = s.rps.slice(-10); var sum = 0; last.forEach(function (x) { sum += x; });
+    set('rps', (sum / Math.max(1, last.length)).toFixed(1));
+    set('most', s.mostUsed || '-');
+    set('queued', s.queued);
+    set('store', s.store.kind + (s.store.shared ? (s.store.degraded ? ' (degraded)' : ' (shared)') : ''));
+    var max = 1; s.rps.forEach(function (x) { if (x > max) max = x; });
+    var pts = s.rps.map(function (x, i) { return (i * 600 / Math.max(1, s.rps.length - 1)).toFixed(1) + ',' + (118 - x * 110 / max).toFixed(1); });
+    document.getElementById('line').setAttribute('points', pts.join(' '));
+    var recent = document.getElementById('recent');
+    recent.replaceChildren();
+    s.recent.forEach(function (r) { recent.appendChild(el('li', new Date(r.at).toLocaleTimeString() + '  ' + r.text)); });
+  }
+  var source = new EventSource(feedUrl);
+  source.onmessage = function (m) { set('conn', 'live'); document.getElementById('conn').className = 'stat'; render(JSON.parse(m.data)); };
+  source.onerror = function () { set('conn', 'reconnecting'); document.getElementById('conn').className = 'stat off'; };
+})();
+</script>
+</body>
+</html>
+`;

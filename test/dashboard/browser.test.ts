@@ -1,0 +1,74 @@
+/**
+ * The dashboard in a real browser: Debian's chromium, headless, driven by playwright-core with
+ * the system executable (no browser download). It runs the `npm run dashboard` demo.
+ */
+import { mkdirSync } from 'node:fs';
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startDemo } from '../../examples/dashboard.js';
+import { serveDashboard } from '../../src/dashboard.js';
+import { MockWorker } from '../../src/testing.js';
+import { useServers } from '../support/servers.js';
+
+const { start } = useServers();
+const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+let browser: Browser;
+beforeAll(async () => {
+  browser = await chromium.launch({ executablePath, headless: true, args: ['--no-sandbox', '--disable-gpu'] });
+}, 30_000);
+afterAll(async () => {
+  await browser?.close();
+});
+
+describe('the dashboard in Chromium', () => {
+  it('shows every worker, the request count rising, a worker turning red when it fails and green when it recovers', async () => {
+    const demo = await startDemo({ rps: 20, flapEveryMs: 0 });
+    const page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
+    try {
+      await page.goto(demo.dashboard.url);
+      const rows = page.locator('tr[data-worker]');
+      await expect.poll(() => rows.count(), { timeout: 5000 }).toBe(3);
+      expect((await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-worker')))).sort()).toEqual(['cloud-a', 'cloud-b', 'local-gpu']);
+      const total = (): Promise<number> => page.locator('td.requests').evaluateAll((tds) => tds.reduce((n, td) => n + Number(td.textContent), 0));
+      const before = await total();
+      await expect.poll(total, { timeout: 5000 }).toBeGreaterThan(before + 5);
+      const gpu = page.locator('tr[data-worker="local-gpu"]');
+      await demo.setBroken(true);
+      await expect.poll(() => gpu.getAttribute('data-color'), { timeout: 5000 }).toBe('red');
+      expect(await gpu.textContent()).toContain('GPU out of memory (simulated)');
+      await demo.setBroken(false);
+      await expect.poll(() => gpu.getAttribute('data-color'), { timeout: 10_000 }).toBe('green');
+      await expect.poll(() => page.locator('#recent li').count()).toBeGreaterThan(0);
+      mkdirSync('test/.artifacts', { recursive: true });
+      await page.screenshot({ path: 'test/.artifacts/dashboard.png', fullPage: true });
+    } finally {
+      await page.close();
+      await demo.stop();
+    }
+  }, 30_000);
+
+  it('shows a worker named like HTML as text: nothing of it runs', async () => {
+    const evil = '<img src=x onerror=alert(1)>';
+    const { cortex } = await start([new MockWorker({ name: evil, health: { status: 'unavailable', reason: '<script>alert(2)</script>' } })]);
+    await cortex.dispatcher.checkHealth();
+    const dash = await serveDashboard(cortex, { token: 'a-long-enough-token' });
+    const page = await browser.newPage();
+    const dialogs: string[] = [];
+    page.on('dialog', (d) => {
+      dialogs.push(d.message());
+      void d.dismiss();
+    });
+    try {
+      await page.goto(`${dash.url}?token=a-long-enough-token`);
+      await expect.poll(() => page.locator('tr[data-worker]').count(), { timeout: 5000 }).toBe(1);
+      expect(await page.locator('td.name').textContent()).toBe(evil);
+      expect(await page.locator('tr[data-worker] td').nth(2).textContent()).toContain('<script>alert(2)</script>');
+      expect(await page.locator('img').count()).toBe(0);
+      expect(await page.locator('main script').count()).toBe(0);
+      expect(dialogs).toEqual([]);
+    } finally {
+      await page.close();
+      await dash.close();
+    }
+  }, 30_000);
+});

@@ -1,0 +1,95 @@
+/**
+ * The dashboard's HTTP side, without a browser: probes, the token, the feed's content, metrics,
+ * and mounting under a prefix in an app's own server.
+ */
+import { createServer } from 'node:http';
+import { describe, expect, it } from 'vitest';
+import { OpenAIWorker } from '../../src/index.js';
+import { dashboardHandler, serveDashboard, type DashboardSnapshot } from '../../src/dashboard.js';
+import { MockWorker } from '../../src/testing.js';
+import { useServers } from '../support/servers.js';
+
+const { openai, start } = useServers();
+
+/** The first snapshot of the feed at `url`. */
+async function firstSnapshot(url: string, headers: Record<string, string> = {}): Promise<DashboardSnapshot> {
+  const res = await fetch(url, { headers });
+  expect(res.headers.get('content-type')).toBe('text/event-stream');
+  const reader = res.body!.getReader();
+  let text = '';
+  while (!text.includes('\n\ndata: ') || !text.trimEnd().endsWith('}')) text += new TextDecoder().decode((await reader.read()).value);
+  await reader.cancel();
+  return JSON.parse(text.slice(text.indexOf('data: ') + 6).split('\n')[0]!) as DashboardSnapshot;
+}
+
+describe('dashboard over HTTP', () => {
+  it('binds 127.0.0.1; with a token, the page and feed need it and the probes do not', async () => {
+    const { cortex } = await start([new MockWorker({ name: 'w' })]);
+    const dash = await serveDashboard(cortex, { token: 'correct-horse-battery' });
+    try {
+      expect(dash.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+      expect((await fetch(dash.url)).status).toBe(401);
+      expect((await fetch(`${dash.url}?token=wrong-token-here`)).status).toBe(401);
+      expect((await fetch(dash.url, { headers: { authorization: 'Bearer correct-horse-battery' } })).status).toBe(200);
+      expect((await fetch(`${dash.url}feed`)).status).toBe(401);
+      expect(await (await fetch(`${dash.url}healthz`)).json()).toEqual({ status: 'up' });
+      expect((await fetch(`${dash.url}readyz`)).status).toBe(200);
+      const snap = await firstSnapshot(`${dash.url}feed?token=correct-horse-battery`);
+      expect(snap.workers.map((w) => [w.name, w.color])).toEqual([['w', 'green']]);
+    } finally {
+      await dash.close();
+    }
+  });
+
+  it('/readyz answers 503 when no worker can take a request', async () => {
+    const { cortex } = await start([new MockWorker({ name: 'down', health: { status: 'unavailable', reason: 'off' } })]);
+    await cortex.dispatcher.checkHealth();
+    const dash = await serveDashboard(cortex);
+    try {
+      const res = await fetch(`${dash.url}readyz`);
+      expect([res.status, await res.json()]).toEqual([503, { ready: false, workers: 0 }]);
+    } finally {
+      await dash.close();
+    }
+  });
+
+  it('never shows an API key or a prompt, in the page, the feed or /metrics', async () => {
+    process.env.CORTEX_DASH_KEY = 'sk-dashboard-secret-4242';
+    const server = await openai({ apiKey: 'sk-dashboard-secret-4242', script: { chunks: ['ok'] } });
+    const { cortex } = await start([new OpenAIWorker({ name: 'cloud', baseUrl: server.url, model: 'gpt-test', apiKeyEnv: 'CORTEX_DASH_KEY' })]);
+    const dash = await serveDashboard(cortex);
+    await cortex.dispatcher.complete([{ role: 'user', content: 'a very private prompt' }]);
+    try {
+      const snap = await firstSnapshot(`${dash.url}feed`);
+      expect(snap.workers[0]).toMatchObject({ name: 'cloud', model: 'gpt-test', requests: 1 });
+      const all = JSON.stringify(snap) + (await (await fetch(dash.url)).text()) + (await (await fetch(`${dash.url}metrics`)).text());
+      expect(all).not.toContain('sk-dashboard-secret-4242');
+      expect(all).not.toContain('a very private prompt');
+      expect(all).toContain('cortex_worker_inflight{worker="cloud"} 0');
+    } finally {
+      await dash.close();
+      delete process.env.CORTEX_DASH_KEY;
+    }
+  });
+
+  it('mounts in an app\'s own server under a prefix; other paths go to the app', async () => {
+    const { cortex } = await start([new MockWorker({ name: 'w' })]);
+    const dashboard = dashboardHandler(cortex, { intervalMs: 100 });
+    const app = createServer((req, res) => {
+      if (req.url?.startsWith('/ops/')) return dashboard(req, res, () => res.writeHead(404).end('app 404'));
+      res.end('app');
+    });
+    await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
+    const base = `http://127.0.0.1:${(app.address() as { port: number }).port}`;
+    try {
+      expect(await (await fetch(`${base}/ops/`)).text()).toContain('<title>cortex dashboard</title>');
+      expect((await firstSnapshot(`${base}/ops/feed`)).workers).toHaveLength(1);
+      expect(await (await fetch(`${base}/ops/nothing`)).text()).toBe('app 404');
+      expect(await (await fetch(`${base}/`)).text()).toBe('app');
+    } finally {
+      dashboard.close();
+      app.closeAllConnections();
+      await new Promise((r) => app.close(r));
+    }
+  });
+});
