@@ -29,7 +29,7 @@ interface InstanceArgs {
 async function instance(args: InstanceArgs): Promise<void> {
   const cortex = await startWorkers({
     workers: [new OllamaWorker({ baseUrl: args.ollamaUrl, maxConcurrent: 2, ...(args.model ? { model: args.model } : {}) })],
-    store: { kind: 'redis', url: args.redisUrl, prefix: 'cluster-example' },
+    store: { kind: 'redis', url: args.redisUrl, prefix: 'cluster-example', timeoutMs: 1000 },
     healthIntervalMs: 0,
   });
   const outcomes = await Promise.all(

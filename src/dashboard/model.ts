@@ -3,7 +3,7 @@ import { formatEvent } from '../logger.js';
 import type { Disposable } from '../runtime/inspection.js';
 import type { ActorSystem } from '../runtime/system.js';
 import type { PoolStatus, WorkerStatus } from '../pool/pool.js';
-import type { SharedStore, WorkerCounters } from '../store/store.js';
+import type { InstanceCounters, SharedStore, WorkerCounters } from '../store/store.js';
 
 /** One worker as the dashboard shows it. */
 export interface DashboardWorker {
@@ -40,6 +40,8 @@ export interface DashboardSnapshot {
   /** The last failovers, circuit changes, cool-downs, health changes and restarts, newest first. */
   readonly recent: ReadonlyArray<{ readonly at: number; readonly text: string }>;
   readonly ready: boolean;
+  /** With a shared store: every live instance of the cluster, with its own counts (total them for the cluster). */
+  readonly instances?: readonly InstanceCounters[];
 }
 
 const SECONDS = 300;
@@ -125,7 +127,7 @@ export class DashboardModel implements Disposable {
   }
 
   /** The snapshot the feed sends: `status` from the pool, `cluster` from a shared store. */
-  snapshot(status: PoolStatus, cluster: Map<string, WorkerCounters> | undefined): DashboardSnapshot {
+  snapshot(status: PoolStatus, cluster: Map<string, WorkerCounters> | undefined, instances?: readonly InstanceCounters[]): DashboardSnapshot {
     this.#roll();
     const rps: number[] = [];
     for (let i = SECONDS - 1; i >= 1; i--) rps.push(this.#perSecond[(this.#second - i + SECONDS) % SECONDS]!); // whole seconds only
@@ -140,6 +142,7 @@ export class DashboardModel implements Disposable {
       store: status.store,
       recent: [...this.#recent],
       ready: workers.some((w) => w.color !== 'red'),
+      ...(instances !== undefined ? { instances } : {}),
     };
   }
 
@@ -175,12 +178,16 @@ export function colorOf(w: WorkerStatus): ['green' | 'amber' | 'red', string] {
   return ['green', w.health === 'unknown' ? 'not checked yet' : 'available'];
 }
 
-/** Cluster-wide counters from a shared store, or undefined (none, or it did not answer). @internal */
-export async function clusterCounters(store: SharedStore | undefined, names: readonly string[]): Promise<Map<string, WorkerCounters> | undefined> {
-  if (store === undefined || store.degraded) return undefined;
+/** The cluster's view from a shared store: counters per worker and the live instances; nothing without one (or if it did not answer). @internal */
+export async function clusterView(
+  store: SharedStore | undefined,
+  names: readonly string[],
+): Promise<{ counters?: Map<string, WorkerCounters>; instances?: InstanceCounters[] }> {
+  if (store === undefined || store.degraded) return {};
   try {
-    return await store.counters(names);
+    const [counters, instances] = await Promise.all([store.counters(names), store.instances()]);
+    return { counters, instances };
   } catch {
-    return undefined;
+    return {};
   }
 }

@@ -51,6 +51,13 @@ export const PAGE = `<!doctype html>
     </table>
     <h2 style="margin-top:16px">Requests per second, last 5 minutes</h2>
     <svg id="chart" viewBox="0 0 600 120" preserveAspectRatio="none"><polyline id="line" fill="none" stroke="#2ecc71" stroke-width="2" points=""></polyline></svg>
+    <div id="cluster" hidden>
+      <h2 style="margin-top:16px">Instances (shared store)</h2>
+      <table>
+        <thead><tr><th>instance</th><th>requests</th><th>completed</th><th>failed</th><th>in flight</th></tr></thead>
+        <tbody id="instances"></tbody>
+      </table>
+    </div>
   </section>
   <section>
     <h2>Recent</h2>
@@ -89,6 +96,19 @@ export const PAGE = `<!doctype html>
     var max = 1; s.rps.forEach(function (x) { if (x > max) max = x; });
     var pts = s.rps.map(function (x, i) { return (i * 600 / Math.max(1, s.rps.length - 1)).toFixed(1) + ',' + (118 - x * 110 / max).toFixed(1); });
     document.getElementById('line').setAttribute('points', pts.join(' '));
+    var cluster = document.getElementById('cluster');
+    cluster.hidden = !s.instances;
+    if (s.instances) {
+      var rows = document.getElementById('instances');
+      rows.replaceChildren();
+      var total = { instance: 'all instances', requests: 0, successes: 0, failures: 0, inflight: 0 };
+      s.instances.concat([total]).forEach(function (i, n) {
+        if (i !== total) { total.requests += i.requests; total.successes += i.successes; total.failures += i.failures; total.inflight += i.inflight; }
+        var tr = el('tr'); tr.dataset.instance = i.instance;
+        [i.instance, i.requests, i.successes, i.failures, i.inflight].forEach(function (v) { tr.appendChild(el('td', v)); });
+        rows.appendChild(tr);
+      });
+    }
     var recent = document.getElementById('recent');
     recent.replaceChildren();
     s.recent.forEach(function (r) { recent.appendChild(el('li', new Date(r.at).toLocaleTimeString() + '  ' + r.text)); });

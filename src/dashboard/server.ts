@@ -6,7 +6,7 @@ import type { PoolStatus } from '../pool/pool.js';
 import { checkFunction, checkObject } from '../runtime/checks.js';
 import { checkSystem, type ActorSystem } from '../runtime/system.js';
 import type { SharedStore } from '../store/store.js';
-import { clusterCounters, colorOf, DashboardModel, type DashboardSnapshot } from './model.js';
+import { clusterView, colorOf, DashboardModel, type DashboardSnapshot } from './model.js';
 import { PAGE } from './page.js';
 
 /** What the dashboard shows: a `startWorkers` handle (its `store` gives the cluster view). */
@@ -179,7 +179,8 @@ async function snapshot(model: DashboardModel, source: DashboardSource): Promise
   } catch {
     return undefined; // stopping
   }
-  return model.snapshot(status, await clusterCounters(source.store, status.workers.map((w) => w.name)));
+  const cluster = await clusterView(source.store, status.workers.map((w) => w.name));
+  return model.snapshot(status, cluster.counters, cluster.instances);
 }
 
 async function readiness(source: DashboardSource, res: ServerResponse): Promise<void> {

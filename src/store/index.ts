@@ -11,6 +11,7 @@ export type {
   WorkerFingerprint,
   WorkerCounters,
   StoreEvent,
+  InstanceCounters,
 } from './store.js';
 export { DEFAULT_LEASE_MS, type StoreOptions } from './common.js';
 export { MemoryStore } from './memory.js';

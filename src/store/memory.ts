@@ -6,6 +6,8 @@ import {
   type Admission,
   type CircuitRules,
   type Hold,
+  type InstanceCounters,
+  OwnCounts,
   type SharedLease,
   type SharedStore,
   type Settlement,
@@ -74,6 +76,7 @@ export class MemoryStore implements SharedStore {
   readonly #held = new Map<string, string>();
   readonly #listeners = new Listeners<StoreEvent>();
   readonly #heartbeat: Heartbeat;
+  readonly #own = new OwnCounts();
 
   /** @throws InvalidArgumentError for a bad `leaseMs` or `now`. */
   constructor(options: StoreOptions = {}, space?: Space) {
@@ -114,6 +117,7 @@ export class MemoryStore implements SharedStore {
       }
       if (gate === 'trial') r.circuit = { ...r.circuit, state: 'half_open', trial: id };
       r.stats.requests++;
+      this.#own.requests++;
       this.#held.set(id, c.name);
       this.#heartbeat.ensure();
       return Promise.resolve({ kind: 'admitted', lease: { id, worker: c.name }, trial: gate === 'trial', held });
@@ -158,8 +162,8 @@ export class MemoryStore implements SharedStore {
   release(lease: SharedLease, s: Settlement, rules: CircuitRules): Promise<Verdict> {
     const now = this.#now();
     const r = this.#space.rec(lease.worker);
-    this.#held.delete(lease.id);
     const had = r.slots.delete(lease.id);
+    if (this.#held.delete(lease.id)) this.#own.settled(s.kind);
     if (s.kind === 'unused') {
       if (had) unadmit(r, lease.id);
     } else if (s.tokens !== undefined) {
@@ -232,6 +236,10 @@ export class MemoryStore implements SharedStore {
 
   subscribe(listener: (event: StoreEvent) => void): () => void {
     return this.#listeners.add(listener);
+  }
+
+  instances(): Promise<InstanceCounters[]> {
+    return Promise.resolve([...this.#space.instances].map((i) => i.#own.view(i.instance, i.#held.size)));
   }
 
   /** Always ready. */

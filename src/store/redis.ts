@@ -10,6 +10,7 @@ import type {
   Admission,
   CircuitRules,
   Hold,
+  InstanceCounters,
   SharedLease,
   SharedStore,
   Settlement,
@@ -18,6 +19,7 @@ import type {
   WorkerCounters,
   WorkerFingerprint,
 } from './store.js';
+import { OwnCounts } from './store.js';
 
 /** Options of {@link RedisStore}. */
 export interface RedisStoreOptions extends StoreOptions {
@@ -102,6 +104,7 @@ export class RedisStore implements SharedStore {
   readonly #announced = new Map<string, string>();
   readonly #listeners = new Listeners<StoreEvent>();
   readonly #heartbeat: Heartbeat;
+  readonly #own = new OwnCounts();
   #degraded: string | null = null;
   /** The subscription to `freed` news is in place. */
   readonly #subscribed: Promise<boolean>;
@@ -146,6 +149,7 @@ export class RedisStore implements SharedStore {
       () => false,
     );
     this.#heartbeat = new Heartbeat(o.leaseMs, () => this.#beat());
+    this.#heartbeat.ensure(); // leases, config announcements, and this instance's presence
   }
 
   get degraded(): boolean {
@@ -200,7 +204,7 @@ export class RedisStore implements SharedStore {
     if (r[0] > 0) {
       const worker = request.candidates[r[0] - 1]!.name;
       this.#held.set(id, worker);
-      this.#heartbeat.ensure();
+      this.#own.requests++;
       return { kind: 'admitted', lease: { id, worker }, trial: r[1] === 1, held };
     }
     if (r[2] === 1) return { kind: 'full', retryMs: r[3] === '' ? undefined : Number(r[3]), held };
@@ -208,7 +212,7 @@ export class RedisStore implements SharedStore {
   }
 
   async release(lease: SharedLease, s: Settlement, rules: CircuitRules): Promise<Verdict> {
-    this.#held.delete(lease.id);
+    if (this.#held.delete(lease.id)) this.#own.settled(s.kind);
     const error = s.kind === 'failure' || s.kind === 'disabled' ? s.error : '';
     const restMs = s.kind === 'rate_limited' || s.kind === 'disabled' ? s.restMs : 0;
     const reason = s.kind === 'rate_limited' || s.kind === 'disabled' ? s.reason : '';
@@ -262,7 +266,6 @@ export class RedisStore implements SharedStore {
     p.call('sadd', `{${this.prefix}}:workers`, worker);
     p.cortexAnnounce(1, this.#key(worker, 'config'), json, 3 * this.#leaseMs);
     const [, stored] = await this.#exec(p);
-    this.#heartbeat.ensure();
     return stored === '' ? [] : differingFields(JSON.parse(stored as string) as WorkerFingerprint, config);
   }
 
@@ -272,6 +275,18 @@ export class RedisStore implements SharedStore {
     for (const w of names) p.call('hgetall', this.#key(w, 'stats'));
     const rows = await this.#exec(p);
     return new Map(names.map((w, i) => [w, toCounters(rows[i] as Record<string, string>)]));
+  }
+
+  async instances(): Promise<InstanceCounters[]> {
+    await this.#beat(); // this instance's counts as of now
+    const key = `{${this.prefix}}:instances`;
+    const p = this.#client.pipeline();
+    p.call('zremrangebyscore', key, '-inf', this.#now());
+    p.call('zrange', key, 0, -1);
+    const [, ids] = (await this.#exec(p)) as [unknown, string[]];
+    if (ids.length === 0) return [];
+    const views = await this.#guard(() => this.#client.mget(ids.map((id) => `{${this.prefix}}:instance:${id}`)));
+    return views.flatMap((v) => (v === null ? [] : [JSON.parse(v) as InstanceCounters])).sort((a, b) => a.instance.localeCompare(b.instance));
   }
 
   subscribe(listener: (event: StoreEvent) => void): () => void {
@@ -293,9 +308,13 @@ export class RedisStore implements SharedStore {
   }
 
   async #beat(): Promise<void> {
-    if (this.#degraded !== null || (this.#held.size === 0 && this.#announced.size === 0)) return;
-    const expiry = this.#now() + this.#leaseMs;
+    if (this.#degraded !== null || this.#client.status !== 'ready') return;
+    const now = this.#now();
+    const expiry = now + this.#leaseMs;
     const p = this.#client.pipeline();
+    const seen = now + 3 * this.#leaseMs;
+    p.call('zadd', `{${this.prefix}}:instances`, seen, this.instance);
+    p.call('set', `{${this.prefix}}:instance:${this.instance}`, JSON.stringify(this.#own.view(this.instance, this.#held.size)), 'PX', 3 * this.#leaseMs);
     for (const [id, worker] of this.#held) p.call('zadd', this.#key(worker, 'slots'), 'XX', expiry, id);
     for (const [worker, json] of this.#announced) p.cortexAnnounce(1, this.#key(worker, 'config'), json, 3 * this.#leaseMs);
     await this.#exec(p);

@@ -49,6 +49,8 @@ export interface SharedStore {
   counters(workers?: readonly string[]): Promise<Map<string, WorkerCounters>>;
   /** Resolves true once the store can be used; false if not within `timeoutMs` (it then starts degraded). */
   ready(timeoutMs?: number): Promise<boolean>;
+  /** The live instances of the cluster (this one included), with their own counts: the per-instance view. */
+  instances(): Promise<InstanceCounters[]>;
   /** Renews this instance's leases now (a heartbeat does it every third of the lease time). */
   renew(): Promise<void>;
   /** Tells `listener` of the store's own news; returns the unsubscribe function. */
@@ -130,6 +132,35 @@ export interface WorkerCounters {
   readonly failures: Readonly<Record<string, number>>;
   /** Tokens reported by the backend. */
   readonly tokens: number;
+}
+
+/** One live instance's counts, from {@link SharedStore.instances}. */
+export interface InstanceCounters {
+  readonly instance: string;
+  /** Requests it admitted, completed, and that failed (since its store was made). */
+  readonly requests: number;
+  readonly successes: number;
+  readonly failures: number;
+  /** Leases it holds now (streams in flight). */
+  readonly inflight: number;
+}
+
+/** Counts an instance keeps of its own admissions and releases. @internal */
+export class OwnCounts {
+  requests = 0;
+  successes = 0;
+  failures = 0;
+
+  /** Counts a release by its settlement. */
+  settled(kind: Settlement['kind']): void {
+    if (kind === 'success') this.successes++;
+    else if (kind === 'unused') this.requests--;
+    else if (kind !== 'cancelled') this.failures++;
+  }
+
+  view(instance: string, inflight: number): InstanceCounters {
+    return { instance, requests: this.requests, successes: this.successes, failures: this.failures, inflight };
+  }
 }
 
 /** News from a store: a slot freed by any instance, or the connection lost / back. */

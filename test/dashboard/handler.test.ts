@@ -4,12 +4,14 @@
  */
 import { createServer } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { OpenAIWorker } from '../../src/index.js';
+import { OpenAIWorker, RedisStore } from '../../src/index.js';
+import { useRedisServer } from '../support/redis.js';
 import { dashboardHandler, serveDashboard, type DashboardSnapshot } from '../../src/dashboard.js';
 import { MockWorker } from '../../src/testing.js';
 import { useServers } from '../support/servers.js';
 
 const { openai, start } = useServers();
+const redis = useRedisServer();
 
 /** The first snapshot of the feed at `url`. */
 async function firstSnapshot(url: string, headers: Record<string, string> = {}): Promise<DashboardSnapshot> {
@@ -69,6 +71,25 @@ describe('dashboard over HTTP', () => {
     } finally {
       await dash.close();
       delete process.env.CORTEX_DASH_KEY;
+    }
+  });
+
+  it('with a Redis store, shows the cluster: every instance with its counts, and each worker\'s cluster-wide requests', async () => {
+    const stores = [0, 1].map(() => new RedisStore({ url: redis().url, prefix: 'dash', leaseMs: 600, timeoutMs: 3000 })); // a beat every 200 ms
+    const trees = await Promise.all(stores.map((store) => start([new MockWorker({ name: 'w' })], { store })));
+    await trees[0]!.cortex.dispatcher.complete([{ role: 'user', content: 'a' }]);
+    for (let i = 0; i < 2; i++) await trees[1]!.cortex.dispatcher.complete([{ role: 'user', content: 'b' }]);
+    const dash = await serveDashboard(trees[0]!.cortex);
+    try {
+      const snap = await firstSnapshot(`${dash.url}feed`);
+      expect(snap.store).toEqual({ kind: 'redis', shared: true, degraded: false });
+      expect(snap.workers[0]!.cluster).toMatchObject({ requests: 3, successes: 3 });
+      const seen = new Map(snap.instances?.map((i) => [i.instance, i.requests]));
+      expect(seen.get(stores[0]!.instance)).toBe(1);
+      await expect.poll(async () => new Map((await stores[0]!.instances()).map((i) => [i.instance, i.requests])).get(stores[1]!.instance), { timeout: 10_000 }).toBe(2);
+    } finally {
+      await dash.close();
+      for (const s of stores) await s.close();
     }
   });
 

@@ -14,10 +14,17 @@ const { ollama, start } = useServers();
 
 const redis = useRedisServer();
 
+/** What an instance prints at its end: outcomes by code, and whether its store was ever degraded. */
+interface Report {
+  readonly report: Record<string, number>;
+  readonly degraded: boolean;
+  readonly degradations: number;
+}
+
 interface Instance {
   readonly child: ChildProcess;
   /** Resolves with the instance's report (its last stdout line, as JSON). */
-  readonly done: Promise<{ report: Record<string, number>; degraded: boolean }>;
+  readonly done: Promise<Report>;
   /** Resolves once `n` lines `CHUNK` were printed. */
   chunks(n: number): Promise<void>;
 }
@@ -33,10 +40,10 @@ function instance(args: Record<string, unknown>): Instance {
     const seen = out.split('\n').filter((l) => l === 'CHUNK').length;
     for (const w of waiters.filter((x) => seen >= x.n)) w.resolve();
   });
-  const done = new Promise<{ report: Record<string, number>; degraded: boolean }>((ok, fail) => {
+  const done = new Promise<Report>((ok, fail) => {
     child.on('close', (code) => {
       const last = out.trim().split('\n').at(-1) ?? '';
-      if (code === 0 && last.startsWith('{')) ok(JSON.parse(last) as { report: Record<string, number>; degraded: boolean });
+      if (code === 0 && last.startsWith('{')) ok(JSON.parse(last) as Report);
       else fail(new Error(`instance exited with ${code}: ${out.slice(-500)}`));
     });
   });
@@ -53,10 +60,12 @@ describe('four processes, one Redis', () => {
   it('250 requests each on a backend with maxConcurrent 3: it never sees more than 3; every request completes; none lost', async () => {
     const server = await ollama({ script: { chunks: ['a', 'b'], delayMs: 1 } });
     const prefix = `cluster${++clusters}`;
-    const runs = Array.from({ length: 4 }, () => instance({ mode: 'load', prefix, baseUrl: server.url, requests: 250, maxConcurrent: 3 }));
+    // A generous store timeout: on a loaded CI machine a 250 ms one can expire, and a degraded
+    // instance then rightly decides alone (limits per instance): not what this test is about.
+    const runs = Array.from({ length: 4 }, () => instance({ mode: 'load', prefix, baseUrl: server.url, requests: 250, maxConcurrent: 3, timeoutMs: 3000 }));
     const reports = await Promise.all(runs.map((r) => r.done));
+    expect(reports.map((r) => r.degradations)).toEqual([0, 0, 0, 0]);
     expect(reports.map((r) => r.report)).toEqual(Array.from({ length: 4 }, () => ({ completed: 250 })));
-    expect(reports.every((r) => !r.degraded)).toBe(true);
     expect(server.requests).toHaveLength(1000);
     expect(server.peakActive).toBe(3);
   }, 60_000);
@@ -64,8 +73,9 @@ describe('four processes, one Redis', () => {
   it('rpm shared by four processes: admissions in the window never exceed the limit', async () => {
     const server = await ollama({ script: { chunks: ['a'] } });
     const prefix = `cluster${++clusters}`;
-    const runs = Array.from({ length: 4 }, () => instance({ mode: 'load', prefix, baseUrl: server.url, requests: 15, rpm: 20, maxConcurrent: 100, queueTimeoutMs: 400 }));
+    const runs = Array.from({ length: 4 }, () => instance({ mode: 'load', prefix, baseUrl: server.url, requests: 15, rpm: 20, maxConcurrent: 100, queueTimeoutMs: 400, timeoutMs: 3000 }));
     const reports = await Promise.all(runs.map((r) => r.done));
+    expect(reports.map((r) => r.degradations)).toEqual([0, 0, 0, 0]);
     const total: Record<string, number> = {};
     for (const r of reports) for (const [k, v] of Object.entries(r.report)) total[k] = (total[k] ?? 0) + v;
     const overAdmission = server.requests.length - 20;

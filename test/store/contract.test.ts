@@ -44,6 +44,12 @@ describe.each(backends)('%s passes the shared-store contract', (_name, open) => 
     [a, b] = open(() => t);
     if (a instanceof RedisStore && b instanceof RedisStore) expect([await a.ready(), await b.ready()]).toEqual([true, true]);
   };
+  /** A fresh instance in place of a closed one (for afterEach to close). */
+  const reopened = async (): Promise<SharedStore> => {
+    const [fresh, extra] = open(() => t);
+    await extra.close();
+    return fresh;
+  };
   /** Two failures through `s` open w's circuit; then its reset time passes. */
   const openThenWait = async (s: SharedStore): Promise<void> => {
     for (let i = 0; i < RULES.failureThreshold; i++) {
@@ -123,7 +129,7 @@ describe.each(backends)('%s passes the shared-store contract', (_name, open) => 
     t += LEASE_MS / 2 + 1;
     expect(admitted(await b.admit({ candidates: one, tokens: 1 }))).toBe('w'); // a's lease expired, b's was renewed
     expect((await b.admit({ candidates: one, tokens: 1 })).kind).toBe('full');
-    [a] = open(() => t); // afterEach closes it
+    a = await reopened(); // afterEach closes it
   });
 
   it('opens a circuit for every instance at the threshold, then lets exactly one trial through', async () => {
@@ -163,7 +169,7 @@ describe.each(backends)('%s passes the shared-store contract', (_name, open) => 
     t += LEASE_MS + 1;
     const x = await b.admit({ candidates: one, tokens: 1 });
     expect(x.kind === 'admitted' && x.trial).toBe(true);
-    [a] = open(() => t);
+    a = await reopened();
   });
 
   it('a 429 in one instance rests the worker in all, without counting against its circuit', async () => {
@@ -208,6 +214,24 @@ describe.each(backends)('%s passes the shared-store contract', (_name, open) => 
     expect(await a.announce('w', { kind: 'ollama', model: 'llama3.2', maxConcurrent: 3 })).toEqual([]);
     expect(await b.announce('w', { kind: 'ollama', model: 'llama3.2', maxConcurrent: 3 })).toEqual([]);
     expect(await b.announce('w', { kind: 'ollama', model: 'qwen3', maxConcurrent: 2 })).toEqual(['maxConcurrent', 'model']);
+  });
+
+  it('lists the live instances with their own counts; a closed one drops out', async () => {
+    await setup();
+    const one = [{ name: 'w', limits: unlimited }];
+    const x = await a.admit({ candidates: one, tokens: 1 });
+    if (x.kind === 'admitted') await a.release(x.lease, { kind: 'success' }, RULES);
+    await a.admit({ candidates: one, tokens: 1 }); // still in flight
+    const y = await b.admit({ candidates: one, tokens: 1 });
+    if (y.kind === 'admitted') await b.release(y.lease, { kind: 'failure', error: 'http' }, RULES);
+    await b.renew();
+    const views = new Map((await a.instances()).map((i) => [i.instance, i]));
+    expect(views.get(a.instance)).toEqual({ instance: a.instance, requests: 2, successes: 1, failures: 0, inflight: 1 });
+    expect(views.get(b.instance)).toEqual({ instance: b.instance, requests: 1, successes: 0, failures: 1, inflight: 0 });
+    await b.close();
+    t += 3 * LEASE_MS + 1;
+    expect((await a.instances()).map((i) => i.instance)).toEqual([a.instance]);
+    b = await reopened();
   });
 
   it('keeps cluster-wide counters, and tells the other instances a slot was freed', async () => {

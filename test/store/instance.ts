@@ -15,16 +15,20 @@ interface Args {
   rpm?: number;
   queueTimeoutMs?: number;
   leaseMs?: number;
+  timeoutMs?: number;
 }
 
 const args = JSON.parse(process.argv[2]!) as Args;
 const cortex = await startWorkers({
   workers: [new OllamaWorker({ baseUrl: args.baseUrl, ...(args.maxConcurrent ? { maxConcurrent: args.maxConcurrent } : {}), ...(args.rpm ? { rpm: args.rpm } : {}) })],
-  store: { kind: 'redis', url: args.redisUrl, prefix: args.prefix, ...(args.leaseMs ? { leaseMs: args.leaseMs } : {}) },
+  store: { kind: 'redis', url: args.redisUrl, prefix: args.prefix, ...(args.leaseMs ? { leaseMs: args.leaseMs } : {}), ...(args.timeoutMs ? { timeoutMs: args.timeoutMs } : {}) },
   healthIntervalMs: 0,
   maxQueue: 10_000,
   ...(args.queueTimeoutMs ? { queueTimeoutMs: args.queueTimeoutMs } : {}),
 });
+
+let degradations = 0;
+cortex.system.inspect((e) => void (e.type === 'store.degraded' && degradations++));
 
 const outcome = async (i: number): Promise<string> => {
   try {
@@ -43,5 +47,5 @@ const all = await Promise.all(Array.from({ length: args.requests }, (_, i) => ou
 const report: Record<string, number> = {};
 for (const o of all) report[o] = (report[o] ?? 0) + 1;
 const status = await cortex.dispatcher.status();
-process.stdout.write(`${JSON.stringify({ report, degraded: status.store.degraded })}\n`);
+process.stdout.write(`${JSON.stringify({ report, degraded: status.store.degraded, degradations })}\n`);
 await cortex.stop({ drainMs: 0 });

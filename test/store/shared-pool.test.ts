@@ -27,7 +27,8 @@ let prefixes = 0;
 /** A RedisStore of a new cluster (`fresh`) or of the last one. */
 function redisStore(fresh: boolean, leaseMs = 5000): RedisStore {
   if (fresh) prefixes++;
-  return new RedisStore({ url: redis().url, prefix: `pool${prefixes}`, leaseMs });
+  // A generous timeout: a loaded CI machine must not degrade the store in tests about sharing.
+  return new RedisStore({ url: redis().url, prefix: `pool${prefixes}`, leaseMs, timeoutMs: 3000 });
 }
 
 async function ask(cortex: Workers, content: string, options: DispatchOptions = {}): Promise<{ text: string; error?: unknown }> {
