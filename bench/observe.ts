@@ -22,6 +22,7 @@ export async function observeBench(): Promise<void> {
   const pools: Record<string, Workers> = {};
   const setups: Record<string, (w: Workers) => void> = {
     plain: () => undefined,
+    listened: (w) => void w.system.inspect(() => undefined), // the events alone, a listener that does nothing
     metrics: (w) => void collectMetrics(w),
     tracing: (w) => void traceRequests(w, { tracer: sdkTracer }),
     both: (w) => {
@@ -48,6 +49,7 @@ export async function observeBench(): Promise<void> {
   const plain = median(r.plain!);
   const added = (name: string): number => (median(r[name]!) - plain) / 1000;
   record({ group: 'observe', name: 'a request (3 chunks), unobserved', value: plain / 1000, unit: 'us' });
+  record({ group: 'observe', name: 'added by the events alone (a listener that does nothing)', value: added('listened'), unit: 'us' });
   record({ group: 'observe', name: 'added by metrics (collectMetrics)', value: added('metrics'), unit: 'us' });
   record({ group: 'observe', name: 'added by a mounted dashboard (its tallies; the feed samples on its own tick)', value: added('dashboard'), unit: 'us' });
   record({ group: 'observe', name: 'added by tracing, OpenTelemetry API without an SDK', value: added('apiOnly'), unit: 'us' });
