@@ -9,6 +9,7 @@ import * as testing from '../../src/testing.js';
 import * as metrics from '../../src/metrics.js';
 import * as tracing from '../../src/tracing.js';
 import * as dashboard from '../../src/dashboard.js';
+import * as gateway from '../../src/gateway.js';
 
 const system = cortex.createSystem();
 const live = await system.spawn({ init: () => null }, undefined);
@@ -81,6 +82,9 @@ const cases: Case[] = [
   ['dashboardHandler(w, { intervalMs: 1 })', () => dashboard.dashboardHandler({ system, dispatcher: { status: () => Promise.reject(new Error('x')) } } as never, { intervalMs: 1 })],
   ['serveDashboard(w, { port: -1 })', () => dashboard.serveDashboard({ system, dispatcher: { status: () => Promise.reject(new Error('x')) } } as never, { port: -1 })],
   ['logEvents(system, { logger: {} })', () => cortex.logEvents(system, { logger: {} as never })],
+  ['createGateway(undefined)', () => gateway.createGateway(undefined as never)],
+  ['createGateway(w, { keys: ["short"] })', () => gateway.createGateway({ dispatcher: { dispatchStream: () => undefined } } as never, { keys: ['short'] })],
+  ['serveGateway(w, { port: 70000 })', () => gateway.serveGateway({ dispatcher: { dispatchStream: () => undefined } } as never, { port: 70_000 })],
   // config, logging
   ['parseConfig(null)', () => cortex.parseConfig(null)],
   ['loadConfig(42)', () => cortex.loadConfig(42 as never)],

@@ -1,0 +1,13 @@
+/**
+ * The pool over OpenAI- and Ollama-compatible HTTP: `import { serveGateway } from 'cortex-otp/gateway'`.
+ * @packageDocumentation
+ */
+export {
+  createGateway,
+  serveGateway,
+  type GatewaySource,
+  type GatewayOptions,
+  type ServeGatewayOptions,
+  type GatewayHandler,
+  type GatewayServer,
+} from './gateway/gateway.js';

@@ -1,0 +1,67 @@
+import type { StreamChunk } from '../dispatcher/request.js';
+import { batched, collect, stream } from './answer.js';
+import { chatMessages, GatewayError, refuseUnsupported, type Call } from './gateway.js';
+
+/** The version `GET /api/version` reports (Ollama's clients only display it). */
+const VERSION = '0.1.0';
+
+/** Ollama's `POST /api/chat`: NDJSON lines ending with `done: true`, or one JSON answer (`stream: false`). @internal */
+export async function ollamaChat(call: Call): Promise<void> {
+  const body = call.body as Record<string, unknown>;
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new GatewayError(400, 'expected a JSON object');
+  refuseUnsupported(body, ['tools', 'format']);
+  const messages = chatMessages(body.messages);
+  const started = process.hrtime.bigint();
+  const at = (): string => new Date().toISOString();
+  const final = (last: StreamChunk, model: string, content: string): object => ({
+    model,
+    created_at: at(),
+    message: { role: 'assistant', content },
+    done: true,
+    done_reason: last.finishReason === 'length' ? 'length' : 'stop',
+    total_duration: Number(process.hrtime.bigint() - started),
+    ...(last.usage?.promptTokens !== undefined ? { prompt_eval_count: last.usage.promptTokens } : {}),
+    ...(last.usage?.completionTokens !== undefined ? { eval_count: last.usage.completionTokens } : {}),
+  });
+  if (body.stream === false) {
+    const { text, last, model } = await collect(call, messages);
+    call.res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
+    return void call.res.end(JSON.stringify(final(last, model, text)));
+  }
+  const res = call.res;
+  const write = batched(res);
+  const line = (v: unknown): void => write(`${JSON.stringify(v)}\n`);
+  await stream(call, messages, {
+    start: () => res.writeHead(200, { 'content-type': 'application/x-ndjson' }),
+    chunk: (c, model) => line({ model, created_at: at(), message: { role: 'assistant', content: c.text }, done: false }),
+    end(last, model) {
+      if (last.text !== '') line({ model, created_at: at(), message: { role: 'assistant', content: last.text }, done: false });
+      line(final(last, model, ''));
+      res.end();
+    },
+    broke(message) {
+      line({ error: message }); // as Ollama does mid-stream: no `done: true` line follows
+      res.end();
+    },
+  });
+}
+
+/** Ollama's `GET /api/tags`: every worker's model, and each worker's name. @internal */
+export async function ollamaTags(call: Call): Promise<void> {
+  const status = await call.dispatcher.status();
+  const names = new Set<string>();
+  for (const w of status.workers) {
+    if (w.model !== undefined) names.add(w.model);
+    names.add(w.name);
+  }
+  const models = [...names].map((name) => ({ name, model: name, modified_at: new Date(0).toISOString(), size: 0, digest: '', details: {} }));
+  call.res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
+  call.res.end(JSON.stringify({ models }));
+}
+
+/** Ollama's `GET /api/version`. @internal */
+export async function ollamaVersion(call: Call): Promise<void> {
+  call.res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
+  call.res.end(JSON.stringify({ version: VERSION }));
+  return Promise.resolve();
+}

@@ -1,0 +1,74 @@
+import { randomUUID } from 'node:crypto';
+import type { StreamChunk } from '../dispatcher/request.js';
+import { batched, collect, stream } from './answer.js';
+import { chatMessages, GatewayError, refuseUnsupported, type Call } from './gateway.js';
+
+/** OpenAI's `POST /v1/chat/completions`: SSE chunks ending with `[DONE]`, or one JSON answer. @internal */
+export async function openaiChat(call: Call): Promise<void> {
+  const body = call.body as Record<string, unknown>;
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new GatewayError(400, 'expected a JSON object', null);
+  refuseUnsupported(body, ['tools', 'tool_choice', 'functions', 'function_call']);
+  const format = (body.response_format as { type?: unknown } | undefined)?.type;
+  if (format !== undefined && format !== 'text') throw new GatewayError(400, 'response_format: only "text" is supported by this gateway yet', 'response_format');
+  if (body.n !== undefined && body.n !== 1) throw new GatewayError(400, 'n: only 1 is supported', 'n');
+  const messages = chatMessages(body.messages);
+  const id = `chatcmpl-${randomUUID()}`;
+  const created = Math.floor(Date.now() / 1000);
+  if (body.stream !== true) {
+    const { text, last, model } = await collect(call, messages);
+    return json(call, {
+      id,
+      object: 'chat.completion',
+      created,
+      model,
+      choices: [{ index: 0, message: { role: 'assistant', content: text }, finish_reason: last.finishReason ?? 'stop', logprobs: null }],
+      ...(last.usage ? { usage: usage(last) } : {}),
+    });
+  }
+  const includeUsage = (body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true;
+  const res = call.res;
+  const write = batched(res);
+  const send = (data: unknown): void => write(`data: ${JSON.stringify(data)}\n\n`);
+  const chunk = (model: string, delta: object, finish: string | null): object => ({ id, object: 'chat.completion.chunk', created, model, choices: [{ index: 0, delta, finish_reason: finish, logprobs: null }] });
+  let first = true;
+  await stream(call, messages, {
+    start: () => res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' }),
+    chunk(c, model) {
+      send(chunk(model, first ? { role: 'assistant', content: c.text } : { content: c.text }, null));
+      first = false;
+    },
+    end(last, model) {
+      send(chunk(model, first ? { role: 'assistant', content: last.text } : { content: last.text }, last.finishReason ?? 'stop'));
+      if (includeUsage) send({ id, object: 'chat.completion.chunk', created, model, choices: [], usage: last.usage ? usage(last) : null });
+      write('data: [DONE]\n\n');
+      res.end();
+    },
+    broke(message) {
+      // No [DONE]: the client must not take what it got for a complete answer.
+      send({ error: { message, type: 'api_error', param: null, code: 'stream_interrupted' } });
+      res.end();
+    },
+  });
+}
+
+/** OpenAI's `GET /v1/models`: every worker's model, and each worker's name as an alias. @internal */
+export async function openaiModels(call: Call): Promise<void> {
+  const status = await call.dispatcher.status();
+  const ids = new Map<string, string>();
+  for (const w of status.workers) {
+    if (w.model !== undefined && !ids.has(w.model)) ids.set(w.model, w.kind);
+    if (!ids.has(w.name)) ids.set(w.name, 'cortex');
+  }
+  json(call, { object: 'list', data: [...ids].map(([id, owner]) => ({ id, object: 'model', created: 0, owned_by: owner })) });
+}
+
+function usage(c: StreamChunk): { prompt_tokens: number; completion_tokens: number; total_tokens: number } {
+  const p = c.usage?.promptTokens ?? 0;
+  const q = c.usage?.completionTokens ?? 0;
+  return { prompt_tokens: p, completion_tokens: q, total_tokens: p + q };
+}
+
+function json(call: Call, value: unknown): void {
+  call.res.writeHead(200, { 'content-type': 'application/json' });
+  call.res.end(JSON.stringify(value));
+}

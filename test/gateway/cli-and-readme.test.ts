@@ -1,0 +1,59 @@
+/**
+ * `cortex-otp serve` as a user starts it, and the README's curl examples run against it.
+ */
+import { spawn, execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+
+/** The README's sh blocks that are curl commands. */
+function curlBlocks(): string[] {
+  const md = readFileSync('README.md', 'utf8');
+  return [...md.matchAll(/```sh\n(curl[\s\S]*?)```/g)].map((m) => m[1]!.trim());
+}
+
+describe('cortex-otp serve and the README curl examples', () => {
+  it('serves a config file behind the gateway; the README curl commands get answers', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cortex-cli-'));
+    const config = join(dir, 'cortex.json');
+    writeFileSync(config, JSON.stringify({ workers: [{ kind: 'demo' }] }));
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve', '--config', config, '--port', '0', '--quiet'], {
+      env: { ...process.env, CORTEX_GATEWAY_KEYS: 'my-gateway-key' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        child.stdout!.on('data', (d: Buffer) => {
+          out += d.toString();
+          const m = /cortex gateway: (http:\/\/[\d.]+:\d+)/.exec(out);
+          if (m) resolve(m[1]!);
+        });
+        child.once('exit', (code) => reject(new Error(`serve exited with ${code}`)));
+      });
+      const blocks = curlBlocks();
+      expect(blocks.length).toBe(2);
+      const [openaiOut, ollamaOut] = await Promise.all(blocks.map(async (b) => (await run('bash', ['-c', b.replaceAll('http://127.0.0.1:8080', url)])).stdout));
+      const answer = JSON.parse(openaiOut!) as { choices: Array<{ message: { content: string } }> };
+      expect(answer.choices[0]!.message.content).toContain('demo worker');
+      const lines = ollamaOut!.trim().split('\n').map((l) => JSON.parse(l) as { done: boolean });
+      expect(lines.at(-1)!.done).toBe(true);
+      const unauthorised = await run('bash', ['-c', blocks[0]!.replaceAll('http://127.0.0.1:8080', url).replace('my-gateway-key', 'wrong-key-value') + ' -o /dev/null -w "%{http_code}"']);
+      expect(unauthorised.stdout).toBe('401');
+    } finally {
+      child.kill('SIGTERM');
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
+
+  it('says how to call it when the command line is wrong (exit 2)', async () => {
+    const r = await run(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve']).catch((e: { code: number; stderr: string }) => e);
+    expect((r as { code: number }).code).toBe(2);
+    expect((r as { stderr: string }).stderr).toContain('--config is needed');
+    expect((r as { stderr: string }).stderr).toContain('usage: cortex-otp serve --config FILE');
+  });
+});
