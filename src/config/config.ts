@@ -51,7 +51,7 @@ const schemas = lazy((z) => {
     .refine((w) => w.preset !== undefined || w.baseUrl !== undefined, { message: 'expected a preset or a baseUrl', path: ['baseUrl'] });
   const worker = z.discriminatedUnion('kind', [ollama, openai, demo]);
   // The pool's one options schema; in a file, a strategy is one of the built-in names.
-  const pool = poolOptionsSchema().extend({ strategy: z.enum(['local_first', 'round_robin', 'least_loaded']).optional() });
+  const pool = poolOptionsSchema().extend({ strategy: z.enum(['local_first', 'round_robin', 'least_loaded', 'fastest']).optional() });
   const store = z.union([
     z.literal('memory'),
     z

@@ -10,5 +10,5 @@ export {
 } from './pool.js';
 export { type PoolOptions } from './options.js';
 export { MemoryAdmissionStore, estimateTokens, RATE_WINDOW_MS, type AdmissionStore, type ResolvedLimits, type WorkerLimits, type WorkerLoad, type Ticket } from './admission.js';
-export { localFirst, roundRobin, leastLoaded, type SelectionStrategy, type Candidate, type StrategyName } from './strategies.js';
+export { localFirst, roundRobin, leastLoaded, fastest, fastestStrategy, type SelectionStrategy, type Candidate, type StrategyName, type LatencySample, type FastestOptions } from './strategies.js';
 export type { HealthReport } from './health.js';

@@ -250,6 +250,7 @@ export class PoolState {
     const wasHeld = slot.circuit.holding;
     switch (outcome.kind) {
       case 'success':
+        this.selection.observed(name, { ok: true, firstChunkMs: outcome.firstChunkMs, latencyMs: outcome.latencyMs });
         slot.stats.successes++;
         slot.stats.latencyMs = outcome.latencyMs;
         slot.stats.firstChunkMs = outcome.firstChunkMs;
@@ -259,6 +260,7 @@ export class PoolState {
         slot.circuit.released();
         break;
       case 'failure':
+        this.selection.observed(name, { ok: false, ...(outcome.firstChunkMs !== undefined ? { firstChunkMs: outcome.firstChunkMs } : {}) });
         this.#failed(slot, outcome);
         break;
     }

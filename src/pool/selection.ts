@@ -1,4 +1,4 @@
-import type { Candidate, SelectionStrategy } from './strategies.js';
+import type { Candidate, LatencySample, SelectionStrategy } from './strategies.js';
 
 /** Names a pick must skip. */
 export interface Excluded {
@@ -91,6 +91,11 @@ export class Selection {
     if (first === undefined) return this.#busy.filter(free);
     const rest = this.#tiers.filter((c) => free(c) && (!wait || c.priority <= first.priority));
     return wait ? [first, ...rest] : [first, ...rest, ...this.#busy.filter(free)];
+  }
+
+  /** Tells a latency-aware strategy how an attempt went. */
+  observed(name: string, sample: LatencySample): void {
+    this.strategy.observed?.(this.#state, name, sample);
   }
 
   /** Whether the strategy wants in-flight counts (only load-aware ones do). */

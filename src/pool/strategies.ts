@@ -24,10 +24,22 @@ export interface SelectionStrategy<S = unknown> {
   pick(state: S, exclude: ReadonlySet<string>): Candidate | undefined;
   /** Told when a candidate's in-flight count changes (for load-aware strategies). */
   loadChanged?(state: S, name: string, inflight: number): void;
+  /** Told how each attempt on a worker went (for latency-aware strategies). */
+  observed?(state: S, name: string, sample: LatencySample): void;
+}
+
+/** How one attempt on a worker went, as a latency-aware strategy is told. */
+export interface LatencySample {
+  /** It completed (false: it failed; a cancelled attempt is not a sample). */
+  readonly ok: boolean;
+  /** Its time to first chunk, ms, when one came. */
+  readonly firstChunkMs?: number;
+  /** Its whole duration, ms, when it completed. */
+  readonly latencyMs?: number;
 }
 
 /** Names of the built-in strategies. */
-export type StrategyName = 'local_first' | 'round_robin' | 'least_loaded';
+export type StrategyName = 'local_first' | 'round_robin' | 'least_loaded' | 'fastest';
 
 interface Ring {
   readonly members: readonly Candidate[];
@@ -147,6 +159,91 @@ function bucket(state: LoadState, load: number): Set<string> {
   return b;
 }
 
+/** Options of {@link fastestStrategy}. */
+export interface FastestOptions {
+  /** Weight of the newest sample in the decaying averages, 0..1. Default 0.3. */
+  alpha?: number;
+  /** Every this many picks, the worker picked least recently goes instead (so a recovered one is tried again). Default 16. */
+  exploreEvery?: number;
+  /** A failed attempt counts as this many ms to first chunk. Default 10 000. */
+  failurePenaltyMs?: number;
+}
+
+interface Speed {
+  readonly candidate: Candidate;
+  /** Decaying averages, ms (undefined until measured: unmeasured workers go first). */
+  first: number | undefined;
+  rest: number | undefined;
+  lastPick: number;
+  /** The last sample was a failure: the next success starts the averages afresh (it recovered). */
+  failed: boolean;
+}
+
+interface FastestState {
+  readonly byName: Map<string, Speed>;
+  picks: number;
+}
+
+/**
+ * The latency-aware strategy: the worker with the lowest decaying average time to first chunk
+ * (then the lowest time after it: its output), unmeasured workers first, failures counted as a
+ * long wait (the first success after a failure starts its averages afresh); every `exploreEvery` picks the worker picked least recently goes instead, so one that
+ * recovered is measured again. Pure: its state is its averages and a pick counter.
+ * @throws InvalidArgumentError for bad options.
+ */
+export function fastestStrategy(options: FastestOptions = {}): SelectionStrategy<FastestState> {
+  const { alpha = 0.3, exploreEvery = 16, failurePenaltyMs = 10_000 } = options;
+  if (!(alpha > 0 && alpha <= 1)) throw new InvalidArgumentError('alpha', 'a number in (0, 1]', alpha);
+  if (!(Number.isInteger(exploreEvery) && exploreEvery >= 2)) throw new InvalidArgumentError('exploreEvery', 'a whole number >= 2', exploreEvery);
+  if (!(Number.isFinite(failurePenaltyMs) && failurePenaltyMs > 0)) throw new InvalidArgumentError('failurePenaltyMs', 'a number of ms > 0', failurePenaltyMs);
+  const decay = (old: number | undefined, x: number): number => (old === undefined ? x : old + alpha * (x - old));
+  return {
+    name: 'fastest',
+    prepare(candidates, previous) {
+      const byName = new Map<string, Speed>();
+      for (const c of [...candidates].sort((a, b) => a.name.localeCompare(b.name))) {
+        const old = previous?.byName.get(c.name);
+        byName.set(c.name, { candidate: c, first: old?.first, rest: old?.rest, lastPick: old?.lastPick ?? -1, failed: old?.failed ?? false });
+      }
+      return { byName, picks: previous?.picks ?? 0 };
+    },
+    pick(state, exclude) {
+      const explore = ++state.picks % exploreEvery === 0;
+      let best: Speed | undefined;
+      for (const s of state.byName.values()) {
+        if (exclude.has(s.candidate.name)) continue;
+        if (best === undefined || (explore ? s.lastPick < best.lastPick : faster(s, best))) best = s;
+      }
+      if (best === undefined) return undefined;
+      best.lastPick = state.picks;
+      return best.candidate;
+    },
+    observed(state, name, sample) {
+      const s = state.byName.get(name);
+      if (s === undefined) return;
+      if (!sample.ok) {
+        s.first = decay(s.first, Math.max(failurePenaltyMs, sample.firstChunkMs ?? 0));
+        s.failed = true;
+        return;
+      }
+      const fresh = s.failed; // recovered: its old averages describe a worker that was down
+      s.failed = false;
+      s.first = decay(fresh ? undefined : s.first, sample.firstChunkMs ?? failurePenaltyMs);
+      if (sample.latencyMs !== undefined && sample.firstChunkMs !== undefined) s.rest = decay(fresh ? undefined : s.rest, sample.latencyMs - sample.firstChunkMs);
+    },
+  };
+}
+
+/** `a` before `b`: unmeasured first, then the lower average first chunk, then the lower rest; ties by name. */
+function faster(a: Speed, b: Speed): boolean {
+  if (a.first === undefined || b.first === undefined) return a.first === undefined && b.first !== undefined;
+  if (a.first !== b.first) return a.first < b.first;
+  return (a.rest ?? 0) < (b.rest ?? 0);
+}
+
+/** The latency-aware strategy with its defaults. */
+export const fastest: SelectionStrategy<FastestState> = fastestStrategy();
+
 /** The built-in strategy of that name, or the given strategy after checking its shape. */
 export function resolveStrategy(s: StrategyName | SelectionStrategy<never> | undefined): SelectionStrategy<unknown> {
   switch (s) {
@@ -157,10 +254,12 @@ export function resolveStrategy(s: StrategyName | SelectionStrategy<never> | und
       return roundRobin as SelectionStrategy<unknown>;
     case 'least_loaded':
       return leastLoaded as SelectionStrategy<unknown>;
+    case 'fastest':
+      return fastestStrategy() as SelectionStrategy<unknown>;
     default:
       if (typeof s === 'object' && s !== null && typeof s.prepare === 'function' && typeof s.pick === 'function') {
         return s as SelectionStrategy<unknown>;
       }
-      throw new InvalidArgumentError('strategy', "'local_first', 'round_robin', 'least_loaded' or a SelectionStrategy", s);
+      throw new InvalidArgumentError('strategy', "'local_first', 'round_robin', 'least_loaded', 'fastest' or a SelectionStrategy", s);
   }
 }

@@ -58,7 +58,7 @@ describe('bad input: a typed error naming the field, and nothing changed', () =>
   it('invalid pool options are refused before anything starts', async () => {
     const system = createSystem();
     await expect(startWorkers({ system, workers: [new MockWorker()], firstChunkTimeoutMs: -5 })).rejects.toThrow(/options\.firstChunkTimeoutMs/);
-    await expect(startWorkers({ system, workers: [new MockWorker()], strategy: 'fastest' as never })).rejects.toSatisfy(isInvalidArgumentError);
+    await expect(startWorkers({ system, workers: [new MockWorker()], strategy: 'quickest' as never })).rejects.toSatisfy(isInvalidArgumentError);
     expect(system.size).toBe(0);
   });
 
