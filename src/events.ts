@@ -84,6 +84,12 @@ export interface RequestStartedEvent {
   readonly model: string | undefined;
   readonly messages: number;
 }
+/** A request was answered from the response cache (no worker was asked). */
+export interface CacheHitEvent {
+  readonly type: 'pool.cache_hit';
+  readonly model: string | undefined;
+  readonly messages: number;
+}
 /** A request was sent to a worker (`attempt` counts from 1 across failovers; `segment` counts continuations). */
 export interface DispatchEvent {
   readonly type: 'pool.dispatch';
@@ -161,6 +167,7 @@ export interface CooldownEvent {
 /** Events of pools and the streams through them. */
 export type PoolEvent =
   | RequestStartedEvent
+  | CacheHitEvent
   | DispatchEvent
   | AttemptFailedEvent
   | FailoverEvent

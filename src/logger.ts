@@ -32,6 +32,8 @@ export function formatEvent(e: InspectionEvent): string {
       return `supervisor ${who(e.supervisor)} shut down (${formatReason(e.reason)})`;
     case 'pool.request_started':
       return `request ${e.requestId}: started${e.model ? ` (model ${e.model})` : ''}, ${e.messages} messages`;
+    case 'pool.cache_hit':
+      return `answered from the cache (${e.messages} messages${e.model ? `, model ${e.model}` : ''})`;
     case 'pool.dispatch':
       return `request ${e.requestId}: attempt ${e.attempt} on ${e.worker}${e.segment > 0 ? ` (continuation ${e.segment})` : ''}`;
     case 'pool.attempt_failed':
@@ -138,6 +140,7 @@ export function eventLevel(e: InspectionEvent): LogLevel {
       return e.outcome === 'complete' || e.outcome === 'aborted' ? 'info' : 'warn';
     case 'pool.dispatch':
     case 'pool.request_started':
+    case 'pool.cache_hit':
     case 'actor.spawned':
     case 'actor.exited':
       return 'debug';

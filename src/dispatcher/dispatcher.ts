@@ -9,6 +9,7 @@ import { checkHealth, poolStatus, type PoolRef, type PoolStatus } from '../pool/
 import type { HealthReport } from '../pool/health.js';
 import { mergePolicy, POLICY_DEFAULTS, requestPolicyShape, type RequestPolicy, type RequestPolicyOptions } from './policy.js';
 import { reporterFor, runRequest, type DispatchOptions, type RequestEnv, type StreamChunk } from './request.js';
+import { ResponseCache, type ResponseCacheOptions } from './cache.js';
 
 /** Default drain time of {@link Dispatcher.drain} and `Workers.stop`, ms. */
 export const DEFAULT_DRAIN_MS = 5_000;
@@ -29,6 +30,7 @@ const optionsSchema = lazy((z) =>
       signal: z.instanceof(AbortSignal, { message: 'expected an AbortSignal' }).optional(),
       backendOptions: z.record(z.string(), z.unknown()).optional(),
       priority: z.number().finite().optional(),
+      cache: z.boolean().optional(),
       ...requestPolicyShape(),
     })
     .strict(),
@@ -54,6 +56,7 @@ export class Dispatcher {
   readonly #poolName: string;
   readonly #defaults: RequestPolicy;
   readonly #env: RequestEnv;
+  readonly #cache: ResponseCache | undefined;
   /** `running`: admits requests; `draining`: lets those in flight finish; `stopped`: refuses everything. */
   #stage: 'running' | 'draining' | 'stopped' = 'running';
   /** How to end each request in flight. */
@@ -73,9 +76,10 @@ export class Dispatcher {
   /**
    * @param poolName the registered name of the pool actor (looked up per request, so a restarted pool is found).
    * @param defaults the request policy's defaults (the pool's options: timeouts, continuation, queue wait).
-   * @throws InvalidArgumentError for a bad system or name; ValidationError for bad defaults.
+   * @param cache keep complete answers and replay them for the same request (off when absent).
+   * @throws InvalidArgumentError for a bad system, name or cache option; ValidationError for bad defaults.
    */
-  constructor(system: ActorSystem, poolName: string, defaults: RequestPolicyOptions = {}) {
+  constructor(system: ActorSystem, poolName: string, defaults: RequestPolicyOptions = {}, cache?: ResponseCacheOptions) {
     checkSystem(system);
     if (typeof poolName !== 'string' || poolName === '') throw new InvalidArgumentError('poolName', 'a non-empty string', poolName);
     this.#system = system;
@@ -83,6 +87,7 @@ export class Dispatcher {
     this.#defaults = mergePolicy(POLICY_DEFAULTS, parseWith(defaultsSchema, defaults, 'defaults') as RequestPolicyOptions);
     const findPool = (): PoolRef | undefined => system.whereis(poolName) as PoolRef | undefined;
     this.#env = { system, findPool, scope: this.#scope, report: reporterFor(findPool) };
+    this.#cache = cache === undefined ? undefined : new ResponseCache(cache);
   }
 
   /**
@@ -101,9 +106,22 @@ export class Dispatcher {
    */
   dispatchStream(messages: readonly ChatMessage[], options: DispatchOptions = {}): AsyncGenerator<StreamChunk, void, undefined> {
     const msgs = validateMessages(messages);
-    if (isPlainOptions(options)) return runRequest(this.#env, msgs, options, this.#defaults);
-    const opts = parseWith(optionsSchema, options, 'options') as DispatchOptions;
-    return runRequest(this.#env, msgs, opts, mergePolicy(this.#defaults, opts));
+    const plain = isPlainOptions(options);
+    const opts = plain ? options : (parseWith(optionsSchema, options, 'options') as DispatchOptions);
+    const policy = plain ? this.#defaults : mergePolicy(this.#defaults, opts);
+    if (this.#cache === undefined) return runRequest(this.#env, msgs, opts, policy);
+    return this.#throughCache(this.#cache, msgs, opts, policy);
+  }
+
+  /** A hit replayed (when the door is open), or the request recorded for the next one. */
+  #throughCache(cache: ResponseCache, msgs: readonly ChatMessage[], opts: DispatchOptions, policy: RequestPolicy): AsyncGenerator<StreamChunk, void, undefined> {
+    const key = cache.key(msgs, opts);
+    if (key === undefined) return runRequest(this.#env, msgs, opts, policy);
+    const hit = this.#stage === 'running' ? cache.replay(key, opts.signal) : undefined;
+    if (hit === undefined) return cache.recording(key, runRequest(this.#env, msgs, opts, policy));
+    const events = this.#system.events;
+    if (events.listening) events.emit(() => ({ type: 'pool.cache_hit', model: opts.model, messages: msgs.length }));
+    return hit;
   }
 
   /** Streams in flight now (started and not yet over). */

@@ -29,6 +29,8 @@ export interface DispatchOptions extends RequestPolicyOptions {
   backendOptions?: Record<string, unknown>;
   /** Place in the pool's queue when every worker is at its limits: higher first, FIFO within one. Default 0. */
   priority?: number;
+  /** With a response cache (`startWorkers({ cache })`): `false` neither reads nor writes it for this request. Default true. */
+  cache?: boolean;
 }
 
 /** A chunk of the answer, as the app receives it. */
@@ -44,6 +46,8 @@ export interface StreamChunk {
   readonly segment: number;
   readonly finishReason?: FinishReason;
   readonly usage?: Usage;
+  /** True when replayed from the response cache (no worker was asked). */
+  readonly cached?: true;
 }
 
 /**

@@ -21,6 +21,7 @@ import {
 import { loadConfig, parseConfig, type LoadedConfig, type WorkerConfig } from '../config/config.js';
 import { Dispatcher } from './dispatcher.js';
 import { openStore, type StoreSpec } from '../store/spec.js';
+import { checkCacheOptions, type ResponseCacheOptions } from './cache.js';
 import type { SharedStore } from '../store/store.js';
 import type { RequestPolicyOptions } from './policy.js';
 import { startWorkerProcess } from './worker-process.js';
@@ -41,6 +42,8 @@ export interface StartWorkersOptions extends PoolOptions {
    * config's `store` applies when this is absent. A Redis store made here is closed by `stop`.
    */
   store?: StoreSpec;
+  /** Keep complete answers in memory and replay them for the same request (`ResponseCacheOptions`). Off when absent. */
+  cache?: ResponseCacheOptions;
   /** Restart intensity of the top supervisor. Default 10 restarts in 10 s. */
   maxRestarts?: number;
   maxSeconds?: number;
@@ -106,7 +109,7 @@ export async function startWorkers(options: StartWorkersOptions = {}): Promise<W
   if (options.workers !== undefined && !Array.isArray(options.workers)) throw new InvalidArgumentError('workers', 'an array of workers', options.workers);
   if (options.system !== undefined) checkSystem(options.system, 'system');
   const ownSystem = options.system === undefined;
-  const { workers = [], config, system = createSystem(), prefix = 'cortex', maxRestarts = 10, maxSeconds = 10, store: storeSpec, ...explicit } = options;
+  const { workers = [], config, system = createSystem(), prefix = 'cortex', maxRestarts = 10, maxSeconds = 10, store: storeSpec, cache, ...explicit } = options;
   const poolOptions = { ...config?.pool, ...explicit };
   // Refuse bad options before anything starts (the pool would only find out as a child).
   resolveStrategy(poolOptions.strategy);
@@ -122,9 +125,10 @@ export async function startWorkers(options: StartWorkersOptions = {}): Promise<W
     const n = addToTable(table, w);
     fromConfig.set(n, config!.entries.get(n)!);
   }
+  if (cache !== undefined) checkCacheOptions(cache);
   const { store: shared, owned } = await openStore(storeSpec ?? config?.store);
   try {
-    return await startTree({ system, ownSystem, names, table, fromConfig, poolOptions, store, shared, owned, maxRestarts, maxSeconds, rest });
+    return await startTree({ system, ownSystem, names, table, fromConfig, poolOptions, store, shared, owned, maxRestarts, maxSeconds, rest, cache });
   } catch (e) {
     if (owned) await shared!.close();
     throw e;
@@ -145,6 +149,7 @@ interface TreeParts {
   readonly maxRestarts: number;
   readonly maxSeconds: number;
   readonly rest: PoolOptions;
+  readonly cache: ResponseCacheOptions | undefined;
 }
 
 async function startTree(t: TreeParts): Promise<Workers> {
@@ -183,7 +188,7 @@ async function startTree(t: TreeParts): Promise<Workers> {
     ],
   });
 
-  const dispatcher = new Dispatcher(system, names.pool, requestDefaults(rest));
+  const dispatcher = new Dispatcher(system, names.pool, requestDefaults(rest), t.cache);
   const closeStore = t.owned ? () => shared!.close() : undefined;
   return new WorkersHandle({ system, supervisor, dispatcher, table, fromConfig, workerSpec, workersSup, ownSystem, closeStore, store: shared });
 }

@@ -98,6 +98,7 @@ export function collectMetrics(source: MetricsSource, options: CollectMetricsOpt
     cooldowns: counter('cortex_cooldowns_total', 'Cool-downs (rate limits, bad keys, limit headers), by worker.'),
     healthChanges: counter('cortex_health_changes_total', 'Health changes, by worker and new health.'),
     restarts: counter('cortex_actor_restarts_total', 'Children restarted by their supervisor, by child id.'),
+    cacheHits: counter('cortex_cache_hits_total', 'Requests answered from the response cache.'),
   };
   names.push(...gauges(p, registry, source));
   const sub = source.system.inspect(listener(m));
@@ -112,7 +113,7 @@ export function collectMetrics(source: MetricsSource, options: CollectMetricsOpt
 }
 
 type Metrics = { [K in 'duration' | 'firstChunk' | 'perChunk' | 'tokens' | 'queueWait']: Histograms } & {
-  [K in 'requests' | 'attemptFailures' | 'failovers' | 'continuations' | 'circuitChanges' | 'cooldowns' | 'healthChanges' | 'restarts']: Counters;
+  [K in 'requests' | 'attemptFailures' | 'failovers' | 'continuations' | 'circuitChanges' | 'cooldowns' | 'healthChanges' | 'restarts' | 'cacheHits']: Counters;
 };
 
 type Inc = (f: Counters, key: string, labels: () => Labels) => void;
@@ -142,6 +143,8 @@ function listener(m: Metrics): (e: InspectionEvent) => void {
         return inc(m.healthChanges, `${e.worker}\0${e.to}`, () => ({ worker: e.worker, health: e.to }));
       case 'supervisor.child_restarting':
         return inc(m.restarts, e.id, () => ({ child: e.id }));
+      case 'pool.cache_hit':
+        return inc(m.cacheHits, '', NO_LABELS);
       default:
         return;
     }
