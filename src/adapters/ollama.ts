@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import { lazy } from '../lazy-zod.js';
 import { type ChatMessage, type CompletionChunk, type FinishReason, type Health, type LlmWorker, type StreamOptions, type WorkerInfo } from '../behaviour/types.js';
-import { limitsShape, parseWith, pickLimits } from '../behaviour/validate.js';
+import { limitsShape, parseWith, pickLimits, tagsShape } from '../behaviour/validate.js';
 import type { WorkerLimits } from '../pool/admission.js';
 import { WorkerError } from '../errors/pool.js';
 import { describe } from '../errors/runtime.js';
@@ -35,6 +35,8 @@ export interface OllamaWorkerOptions {
   rpm?: number;
   /** Tokens per minute. Default unlimited. */
   tpm?: number;
+  /** Routing tags and model aliases (see `WorkerInfo.tags`). */
+  tags?: string[];
 }
 
 /** An http(s) URL, with one clear message. @internal */
@@ -59,6 +61,7 @@ const schema = lazy((z) =>
     maxLineBytes: z.number().int().positive().default(1 << 20),
     keepAlive: z.union([z.string(), z.number()]).optional(),
     ...limitsShape(),
+    ...tagsShape(),
     maxConcurrent: limitsShape().maxConcurrent.default(2),
   })
   .strict(),
@@ -92,7 +95,7 @@ export class OllamaWorker implements LlmWorker {
   }
 
   info(): WorkerInfo {
-    return { name: this.#o.name, kind: 'ollama', models: [this.#o.model], endpoint: publicEndpoint(this.#base) };
+    return { name: this.#o.name, kind: 'ollama', models: [this.#o.model], endpoint: publicEndpoint(this.#base), ...(this.#o.tags ? { tags: this.#o.tags } : {}) };
   }
 
   priority(): number {

@@ -1,6 +1,6 @@
 import { lazy } from '../lazy-zod.js';
 import { type ChatMessage, type CompletionChunk, type FinishReason, type Health, type LlmWorker, type StreamOptions, type Usage, type WorkerInfo } from '../behaviour/types.js';
-import { limitsShape, parseWith, pickLimits } from '../behaviour/validate.js';
+import { limitsShape, parseWith, pickLimits, tagsShape } from '../behaviour/validate.js';
 import type { WorkerLimits } from '../pool/admission.js';
 import { ValidationError, WorkerError } from '../errors/pool.js';
 import { ChunkStream } from './chunk-stream.js';
@@ -50,6 +50,8 @@ export interface OpenAIWorkerOptions {
   rpm?: number;
   /** Tokens per minute. Default unlimited. */
   tpm?: number;
+  /** Routing tags and model aliases (see `WorkerInfo.tags`). */
+  tags?: string[];
 }
 
 const schema = lazy((z) => {
@@ -66,6 +68,7 @@ const schema = lazy((z) => {
     maxEventBytes: z.number().int().positive().default(1 << 20),
     includeUsage: z.boolean().optional(),
     ...limitsShape(),
+    ...tagsShape(),
   })
   .strict();
 });
@@ -97,6 +100,7 @@ export class OpenAIWorker implements LlmWorker {
   readonly #maxEventBytes: number;
   readonly #includeUsage: boolean;
   readonly #limits: WorkerLimits;
+  readonly #tags: string[] | undefined;
 
   constructor(options: OpenAIWorkerOptions) {
     const o = parseWith(schema, options, 'OpenAIWorker options');
@@ -115,6 +119,7 @@ export class OpenAIWorker implements LlmWorker {
     this.#maxEventBytes = o.maxEventBytes;
     this.#includeUsage = o.includeUsage ?? p?.includeUsage ?? true;
     this.#limits = pickLimits(o);
+    this.#tags = o.tags;
   }
 
   /** `maxConcurrent`, `rpm`, `tpm`, as given (unlimited by default). */
@@ -123,7 +128,7 @@ export class OpenAIWorker implements LlmWorker {
   }
 
   info(): WorkerInfo {
-    return { name: this.#name, kind: 'openai', models: [this.#model], endpoint: publicEndpoint(this.#base) };
+    return { name: this.#name, kind: 'openai', models: [this.#model], endpoint: publicEndpoint(this.#base), ...(this.#tags ? { tags: this.#tags } : {}) };
   }
 
   priority(): number {

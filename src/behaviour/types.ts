@@ -78,6 +78,11 @@ export interface WorkerInfo {
   readonly models: readonly string[];
   /** Base URL without credentials, when it has one. */
   readonly endpoint?: string;
+  /**
+   * Routing tags and model aliases (`'code'`, `'fast'`, `'llama'`): a request that asks for one
+   * (`route: 'code'`, or `model: 'fast'`) goes only to the workers that carry it.
+   */
+  readonly tags?: readonly string[];
 }
 
 /**

@@ -10,6 +10,9 @@ export const limitsShape = lazy((z) => {
   return { maxConcurrent: limit.optional(), rpm: limit.optional(), tpm: limit.optional() };
 });
 
+/** The routing tags of worker options and config entries: `tags: ['code', 'fast']`. @internal */
+export const tagsShape = lazy((z) => ({ tags: z.array(z.string().trim().min(1, 'expected a non-empty tag')).optional() }));
+
 /** The limits among parsed options, for `LlmWorker.limits()`. @internal */
 export function pickLimits(o: { maxConcurrent?: number | undefined; rpm?: number | undefined; tpm?: number | undefined }): WorkerLimits {
   return {

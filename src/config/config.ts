@@ -7,8 +7,9 @@ import { DemoWorker } from '../adapters/demo.js';
 import { httpUrl, OllamaWorker } from '../adapters/ollama.js';
 import { OPENAI_PRESETS, OpenAIWorker, type OpenAIPreset } from '../adapters/openai.js';
 import { poolOptionsSchema, type PoolOptions } from '../pool/options.js';
-import { limitsShape, parseWith, pickLimits } from '../behaviour/validate.js';
+import { limitsShape, parseWith, pickLimits, tagsShape } from '../behaviour/validate.js';
 import type { StoreSpec } from '../store/spec.js';
+import { rulesRouter, type RouteRule } from '../dispatcher/routing.js';
 
 /** The config file's schema, built on first use (with zod). */
 const schemas = lazy((z) => {
@@ -23,6 +24,7 @@ const schemas = lazy((z) => {
       priority: z.number().finite().default(10),
       timeoutMs: ms.default(60_000),
       ...limitsShape(),
+      ...tagsShape(),
     })
     .strict();
   const demo = z
@@ -46,6 +48,7 @@ const schemas = lazy((z) => {
       priority: z.number().finite().optional(),
       timeoutMs: ms.optional(),
       ...limitsShape(),
+      ...tagsShape(),
     })
     .strict()
     .refine((w) => w.preset !== undefined || w.baseUrl !== undefined, { message: 'expected a preset or a baseUrl', path: ['baseUrl'] });
@@ -69,6 +72,19 @@ const schemas = lazy((z) => {
       workers: z.array(worker).min(1, 'expected at least one worker'),
       pool: pool.optional(),
       store: store.optional(),
+      routes: z
+        .array(
+          z
+            .object({
+              tag: z.string().trim().min(1),
+              keywords: z.array(z.string().min(1)).optional(),
+              pattern: z.string().min(1).optional(),
+              maxChars: z.number().int().nonnegative().optional(),
+              minChars: z.number().int().nonnegative().optional(),
+            })
+            .strict(),
+        )
+        .optional(),
     })
     .strict()
     .superRefine((c, ctx) => {
@@ -94,6 +110,8 @@ export interface LoadedConfig {
   readonly pool: PoolOptions;
   /** Where shared state is kept (`'memory'` when the file says nothing). */
   readonly store: StoreSpec;
+  /** Routing rules (a `rulesRouter` is made of them), when the file has some. */
+  readonly routes?: readonly RouteRule[];
   /** The validated worker entries, by name (to tell what changed on reload). */
   readonly entries: ReadonlyMap<string, string>;
 }
@@ -107,10 +125,19 @@ export const DEFAULT_CONFIG: CortexConfig = { workers: [{ kind: 'ollama' }] };
  */
 export function parseConfig(value: unknown, source = 'config'): LoadedConfig {
   const c = parseWith(schemas().config, value, 'config', source);
+  if (c.routes !== undefined) {
+    try {
+      rulesRouter(c.routes as RouteRule[]);
+    } catch (e) {
+      const a = e as { field?: string; expected?: string };
+      throw new ValidationError([{ path: a.field ?? 'routes', message: `expected ${a.expected ?? 'a valid rule'}` }], source);
+    }
+  }
   return {
     workers: c.workers.map(buildWorker),
     pool: (c.pool ?? {}) as PoolOptions,
     store: (c.store ?? 'memory') as StoreSpec,
+    ...(c.routes !== undefined ? { routes: c.routes as RouteRule[] } : {}),
     entries: new Map(c.workers.map((w) => [workerName(w), JSON.stringify(w)])),
   };
 }
@@ -151,9 +178,10 @@ function buildWorker(w: z.output<Schemas['worker']>): LlmWorker {
         ...(w.priority !== undefined ? { priority: w.priority } : {}),
         ...(w.timeoutMs !== undefined ? { timeoutMs: w.timeoutMs } : {}),
         ...pickLimits(w),
+        ...(w.tags !== undefined ? { tags: w.tags } : {}),
       });
     case 'ollama':
-      return new OllamaWorker({ name: w.name, baseUrl: w.baseUrl, model: w.model, priority: w.priority, timeoutMs: w.timeoutMs, ...pickLimits(w) });
+      return new OllamaWorker({ name: w.name, baseUrl: w.baseUrl, model: w.model, priority: w.priority, timeoutMs: w.timeoutMs, ...pickLimits(w), ...(w.tags !== undefined ? { tags: w.tags } : {}) });
     case 'demo':
       return new DemoWorker({ name: w.name, priority: w.priority });
   }

@@ -10,6 +10,7 @@ import type { HealthReport } from '../pool/health.js';
 import { mergePolicy, POLICY_DEFAULTS, requestPolicyShape, type RequestPolicy, type RequestPolicyOptions } from './policy.js';
 import { reporterFor, runRequest, type DispatchOptions, type RequestEnv, type StreamChunk } from './request.js';
 import { ResponseCache, type ResponseCacheOptions } from './cache.js';
+import type { Router } from './routing.js';
 
 /** Default drain time of {@link Dispatcher.drain} and `Workers.stop`, ms. */
 export const DEFAULT_DRAIN_MS = 5_000;
@@ -31,6 +32,7 @@ const optionsSchema = lazy((z) =>
       backendOptions: z.record(z.string(), z.unknown()).optional(),
       priority: z.number().finite().optional(),
       cache: z.boolean().optional(),
+      route: z.string().min(1).optional(),
       ...requestPolicyShape(),
     })
     .strict(),
@@ -45,6 +47,12 @@ function isPlainOptions(o: DispatchOptions): boolean {
     if (k === 'signal' ? !(v instanceof AbortSignal) : k === 'model' ? typeof v !== 'string' || v === '' : true) return false;
   }
   return true;
+}
+
+/** What a {@link Dispatcher} may add to the pool: a response cache, a router. */
+export interface DispatcherExtras {
+  readonly cache?: ResponseCacheOptions | undefined;
+  readonly route?: Router | undefined;
 }
 
 /**
@@ -76,17 +84,20 @@ export class Dispatcher {
   /**
    * @param poolName the registered name of the pool actor (looked up per request, so a restarted pool is found).
    * @param defaults the request policy's defaults (the pool's options: timeouts, continuation, queue wait).
-   * @param cache keep complete answers and replay them for the same request (off when absent).
-   * @throws InvalidArgumentError for a bad system, name or cache option; ValidationError for bad defaults.
+   * @param extras `cache`: keep complete answers and replay them for the same request (off when
+   *   absent); `route`: decides a request's route when it names none.
+   * @throws InvalidArgumentError for a bad system, name, cache option or router; ValidationError for bad defaults.
    */
-  constructor(system: ActorSystem, poolName: string, defaults: RequestPolicyOptions = {}, cache?: ResponseCacheOptions) {
+  constructor(system: ActorSystem, poolName: string, defaults: RequestPolicyOptions = {}, extras: DispatcherExtras = {}) {
     checkSystem(system);
     if (typeof poolName !== 'string' || poolName === '') throw new InvalidArgumentError('poolName', 'a non-empty string', poolName);
     this.#system = system;
     this.#poolName = poolName;
     this.#defaults = mergePolicy(POLICY_DEFAULTS, parseWith(defaultsSchema, defaults, 'defaults') as RequestPolicyOptions);
     const findPool = (): PoolRef | undefined => system.whereis(poolName) as PoolRef | undefined;
-    this.#env = { system, findPool, scope: this.#scope, report: reporterFor(findPool) };
+    const { cache, route } = extras;
+    if (route !== undefined && typeof route !== 'function') throw new InvalidArgumentError('route', 'a function (messages) => tag | undefined', route);
+    this.#env = { system, findPool, scope: this.#scope, report: reporterFor(findPool), route };
     this.#cache = cache === undefined ? undefined : new ResponseCache(cache);
   }
 

@@ -18,6 +18,7 @@ import { checkoutNow, reportOutcome, reportRest, type AttemptOutcome, type Check
 import { Attempt } from './attempt.js';
 import { DEFAULT_CONTINUATION_PROMPT, type RequestPolicy, type RequestPolicyOptions } from './policy.js';
 import type { InspectionEvent } from '../events.js';
+import type { Router } from './routing.js';
 
 /** Per-request options of `dispatchStream`. Timeouts default to the pool's. */
 export interface DispatchOptions extends RequestPolicyOptions {
@@ -31,6 +32,12 @@ export interface DispatchOptions extends RequestPolicyOptions {
   priority?: number;
   /** With a response cache (`startWorkers({ cache })`): `false` neither reads nor writes it for this request. Default true. */
   cache?: boolean;
+  /**
+   * Only workers carrying this tag (or with this name) take the request (`NoWorkersAvailableError`
+   * if none does). Without it, the router decides, else a `model` that is a tag or a worker's
+   * name routes the same way (that worker answers with its own model).
+   */
+  route?: string;
 }
 
 /** A chunk of the answer, as the app receives it. */
@@ -67,6 +74,8 @@ export interface RequestEnv {
   readonly scope: RequestScope;
   /** Tells the pool how an attempt ended (made once per dispatcher by {@link reporterFor}). */
   readonly report: (name: string, outcome: AttemptOutcome) => void;
+  /** Decides a request's route when it names none. */
+  readonly route?: Router | undefined;
 }
 
 type Ending = 'caller' | 'deadline' | 'shutdown';
@@ -87,6 +96,9 @@ export class Request {
   readonly started: number;
   readonly deadlineAt: number;
   readonly tokens: number;
+  /** The workers' tag, name or model this request goes to (and whether it was asked as a tag). */
+  readonly route: string | undefined;
+  readonly strictRoute: boolean;
   /** How long the last checkout may wait in the pool's queue, ms (its call's timeout). */
   #waitMs = 0;
   readonly attempts: AttemptFailure[] = [];
@@ -126,6 +138,9 @@ export class Request {
     let chars = 0;
     for (const m of messages) chars += m.content.length;
     this.tokens = estimateTokens(chars);
+    const tag = o.route ?? env.route?.(messages);
+    this.route = tag ?? o.model;
+    this.strictRoute = tag !== undefined;
   }
 
   // ---- the watchdog -------------------------------------------------------------------------
@@ -224,7 +239,13 @@ export class Request {
 
   /** A worker for the next attempt: at once from an idle pool, or after waiting in its queue. */
   checkout(): { pool: PoolRef; checkout: Checkout } | Promise<{ pool: PoolRef; checkout: Checkout } | undefined> {
-    const req: CheckoutRequest = { type: 'checkout', exclude: this.tried, tokens: this.tokens, priority: this.o.priority ?? 0 };
+    const req: CheckoutRequest = {
+      type: 'checkout',
+      exclude: this.tried,
+      tokens: this.tokens,
+      priority: this.o.priority ?? 0,
+      ...(this.route !== undefined ? { route: this.route, strict: this.strictRoute } : {}),
+    };
     const now = this.env.system.clock.now();
     this.checkoutAt = now;
     this.#waitMs = Math.max(1, Math.min(this.policy.queueTimeoutMs, this.deadlineAt - now));
@@ -262,7 +283,7 @@ export class Request {
     const findPool = this.env.findPool;
     return {
       signal: a.ctl.signal,
-      ...(o.model !== undefined ? { model: o.model } : {}),
+      ...(o.model !== undefined && a.lease.aliased !== true ? { model: o.model } : {}),
       ...(o.backendOptions !== undefined ? { backendOptions: o.backendOptions } : {}),
       reportLimits: (hint: RateLimitHint) => {
         const pool = findPool();
@@ -430,7 +451,7 @@ function startAttempt(r: Request, got: { pool: PoolRef; checkout: Checkout } | u
   r.current = a;
   r.lastWorker = lent.name;
   r.lastKind = lent.kind;
-  r.lastModel = r.o.model ?? lent.model;
+  r.lastModel = lent.aliased === true ? lent.model : (r.o.model ?? lent.model);
   r.count++;
   const events = r.env.system.events;
   if (events.listening) {

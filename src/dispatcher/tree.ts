@@ -22,6 +22,7 @@ import { loadConfig, parseConfig, type LoadedConfig, type WorkerConfig } from '.
 import { Dispatcher } from './dispatcher.js';
 import { openStore, type StoreSpec } from '../store/spec.js';
 import { checkCacheOptions, type ResponseCacheOptions } from './cache.js';
+import { rulesRouter, type Router } from './routing.js';
 import type { SharedStore } from '../store/store.js';
 import type { RequestPolicyOptions } from './policy.js';
 import { startWorkerProcess } from './worker-process.js';
@@ -42,6 +43,8 @@ export interface StartWorkersOptions extends PoolOptions {
    * config's `store` applies when this is absent. A Redis store made here is closed by `stop`.
    */
   store?: StoreSpec;
+  /** Decides each request's route (a worker tag) when it names none; a config's `routes` make a `rulesRouter` when this is absent. */
+  route?: Router;
   /** Keep complete answers in memory and replay them for the same request (`ResponseCacheOptions`). Off when absent. */
   cache?: ResponseCacheOptions;
   /** Restart intensity of the top supervisor. Default 10 restarts in 10 s. */
@@ -109,7 +112,7 @@ export async function startWorkers(options: StartWorkersOptions = {}): Promise<W
   if (options.workers !== undefined && !Array.isArray(options.workers)) throw new InvalidArgumentError('workers', 'an array of workers', options.workers);
   if (options.system !== undefined) checkSystem(options.system, 'system');
   const ownSystem = options.system === undefined;
-  const { workers = [], config, system = createSystem(), prefix = 'cortex', maxRestarts = 10, maxSeconds = 10, store: storeSpec, cache, ...explicit } = options;
+  const { workers = [], config, system = createSystem(), prefix = 'cortex', maxRestarts = 10, maxSeconds = 10, store: storeSpec, cache, route, ...explicit } = options;
   const poolOptions = { ...config?.pool, ...explicit };
   // Refuse bad options before anything starts (the pool would only find out as a child).
   resolveStrategy(poolOptions.strategy);
@@ -126,9 +129,11 @@ export async function startWorkers(options: StartWorkersOptions = {}): Promise<W
     fromConfig.set(n, config!.entries.get(n)!);
   }
   if (cache !== undefined) checkCacheOptions(cache);
+  if (route !== undefined && typeof route !== 'function') throw new InvalidArgumentError('route', 'a function (messages) => tag | undefined', route);
+  const router = route ?? (config?.routes && config.routes.length > 0 ? rulesRouter(config.routes) : undefined);
   const { store: shared, owned } = await openStore(storeSpec ?? config?.store);
   try {
-    return await startTree({ system, ownSystem, names, table, fromConfig, poolOptions, store, shared, owned, maxRestarts, maxSeconds, rest, cache });
+    return await startTree({ system, ownSystem, names, table, fromConfig, poolOptions, store, shared, owned, maxRestarts, maxSeconds, rest, cache, router });
   } catch (e) {
     if (owned) await shared!.close();
     throw e;
@@ -150,6 +155,7 @@ interface TreeParts {
   readonly maxSeconds: number;
   readonly rest: PoolOptions;
   readonly cache: ResponseCacheOptions | undefined;
+  readonly router: Router | undefined;
 }
 
 async function startTree(t: TreeParts): Promise<Workers> {
@@ -188,7 +194,7 @@ async function startTree(t: TreeParts): Promise<Workers> {
     ],
   });
 
-  const dispatcher = new Dispatcher(system, names.pool, requestDefaults(rest), t.cache);
+  const dispatcher = new Dispatcher(system, names.pool, requestDefaults(rest), { cache: t.cache, route: t.router });
   const closeStore = t.owned ? () => shared!.close() : undefined;
   return new WorkersHandle({ system, supervisor, dispatcher, table, fromConfig, workerSpec, workersSup, ownSystem, closeStore, store: shared });
 }

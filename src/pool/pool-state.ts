@@ -9,7 +9,7 @@ import { resolveLimits, UNLIMITED, type AdmissionStore, type ResolvedLimits, typ
 import { Circuit, type CircuitState } from './circuit.js';
 import type { HealthReport } from './health.js';
 import type { ResolvedPoolOptions } from './options.js';
-import { excluding, Selection } from './selection.js';
+import { excluding, Selection, type Excluded } from './selection.js';
 import type { Candidate } from './strategies.js';
 import type { AttemptOutcome, Checkout, CheckoutRequest, Lease, PoolStatus, WorkerStatus } from './pool.js';
 import type { Hold, StoreCandidate, Verdict } from '../store/store.js';
@@ -21,6 +21,8 @@ interface Slot {
   readonly kind: string;
   /** The worker's default model (the first it lists). */
   readonly model: string | undefined;
+  /** What a request may route by to reach it: its tags, its name and its model. */
+  readonly routes: ReadonlySet<string>;
   readonly priority: number;
   readonly limits: ResolvedLimits;
   health: Health | undefined;
@@ -51,6 +53,8 @@ export class PoolState {
   readonly selection: Selection;
   #dirty = true;
   #nextCoolExpiry = Infinity;
+  /** Per route, the workers it leaves out (rebuilt when membership changes). */
+  readonly #outside = new Map<string, ReadonlySet<string>>();
 
   constructor(
     private readonly env: PoolEnv,
@@ -72,6 +76,7 @@ export class PoolState {
       worker: entry.worker,
       kind: safe(() => entry.worker.info().kind, 'unknown'),
       model: safe(() => entry.worker.info().models[0], undefined),
+      routes: routesOf(entry),
       priority: safe(() => finiteOr(entry.worker.priority(), 100), 100),
       // Checked when the worker registered (checkWorker); a worker that changed its mind is unlimited.
       limits: safe(() => resolveLimits(entry.worker.limits?.(), `worker "${name}" limits`), UNLIMITED),
@@ -81,6 +86,7 @@ export class PoolState {
       stats: { successes: 0, failures: 0 },
     });
     this.#dirty = true;
+    this.#outside.clear();
   }
 
   remove(name: string): void {
@@ -89,6 +95,7 @@ export class PoolState {
     slot.circuit.dispose();
     this.slots.delete(name);
     this.#dirty = true;
+    this.#outside.clear();
   }
 
   dispose(): void {
@@ -105,7 +112,8 @@ export class PoolState {
     const now = this.env.clock.now();
     if (now >= this.#nextCoolExpiry) this.#dirty = true;
     if (this.#dirty) this.#refresh(now);
-    const exclude = excluding(req.exclude);
+    const exclude = this.#excludeFor(req);
+    if (exclude === 'unrouted') return unrouted(req.route!);
     const store = this.env.store;
     const admit = (c: Candidate): Ticket | undefined => store.tryAcquire(c.name, this.slots.get(c.name)!.limits, req.tokens, now);
     const pick = this.selection.pick(exclude, admit, this.env.options.overflow === 'wait');
@@ -125,6 +133,7 @@ export class PoolState {
         worker: slot.worker,
         kind: slot.kind,
         model: slot.model,
+        aliased: aliased(slot, req),
         alternatives: this.selection.alternatives(req.exclude, slot.name),
         store,
       },
@@ -139,7 +148,8 @@ export class PoolState {
     const now = this.env.clock.now();
     if (now >= this.#nextCoolExpiry) this.#dirty = true;
     if (this.#dirty) this.#refresh(now);
-    const exclude = excluding(req.exclude);
+    const exclude = this.#excludeFor(req);
+    if (exclude === 'unrouted') return { kind: 'none', skipped: unrouted(req.route!).skipped };
     const order = this.selection.plan(exclude, this.env.options.overflow === 'wait');
     if (order.length === 0) return { kind: 'none', skipped: this.#skipped(exclude, now) };
     return { kind: 'plan', candidates: order.map((c) => ({ name: c.name, limits: this.slots.get(c.name)!.limits })) };
@@ -167,6 +177,7 @@ export class PoolState {
       worker: slot.worker,
       kind: slot.kind,
       model: slot.model,
+      aliased: aliased(slot, req),
       alternatives: this.selection.alternatives(req.exclude, name),
       store: this.env.store,
       ...(settle !== undefined ? { settle } : {}),
@@ -191,6 +202,24 @@ export class PoolState {
     const local = slot.circuit.state;
     if (verdict.circuit === 'closed' && local !== 'closed') slot.circuit.succeeded();
     else if (verdict.circuit === 'open' && local !== 'open') slot.circuit.trip();
+  }
+
+  /**
+   * What `req` must not go to: the workers it tried, and those its route leaves out;
+   * `'unrouted'` when an explicit route matches no worker at all (a model that matches none is
+   * just passed on to the workers).
+   */
+  #excludeFor(req: CheckoutRequest): Excluded | 'unrouted' {
+    const base = excluding(req.exclude);
+    if (req.route === undefined) return base;
+    let out = this.#outside.get(req.route);
+    if (out === undefined) {
+      out = new Set([...this.slots.values()].filter((s) => !s.routes.has(req.route!)).map((s) => s.name));
+      this.#outside.set(req.route, out);
+    }
+    if (out.size === this.slots.size) return req.strict ? 'unrouted' : base;
+    const outside = out;
+    return out.size === 0 ? base : { has: (n) => outside.has(n) || base.has(n) };
   }
 
   /** Rebuilds the eligible and busy sets: only when something changed. */
@@ -397,4 +426,21 @@ function safe<T>(f: () => T, fallback: T): T {
 
 function finiteOr(n: number, fallback: number): number {
   return Number.isFinite(n) ? n : fallback;
+}
+
+/** A worker's routes: its tags, its name, its model. */
+function routesOf(entry: RegistryEntry): ReadonlySet<string> {
+  const info = safe(() => entry.worker.info(), undefined);
+  const tags = Array.isArray(info?.tags) ? info.tags.filter((t): t is string => typeof t === 'string') : [];
+  const model = info?.models?.[0];
+  return new Set([...tags, entry.name, ...(typeof model === 'string' ? [model] : [])]);
+}
+
+/** The request reached this worker by one of its tags or its name, not by its model: the worker answers with its own model. */
+function aliased(slot: Slot, req: CheckoutRequest): boolean {
+  return req.route !== undefined && req.route !== slot.model && slot.routes.has(req.route);
+}
+
+function unrouted(route: string): Extract<Checkout, { kind: 'none' }> {
+  return { ok: false, kind: 'none', skipped: [{ worker: '(routing)', reason: `no worker carries the tag or name "${route}"` }] };
 }

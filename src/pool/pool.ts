@@ -76,6 +76,8 @@ export interface Lease {
   /** The worker's kind and default model (for events). */
   readonly kind: string;
   readonly model: string | undefined;
+  /** The request reached it by a tag or its name: it answers with its own model, not the one asked. */
+  readonly aliased?: boolean;
   /** Eligible workers left after this one for this request. */
   readonly alternatives: number;
   /** Where the slot goes back. */
@@ -99,6 +101,10 @@ export interface CheckoutRequest {
   readonly tokens: number;
   /** Higher is served first from the queue. */
   readonly priority: number;
+  /** Only workers carrying this tag, name or model. */
+  readonly route?: string;
+  /** The route was asked for explicitly (a tag): no worker carrying it is an error; else (a model) it is passed on. */
+  readonly strict?: boolean;
 }
 
 /** The pool's protocol. @internal */

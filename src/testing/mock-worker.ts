@@ -45,6 +45,8 @@ export interface MockWorkerOptions {
   clock?: Clock;
   /** What it says it can take (`maxConcurrent`, `rpm`, `tpm`). Default unlimited. */
   limits?: WorkerLimits;
+  /** Routing tags and model aliases (see `WorkerInfo.tags`). */
+  tags?: string[];
   /** Reported through `reportLimits` on each request, as a backend's rate-limit headers would. */
   rateLimitHint?: RateLimitHint;
 }
@@ -93,7 +95,7 @@ export class MockWorker implements LlmWorker {
   }
 
   info(): WorkerInfo {
-    return { name: this.name, kind: 'mock', models: this.#o.models ?? ['mock-model'] };
+    return { name: this.name, kind: 'mock', models: this.#o.models ?? ['mock-model'], ...(this.#o.tags ? { tags: this.#o.tags } : {}) };
   }
 
   priority(): number {

@@ -85,6 +85,9 @@ const cases: Case[] = [
   ['createGateway(undefined)', () => gateway.createGateway(undefined as never)],
   ['createGateway(w, { keys: ["short"] })', () => gateway.createGateway({ dispatcher: { dispatchStream: () => undefined } } as never, { keys: ['short'] })],
   ['serveGateway(w, { port: 70000 })', () => gateway.serveGateway({ dispatcher: { dispatchStream: () => undefined } } as never, { port: 70_000 })],
+  ['rulesRouter("x")', () => cortex.rulesRouter('x' as never)],
+  ['rulesRouter([{ tag: "" }])', () => cortex.rulesRouter([{ tag: '' }])],
+  ['startWorkers({ route: 5 })', () => cortex.startWorkers({ route: 5 as never })],
   // config, logging
   ['parseConfig(null)', () => cortex.parseConfig(null)],
   ['loadConfig(42)', () => cortex.loadConfig(42 as never)],
