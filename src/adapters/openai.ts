@@ -17,6 +17,9 @@ export const OPENAI_PRESETS = {
   lmstudio: { baseUrl: 'http://localhost:1234/v1', priority: 15, apiKeyEnv: undefined, includeUsage: false },
   llamacpp: { baseUrl: 'http://localhost:8080/v1', priority: 15, apiKeyEnv: undefined, includeUsage: true },
   ollama: { baseUrl: 'http://localhost:11434/v1', priority: 10, apiKeyEnv: undefined, includeUsage: true },
+  // Both refuse `stream_options` (422 extra_forbidden); Mistral sends usage on its last chunk anyway.
+  mistral: { baseUrl: 'https://api.mistral.ai/v1', priority: 70, apiKeyEnv: 'MISTRAL_API_KEY', includeUsage: false },
+  cohere: { baseUrl: 'https://api.cohere.ai/compatibility/v1', priority: 70, apiKeyEnv: 'COHERE_API_KEY', includeUsage: false },
 } as const;
 
 /** Name of an entry of {@link OPENAI_PRESETS}. */

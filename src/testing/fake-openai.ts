@@ -56,6 +56,11 @@ export interface FakeOpenAIOptions {
   apiKey?: string;
   /** Script for every chat request, or a function choosing per request. */
   script?: FakeOpenAIScript | ((index: number) => FakeOpenAIScript);
+  /**
+   * Request fields refused with 422 `extra_forbidden`, as Mistral's and Cohere's APIs refuse
+   * `stream_options` (e.g. `['stream_options']`).
+   */
+  rejectFields?: string[];
 }
 
 /** A running fake OpenAI-compatible server on 127.0.0.1. */
@@ -97,6 +102,11 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
     if (req.method !== 'POST' || req.url !== '/v1/chat/completions') return json(404, { error: { message: 'not found', type: 'not_found_error' } });
     const body = (await readJson(req)) ?? {};
     requests.push(body);
+    const extra = opts.rejectFields?.find((f) => body[f] !== undefined);
+    if (extra !== undefined) {
+      const detail = [{ type: 'extra_forbidden', loc: ['body', extra], msg: 'Extra inputs are not permitted' }];
+      return json(422, { object: 'error', message: { detail }, type: 'invalid_request_error', param: null, code: null });
+    }
     const script = typeof opts.script === 'function' ? opts.script(requests.length - 1) : (opts.script ?? {});
     const tracker = track(res);
     if (script.status !== undefined && script.status !== 200) {

@@ -115,10 +115,25 @@ describe('OpenAIWorker over real HTTP (SSE)', () => {
   });
 
   it('has presets for the common services', () => {
-    expect(Object.keys(OPENAI_PRESETS).sort()).toEqual(['gemini', 'groq', 'llamacpp', 'lmstudio', 'ollama', 'openai', 'vllm']);
+    expect(Object.keys(OPENAI_PRESETS).sort()).toEqual(['cohere', 'gemini', 'groq', 'llamacpp', 'lmstudio', 'mistral', 'ollama', 'openai', 'vllm']);
     const groq = new OpenAIWorker({ preset: 'groq', model: 'llama-3.1-8b-instant' });
     expect(groq.info()).toEqual({ name: 'groq', kind: 'openai', models: ['llama-3.1-8b-instant'], endpoint: 'https://api.groq.com/openai/v1' });
     expect(groq.priority()).toBe(60);
+  });
+
+  it.each(['mistral', 'cohere'] as const)('%s preset: never sends stream_options, which its API refuses (422 extra_forbidden)', async (preset) => {
+    const server = await startFakeOpenAI({ rejectFields: ['stream_options'], script: { chunks: ['ok'] } });
+    try {
+      const w = new OpenAIWorker({ preset, baseUrl: server.url, model: 'm', apiKey: 'k-12345678' });
+      expect(w.info()).toMatchObject({ name: preset, endpoint: server.url });
+      expect((await collect(w)).text).toBe('ok');
+      expect(server.requests[0]!.stream_options).toBeUndefined();
+      // The same server with the option sent: the refusal is a typed bad request, not a crash.
+      const forced = new OpenAIWorker({ preset, baseUrl: server.url, model: 'm', apiKey: 'k-12345678', includeUsage: true });
+      expect((await collect(forced)).error).toMatchObject({ code: 'worker_error', status: 422 });
+    } finally {
+      await server.close();
+    }
   });
 
   it('refuses bad options, naming the field', () => {
