@@ -21,8 +21,8 @@ export interface Writer {
  * mid-answer as the protocol's error, never as a complete answer. Errors before the first chunk
  * are thrown for the caller to answer. @internal
  */
-export async function stream(call: Call, messages: ChatMessage[], writer: Writer): Promise<void> {
-  const it = call.dispatcher.dispatchStream(messages, { signal: call.signal });
+export async function stream(call: Call, messages: ChatMessage[], writer: Writer, route?: string): Promise<void> {
+  const it = call.dispatcher.dispatchStream(messages, { signal: call.signal, ...(route !== undefined ? { route } : {}) });
   let started = false;
   try {
     for await (const c of it) {
@@ -41,10 +41,10 @@ export async function stream(call: Call, messages: ChatMessage[], writer: Writer
 }
 
 /** The whole answer at once (a non-streaming request). @internal */
-export async function collect(call: Call, messages: ChatMessage[]): Promise<{ text: string; last: StreamChunk; model: string }> {
+export async function collect(call: Call, messages: ChatMessage[], route?: string): Promise<{ text: string; last: StreamChunk; model: string }> {
   let text = '';
   let last: StreamChunk | undefined;
-  for await (const c of call.dispatcher.dispatchStream(messages, { signal: call.signal })) {
+  for await (const c of call.dispatcher.dispatchStream(messages, { signal: call.signal, ...(route !== undefined ? { route } : {}) })) {
     text += c.text;
     last = c;
   }
@@ -75,15 +75,38 @@ export function batched(res: import('node:http').ServerResponse): (data: string)
   };
 }
 
-const models = new WeakMap<Dispatcher, { at: number; byWorker: Map<string, string> }>();
+interface Directory {
+  readonly at: number;
+  /** Each worker's model (its default). */
+  readonly byWorker: Map<string, string>;
+  /** Every name a request's `model` may route by: workers' names, models and tags. */
+  readonly routes: Set<string>;
+}
+const directories = new WeakMap<Dispatcher, Directory>();
 
-/** The model a worker answers with (its default), from `status()`, cached for a second. @internal */
-export async function modelOf(dispatcher: Dispatcher, worker: string): Promise<string> {
-  let m = models.get(dispatcher);
-  if (m === undefined || Date.now() - m.at > 1000 || !m.byWorker.has(worker)) {
+/** The pool's workers, models and tags, from `status()`, cached for a second. */
+async function directory(dispatcher: Dispatcher, need?: string): Promise<Directory> {
+  let d = directories.get(dispatcher);
+  if (d === undefined || Date.now() - d.at > 1000 || (need !== undefined && !d.byWorker.has(need))) {
     const status = await dispatcher.status();
-    m = { at: Date.now(), byWorker: new Map(status.workers.map((w) => [w.name, w.model ?? w.name])) };
-    models.set(dispatcher, m);
+    const routes = new Set<string>();
+    for (const w of status.workers) for (const r of [w.name, ...(w.model !== undefined ? [w.model] : []), ...(w.tags ?? [])]) routes.add(r);
+    d = { at: Date.now(), byWorker: new Map(status.workers.map((w) => [w.name, w.model ?? w.name])), routes };
+    directories.set(dispatcher, d);
   }
-  return m.byWorker.get(worker) ?? worker;
+  return d;
+}
+
+/** The model a worker answers with (its default). @internal */
+export async function modelOf(dispatcher: Dispatcher, worker: string): Promise<string> {
+  return (await directory(dispatcher, worker)).byWorker.get(worker) ?? worker;
+}
+
+/**
+ * What a client's `model` field means here: a worker's tag, name or model routes the request to
+ * those workers; anything else (`"gpt-4o"` from a client that must send one) lets the pool choose. @internal
+ */
+export async function routeOf(dispatcher: Dispatcher, model: unknown): Promise<string | undefined> {
+  if (typeof model !== 'string' || model === '') return undefined;
+  return (await directory(dispatcher)).routes.has(model) ? model : undefined;
 }

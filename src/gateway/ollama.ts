@@ -1,5 +1,5 @@
 import type { StreamChunk } from '../dispatcher/request.js';
-import { batched, collect, stream } from './answer.js';
+import { batched, collect, routeOf, stream } from './answer.js';
 import { chatMessages, GatewayError, refuseUnsupported, type Call } from './gateway.js';
 
 /** The version `GET /api/version` reports (Ollama's clients only display it). */
@@ -11,6 +11,7 @@ export async function ollamaChat(call: Call): Promise<void> {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new GatewayError(400, 'expected a JSON object');
   refuseUnsupported(body, ['tools', 'format']);
   const messages = chatMessages(body.messages);
+  const route = await routeOf(call.dispatcher, body.model);
   const started = process.hrtime.bigint();
   const at = (): string => new Date().toISOString();
   const final = (last: StreamChunk, model: string, content: string): object => ({
@@ -24,7 +25,7 @@ export async function ollamaChat(call: Call): Promise<void> {
     ...(last.usage?.completionTokens !== undefined ? { eval_count: last.usage.completionTokens } : {}),
   });
   if (body.stream === false) {
-    const { text, last, model } = await collect(call, messages);
+    const { text, last, model } = await collect(call, messages, route);
     call.res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
     return void call.res.end(JSON.stringify(final(last, model, text)));
   }
@@ -43,7 +44,7 @@ export async function ollamaChat(call: Call): Promise<void> {
       line({ error: message }); // as Ollama does mid-stream: no `done: true` line follows
       res.end();
     },
-  });
+  }, route);
 }
 
 /** Ollama's `GET /api/tags`: every worker's model, and each worker's name. @internal */
@@ -53,6 +54,7 @@ export async function ollamaTags(call: Call): Promise<void> {
   for (const w of status.workers) {
     if (w.model !== undefined) names.add(w.model);
     names.add(w.name);
+    for (const t of w.tags ?? []) names.add(t);
   }
   const models = [...names].map((name) => ({ name, model: name, modified_at: new Date(0).toISOString(), size: 0, digest: '', details: {} }));
   call.res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { StreamChunk } from '../dispatcher/request.js';
-import { batched, collect, stream } from './answer.js';
+import { batched, collect, routeOf, stream } from './answer.js';
 import { chatMessages, GatewayError, refuseUnsupported, type Call } from './gateway.js';
 
 /** OpenAI's `POST /v1/chat/completions`: SSE chunks ending with `[DONE]`, or one JSON answer. @internal */
@@ -12,10 +12,11 @@ export async function openaiChat(call: Call): Promise<void> {
   if (format !== undefined && format !== 'text') throw new GatewayError(400, 'response_format: only "text" is supported by this gateway yet', 'response_format');
   if (body.n !== undefined && body.n !== 1) throw new GatewayError(400, 'n: only 1 is supported', 'n');
   const messages = chatMessages(body.messages);
+  const route = await routeOf(call.dispatcher, body.model);
   const id = `chatcmpl-${randomUUID()}`;
   const created = Math.floor(Date.now() / 1000);
   if (body.stream !== true) {
-    const { text, last, model } = await collect(call, messages);
+    const { text, last, model } = await collect(call, messages, route);
     return json(call, {
       id,
       object: 'chat.completion',
@@ -48,7 +49,7 @@ export async function openaiChat(call: Call): Promise<void> {
       send({ error: { message, type: 'api_error', param: null, code: 'stream_interrupted' } });
       res.end();
     },
-  });
+  }, route);
 }
 
 /** OpenAI's `GET /v1/models`: every worker's model, and each worker's name as an alias. @internal */
@@ -58,6 +59,7 @@ export async function openaiModels(call: Call): Promise<void> {
   for (const w of status.workers) {
     if (w.model !== undefined && !ids.has(w.model)) ids.set(w.model, w.kind);
     if (!ids.has(w.name)) ids.set(w.name, 'cortex');
+    for (const t of w.tags ?? []) if (!ids.has(t)) ids.set(t, 'cortex');
   }
   json(call, { object: 'list', data: [...ids].map(([id, owner]) => ({ id, object: 'model', created: 0, owned_by: owner })) });
 }

@@ -383,6 +383,7 @@ export class PoolState {
       name: s.name,
       kind: s.kind,
       ...(s.model !== undefined ? { model: s.model } : {}),
+      ...(s.routes.size > 1 + (s.model !== undefined ? 1 : 0) ? { tags: [...s.routes].filter((r) => r !== s.name && r !== s.model) } : {}),
       priority: s.priority,
       health: s.health?.status ?? 'unknown',
       ...(s.health && s.health.status !== 'available' ? { healthReason: s.health.reason } : {}),

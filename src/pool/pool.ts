@@ -25,6 +25,8 @@ export interface WorkerStatus {
   readonly kind: string;
   /** Its default model, when it names one. */
   readonly model?: string;
+  /** Its routing tags, when it has some. */
+  readonly tags?: readonly string[];
   readonly priority: number;
   /** Last health check result; `'unknown'` before the first. */
   readonly health: Health['status'] | 'unknown';

@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { OllamaWorker, OpenAIWorker, type Workers } from '../../src/index.js';
 import { serveGateway, type GatewayServer } from '../../src/gateway.js';
 import { useServers } from '../support/servers.js';
+import { MockWorker } from '../../src/testing.js';
 
 const { ollama, openai, start } = useServers();
 
@@ -97,6 +98,30 @@ describe('the official openai client through the gateway', () => {
       const invalid = await g.openai.chat.completions.create({ model: 'x', messages: [{ role: 'robot' as 'user', content: 'hi' }] }).catch((e: unknown) => e);
       expect(invalid).toBeInstanceOf(OpenAI.BadRequestError);
       expect((invalid as InstanceType<typeof OpenAI.BadRequestError>).message).toContain('messages[0].role');
+    } finally {
+      await g.close();
+    }
+  });
+});
+
+describe('the model field through the gateway', () => {
+  it('a tag, a worker name or a model routes; any other model lets the pool choose; tags are listed as models', async () => {
+    const { cortex } = await start([
+      new MockWorker({ name: 'general', priority: 1, chunks: ['general'] }),
+      new MockWorker({ name: 'coder', priority: 5, chunks: ['code'], tags: ['code'], models: ['qwen-coder'] }),
+    ]);
+    const g = await gatewayOver(cortex);
+    try {
+      const ask = async (model: string): Promise<[string | null | undefined, string]> => {
+        const r = await g.openai.chat.completions.create({ model, messages: [{ role: 'user', content: 'hi' }] });
+        return [r.choices[0]?.message.content, r.model];
+      };
+      expect(await ask('code')).toEqual(['code', 'qwen-coder']);
+      expect(await ask('coder')).toEqual(['code', 'qwen-coder']);
+      expect(await ask('gpt-4o')).toEqual(['general', 'mock-model']); // unknown here: the pool chooses
+      expect((await g.openai.models.list()).data.map((m) => m.id).sort()).toEqual(['code', 'coder', 'general', 'mock-model', 'qwen-coder']);
+      const viaOllama = await g.ollama.chat({ model: 'code', messages: [{ role: 'user', content: 'hi' }], stream: false });
+      expect(viaOllama.message.content).toBe('code');
     } finally {
       await g.close();
     }
