@@ -11,7 +11,8 @@ export interface IntensityCheck {
 
 /**
  * Restart intensity, as in OTP's supervisor: records a restart at `now` (ms) and tells whether
- * more than `maxRestarts` restarts fall within the last `maxSeconds`. Pure.
+ * more than `maxRestarts` restarts fall within the last `maxSeconds`, the window's far edge
+ * included (OTP's `add_restart` keeps every restart `R >= Now - Period`). Pure.
  *
  * @example
  * recordRestart([0, 1000, 2000], 3000, 3, 5).exceeded // true: 4 restarts in 5 s
@@ -28,7 +29,7 @@ export function recordRestart(
   checkInteger(maxRestarts, 'maxRestarts');
   if (!(maxSeconds > 0 && Number.isFinite(maxSeconds))) throw new InvalidArgumentError('maxSeconds', 'a finite number > 0', maxSeconds);
   const windowMs = maxSeconds * 1000;
-  const kept = history.filter((t) => now - t < windowMs);
+  const kept = history.filter((t) => now - t <= windowMs);
   kept.push(now);
   return { history: kept, exceeded: kept.length > maxRestarts };
 }

@@ -183,7 +183,10 @@ describe('restart intensity', () => {
   it('is a pure function of restart times', () => {
     expect(recordRestart([], 0, 3, 5).exceeded).toBe(false);
     expect(recordRestart([0, 1000, 2000], 3000, 3, 5).exceeded).toBe(true);
-    expect(recordRestart([0, 1000, 2000], 5000, 3, 5)).toEqual({ history: [1000, 2000, 5000], exceeded: false });
+    // OTP's supervisor.erl, add_restart/3: `Threshold = Now - Period`, restarts kept while
+    // `R >= Threshold`: one exactly `maxSeconds` old still counts; one a moment older does not.
+    expect(recordRestart([0, 1000, 2000], 5000, 3, 5)).toEqual({ history: [0, 1000, 2000, 5000], exceeded: true });
+    expect(recordRestart([0, 1000, 2000], 5001, 3, 5)).toEqual({ history: [1000, 2000, 5001], exceeded: false });
     expect(recordRestart([], 0, 0, 5).exceeded).toBe(true);
   });
 
@@ -220,7 +223,7 @@ describe('restart intensity', () => {
     const sup = await startSupervisor(system, { maxRestarts: 1, maxSeconds: 5, children: specs(system, log, ['a']) });
     for (let i = 0; i < 5; i++) {
       await crash(system, 'a');
-      await clock.advance(5_000);
+      await clock.advance(5_001); // just beyond: one exactly 5 s old would still count, as in OTP's add_restart
     }
     expect(sup.exited).toBe(false);
     expect(log.filter((l) => l === 'start a').length).toBe(6);
