@@ -8,6 +8,7 @@ import {
   deleteChild,
   isChildOperationError,
   isInitError,
+  isInvalidArgumentError,
   isRestartIntensityError,
   kill,
   recordRestart,
@@ -188,6 +189,22 @@ describe('restart intensity', () => {
     expect(recordRestart([0, 1000, 2000], 5000, 3, 5)).toEqual({ history: [0, 1000, 2000, 5000], exceeded: true });
     expect(recordRestart([0, 1000, 2000], 5001, 3, 5)).toEqual({ history: [1000, 2000, 5001], exceeded: false });
     expect(recordRestart([], 0, 0, 5).exceeded).toBe(true);
+  });
+
+  it('names the argument that is wrong, and what it expected', () => {
+    const fieldOf = (f: () => unknown): [string, string] | undefined => {
+      try {
+        f();
+      } catch (e) {
+        return isInvalidArgumentError(e) ? [e.field, e.expected] : undefined;
+      }
+      return undefined;
+    };
+    expect(fieldOf(() => recordRestart('x' as never, 0, 3, 5))).toEqual(['history', 'an array of restart times (ms)']);
+    for (const now of [Number.NaN, Number.POSITIVE_INFINITY]) expect(fieldOf(() => recordRestart([], now, 3, 5))).toEqual(['now', 'a finite time (ms)']);
+    for (const max of [-1, 1.5]) expect(fieldOf(() => recordRestart([], 0, max, 5))?.[0]).toBe('maxRestarts');
+    for (const secs of [0, -1, Number.POSITIVE_INFINITY, Number.NaN]) expect(fieldOf(() => recordRestart([], 0, 3, secs))).toEqual(['maxSeconds', 'a finite number > 0']);
+    expect(recordRestart([0], 400, 1, 0.5)).toEqual({ history: [0, 400], exceeded: true }); // a fraction of a second is a valid window
   });
 
   it('more than maxRestarts in maxSeconds stops the children and exits the supervisor', async () => {
