@@ -71,12 +71,14 @@ export class PoolState {
     if (existing) this.remove(entry.name);
     const name = entry.name;
     const circuit: Circuit = new Circuit((state) => this.#circuitChanged(name, circuit, state));
+    const info = safe(() => entry.worker.info(), undefined);
+    const model = typeof info?.models?.[0] === 'string' ? info.models[0] : undefined;
     this.slots.set(name, {
       name,
       worker: entry.worker,
-      kind: safe(() => entry.worker.info().kind, 'unknown'),
-      model: safe(() => entry.worker.info().models[0], undefined),
-      routes: routesOf(entry),
+      kind: typeof info?.kind === 'string' ? info.kind : 'unknown',
+      model,
+      routes: routesOf(name, info?.tags, model),
       priority: safe(() => finiteOr(entry.worker.priority(), 100), 100),
       // Checked when the worker registered (checkWorker); a worker that changed its mind is unlimited.
       limits: safe(() => resolveLimits(entry.worker.limits?.(), `worker "${name}" limits`), UNLIMITED),
@@ -109,9 +111,7 @@ export class PoolState {
    * worker will have room: the caller may queue), `none` (every worker skipped, with reasons).
    */
   checkout(req: CheckoutRequest): Checkout | 'full' {
-    const now = this.env.clock.now();
-    if (now >= this.#nextCoolExpiry) this.#dirty = true;
-    if (this.#dirty) this.#refresh(now);
+    const now = this.#current();
     const exclude = this.#excludeFor(req);
     if (exclude === 'unrouted') return unrouted(req.route!);
     const store = this.env.store;
@@ -125,18 +125,29 @@ export class PoolState {
       slot.circuit.admitted(); // this request is the trial: nobody else until it ends
       this.#dirty = true;
     }
+    return { ok: true, lease: this.#lease(slot, req, pick.admitted) };
+  }
+
+  /** Now, with the eligible set rebuilt if anything changed (a cool-down may have ended). */
+  #current(): number {
+    const now = this.env.clock.now();
+    if (now >= this.#nextCoolExpiry) this.#dirty = true;
+    if (this.#dirty) this.#refresh(now);
+    return now;
+  }
+
+  /** The worker lent to `req` under `ticket` (and, with a shared store, how its lease goes back). */
+  #lease(slot: Slot, req: CheckoutRequest, ticket: Ticket, settle?: Lease['settle']): Lease {
     return {
-      ok: true,
-      lease: {
-        ticket: pick.admitted,
-        name: slot.name,
-        worker: slot.worker,
-        kind: slot.kind,
-        model: slot.model,
-        aliased: aliased(slot, req),
-        alternatives: this.selection.alternatives(req.exclude, slot.name),
-        store,
-      },
+      ticket,
+      name: slot.name,
+      worker: slot.worker,
+      kind: slot.kind,
+      model: slot.model,
+      aliased: aliased(slot, req),
+      alternatives: this.selection.alternatives(req.exclude, slot.name),
+      store: this.env.store,
+      ...(settle !== undefined ? { settle } : {}),
     };
   }
 
@@ -145,9 +156,7 @@ export class PoolState {
    * admits the first with room); or, when none is eligible, why each was skipped.
    */
   plan(req: CheckoutRequest): { readonly kind: 'plan'; readonly candidates: StoreCandidate[] } | { readonly kind: 'none'; readonly skipped: AttemptFailure[] } {
-    const now = this.env.clock.now();
-    if (now >= this.#nextCoolExpiry) this.#dirty = true;
-    if (this.#dirty) this.#refresh(now);
+    const now = this.#current();
     const exclude = this.#excludeFor(req);
     if (exclude === 'unrouted') return { kind: 'none', skipped: unrouted(req.route!).skipped };
     const order = this.selection.plan(exclude, this.env.options.overflow === 'wait');
@@ -171,18 +180,7 @@ export class PoolState {
       slot.circuit.admitted();
       this.#dirty = true;
     }
-    const lease: Lease = {
-      ticket,
-      name,
-      worker: slot.worker,
-      kind: slot.kind,
-      model: slot.model,
-      aliased: aliased(slot, req),
-      alternatives: this.selection.alternatives(req.exclude, name),
-      store: this.env.store,
-      ...(settle !== undefined ? { settle } : {}),
-    };
-    return { ok: true, lease };
+    return { ok: true, lease: this.#lease(slot, req, ticket, settle) };
   }
 
   /** What the shared store knows that this instance did not: workers cooling down or with an open circuit. */
@@ -430,11 +428,9 @@ function finiteOr(n: number, fallback: number): number {
 }
 
 /** A worker's routes: its tags, its name, its model. */
-function routesOf(entry: RegistryEntry): ReadonlySet<string> {
-  const info = safe(() => entry.worker.info(), undefined);
-  const tags = Array.isArray(info?.tags) ? info.tags.filter((t): t is string => typeof t === 'string') : [];
-  const model = info?.models?.[0];
-  return new Set([...tags, entry.name, ...(typeof model === 'string' ? [model] : [])]);
+function routesOf(name: string, tags: unknown, model: string | undefined): ReadonlySet<string> {
+  const valid = Array.isArray(tags) ? tags.filter((t): t is string => typeof t === 'string') : [];
+  return new Set([...valid, name, ...(model !== undefined ? [model] : [])]);
 }
 
 /** The request reached this worker by one of its tags or its name, not by its model: the worker answers with its own model. */
