@@ -1,6 +1,6 @@
 import { lazy } from '../lazy-zod.js';
 import { parseWith } from '../behaviour/validate.js';
-import type { ChatMessage, CompletionChunk, Health, LlmWorker, StreamOptions, WorkerInfo } from '../behaviour/types.js';
+import { messageText, type ChatMessage, type CompletionChunk, type Health, type LlmWorker, type StreamOptions, type WorkerInfo } from '../behaviour/types.js';
 
 /** Options of {@link DemoWorker}. */
 export interface DemoWorkerOptions {
@@ -53,11 +53,11 @@ export class DemoWorker implements LlmWorker {
 
   async streamCompletion(messages: readonly ChatMessage[], opts: StreamOptions): Promise<AsyncIterable<CompletionChunk>> {
     // Asked to continue a broken answer (assistant partial, then an instruction)? Continue it.
-    const partial = messages.at(-2)?.role === 'assistant' ? messages.at(-2)!.content : undefined;
+    const partial = messages.at(-2)?.role === 'assistant' ? messageText(messages.at(-2)!) : undefined;
     const answer = (upTo: readonly ChatMessage[]): string =>
       `(This is cortex's built-in demo worker, not a language model: no LLM server answered. ` +
       `Start Ollama (https://ollama.com) and pull a model for real answers.) You said: "${
-        [...upTo].reverse().find((m) => m.role === 'user')?.content ?? ''
+        messageText([...upTo].reverse().find((m) => m.role === 'user') ?? { role: 'user', content: '' })
       }"`;
     const full = partial === undefined ? answer(messages) : answer(messages.slice(0, -2));
     const continuing = partial !== undefined && partial.length < full.length && full.startsWith(partial);

@@ -1,7 +1,9 @@
 import type { z } from 'zod';
 import { lazy } from '../lazy-zod.js';
-import { type ChatMessage, type CompletionChunk, type FinishReason, type Health, type LlmWorker, type StreamOptions, type WorkerInfo } from '../behaviour/types.js';
-import { limitsShape, parseWith, pickLimits, tagsShape } from '../behaviour/validate.js';
+import { type ChatMessage, type CompletionChunk, type FinishReason, type Health, type LlmWorker, type StreamOptions, type WorkerCapabilities, type WorkerInfo } from '../behaviour/types.js';
+import { capabilitiesShape, limitsShape, parseWith, pickLimits, tagsShape } from '../behaviour/validate.js';
+import { ollamaRequest, ollamaToolCalls } from './ollama-request.js';
+import { ALL_CAPABILITIES } from './openai-request.js';
 import type { WorkerLimits } from '../pool/admission.js';
 import { WorkerError } from '../errors/pool.js';
 import { describe } from '../errors/runtime.js';
@@ -37,6 +39,12 @@ export interface OllamaWorkerOptions {
   tpm?: number;
   /** Routing tags and model aliases (see `WorkerInfo.tags`). */
   tags?: string[];
+  /**
+   * What the model supports beyond text. Default tools, images and JSON schema all true (Ollama's
+   * API carries them): set `false` for what your model lacks (e.g. `images: false` for a model
+   * without vision; `ollama show <model>` lists its capabilities).
+   */
+  capabilities?: WorkerCapabilities;
 }
 
 /** An http(s) URL, with one clear message. @internal */
@@ -62,6 +70,7 @@ const schema = lazy((z) =>
     keepAlive: z.union([z.string(), z.number()]).optional(),
     ...limitsShape(),
     ...tagsShape(),
+    ...capabilitiesShape(),
     maxConcurrent: limitsShape().maxConcurrent.default(2),
   })
   .strict(),
@@ -69,7 +78,7 @@ const schema = lazy((z) =>
 
 interface OllamaLine {
   error?: unknown;
-  message?: { content?: unknown; thinking?: unknown };
+  message?: { content?: unknown; thinking?: unknown; tool_calls?: unknown };
   done?: unknown;
   done_reason?: unknown;
   prompt_eval_count?: unknown;
@@ -88,14 +97,16 @@ interface OllamaLine {
 export class OllamaWorker implements LlmWorker {
   readonly #o: z.output<ReturnType<typeof schema>>;
   readonly #base: string;
+  readonly #caps: WorkerCapabilities;
 
   constructor(options: OllamaWorkerOptions = {}) {
     this.#o = parseWith(schema, options, 'OllamaWorker options');
     this.#base = this.#o.baseUrl.replace(/\/+$/, '');
+    this.#caps = { ...ALL_CAPABILITIES, ...this.#o.capabilities };
   }
 
   info(): WorkerInfo {
-    return { name: this.#o.name, kind: 'ollama', models: [this.#o.model], endpoint: publicEndpoint(this.#base), ...(this.#o.tags ? { tags: this.#o.tags } : {}) };
+    return { name: this.#o.name, kind: 'ollama', models: [this.#o.model], endpoint: publicEndpoint(this.#base), ...(this.#o.tags ? { tags: this.#o.tags } : {}), capabilities: this.#caps };
   }
 
   priority(): number {
@@ -136,10 +147,9 @@ export class OllamaWorker implements LlmWorker {
     const bo = opts.backendOptions ?? {};
     const body = {
       model: opts.model ?? this.#o.model,
-      messages: messages.map((m) => ({ role: m.role, content: m.content })),
-      stream: true,
-      ...(bo.options !== undefined ? { options: bo.options } : {}),
       ...(bo.format !== undefined ? { format: bo.format } : {}),
+      ...ollamaRequest(name, messages, opts, this.#caps, bo.options),
+      stream: true,
       ...(bo.think !== undefined ? { think: bo.think } : {}),
       ...((bo.keep_alive ?? this.#o.keepAlive) !== undefined ? { keep_alive: bo.keep_alive ?? this.#o.keepAlive } : {}),
     };
@@ -156,6 +166,7 @@ export class OllamaWorker implements LlmWorker {
   #chunks(body: ReadableStream<Uint8Array>, signal: AbortSignal, callerSignal: AbortSignal, cleanup: () => void): ChunkStream<string> {
     const name = this.#o.name;
     const lines = new NdjsonSplitter(this.#o.maxLineBytes);
+    let calls = 0; // tool calls so far: Ollama sends each whole, without an index
     // A reader, not `for await` over the body: stopping must not cancel a body that is complete,
     // so the connection can be reused.
     return new ChunkStream(
@@ -173,18 +184,23 @@ export class OllamaWorker implements LlmWorker {
           const obj = parseLine(name, line);
           const text = typeof obj.message?.content === 'string' ? obj.message.content : '';
           const reasoning = typeof obj.message?.thinking === 'string' && obj.message.thinking !== '' ? obj.message.thinking : undefined;
+          const toolCalls = ollamaToolCalls(obj.message?.tool_calls, calls);
+          if (toolCalls !== undefined) calls += toolCalls.length;
           if (obj.done === true) {
+            const reason = finishReason(obj.done_reason);
             return {
               text,
               ...(reasoning !== undefined ? { reasoning } : {}),
+              ...(toolCalls !== undefined ? { toolCalls } : {}),
               done: true,
-              finishReason: finishReason(obj.done_reason),
+              finishReason: calls > 0 && reason === 'stop' ? 'tool_calls' : reason, // Ollama says `stop` after tool calls
               usage: {
                 ...(typeof obj.prompt_eval_count === 'number' ? { promptTokens: obj.prompt_eval_count } : {}),
                 ...(typeof obj.eval_count === 'number' ? { completionTokens: obj.eval_count } : {}),
               },
             };
           }
+          if (toolCalls !== undefined) return { text, toolCalls, ...(reasoning !== undefined ? { reasoning } : {}) };
           if (reasoning !== undefined) return { text, reasoning };
           return text === '' ? undefined : { text };
         },

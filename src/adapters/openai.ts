@@ -1,6 +1,7 @@
 import { lazy } from '../lazy-zod.js';
-import { type ChatMessage, type CompletionChunk, type FinishReason, type Health, type LlmWorker, type StreamOptions, type Usage, type WorkerInfo } from '../behaviour/types.js';
-import { limitsShape, parseWith, pickLimits, tagsShape } from '../behaviour/validate.js';
+import { type ChatMessage, type CompletionChunk, type FinishReason, type Health, type LlmWorker, type StreamOptions, type Usage, type WorkerCapabilities, type WorkerInfo } from '../behaviour/types.js';
+import { capabilitiesShape, limitsShape, parseWith, pickLimits, tagsShape } from '../behaviour/validate.js';
+import { ALL_CAPABILITIES, openaiRequest, toolCallDeltas } from './openai-request.js';
 import type { WorkerLimits } from '../pool/admission.js';
 import { ValidationError, WorkerError } from '../errors/pool.js';
 import { ChunkStream } from './chunk-stream.js';
@@ -55,6 +56,8 @@ export interface OpenAIWorkerOptions {
   tpm?: number;
   /** Routing tags and model aliases (see `WorkerInfo.tags`). */
   tags?: string[];
+  /** What the model supports beyond text. Default tools, images and JSON schema all true: set `false` for what your model lacks. */
+  capabilities?: WorkerCapabilities;
 }
 
 const schema = lazy((z) => {
@@ -72,12 +75,13 @@ const schema = lazy((z) => {
     includeUsage: z.boolean().optional(),
     ...limitsShape(),
     ...tagsShape(),
+    ...capabilitiesShape(),
   })
   .strict();
 });
 
 interface Delta {
-  choices?: Array<{ delta?: { content?: unknown; reasoning_content?: unknown; reasoning?: unknown }; finish_reason?: unknown }> | null;
+  choices?: Array<{ delta?: { content?: unknown; reasoning_content?: unknown; reasoning?: unknown; tool_calls?: unknown }; finish_reason?: unknown }> | null;
   usage?: { prompt_tokens?: unknown; completion_tokens?: unknown } | null;
   error?: unknown;
   object?: unknown;
@@ -104,6 +108,7 @@ export class OpenAIWorker implements LlmWorker {
   readonly #includeUsage: boolean;
   readonly #limits: WorkerLimits;
   readonly #tags: string[] | undefined;
+  readonly #caps: WorkerCapabilities;
 
   constructor(options: OpenAIWorkerOptions) {
     const o = parseWith(schema, options, 'OpenAIWorker options');
@@ -123,6 +128,7 @@ export class OpenAIWorker implements LlmWorker {
     this.#includeUsage = o.includeUsage ?? p?.includeUsage ?? true;
     this.#limits = pickLimits(o);
     this.#tags = o.tags;
+    this.#caps = { ...ALL_CAPABILITIES, ...o.capabilities };
   }
 
   /** `maxConcurrent`, `rpm`, `tpm`, as given (unlimited by default). */
@@ -131,7 +137,7 @@ export class OpenAIWorker implements LlmWorker {
   }
 
   info(): WorkerInfo {
-    return { name: this.#name, kind: 'openai', models: [this.#model], endpoint: publicEndpoint(this.#base), ...(this.#tags ? { tags: this.#tags } : {}) };
+    return { name: this.#name, kind: 'openai', models: [this.#model], endpoint: publicEndpoint(this.#base), ...(this.#tags ? { tags: this.#tags } : {}), capabilities: this.#caps };
   }
 
   priority(): number {
@@ -186,7 +192,7 @@ export class OpenAIWorker implements LlmWorker {
     const body = {
       ...(opts.backendOptions ?? {}),
       model: opts.model ?? this.#model,
-      messages: messages.map((m) => ({ role: m.role, content: m.content })),
+      ...openaiRequest(name, messages, opts, this.#caps),
       stream: true,
       ...(this.#includeUsage ? { stream_options: { include_usage: true } } : {}),
     };
@@ -214,7 +220,10 @@ export class OpenAIWorker implements LlmWorker {
     const sse = new SseSplitter(this.#maxEventBytes);
     let finish: FinishReason | undefined;
     let usage: Usage | undefined;
-    const done = (): CompletionChunk => ({ text: '', done: true, finishReason: finish ?? 'stop', ...(usage ? { usage } : {}) });
+    let calledTools = false;
+    // Some servers (Gemini's, some vLLM builds) say `stop` after tool calls: it is a tool call all the same.
+    const reason = (): FinishReason => (calledTools && (finish === undefined || finish === 'stop') ? 'tool_calls' : (finish ?? 'stop'));
+    const done = (): CompletionChunk => ({ text: '', done: true, finishReason: reason(), ...(usage ? { usage } : {}) });
     const decode = (item: SseItem): CompletionChunk | undefined => {
       if (item.kind === 'comment') return undefined; // keep-alive
       const { event, data } = item.event;
@@ -239,7 +248,10 @@ export class OpenAIWorker implements LlmWorker {
       if (choice === undefined) return undefined; // e.g. the usage chunk, with choices: []
       const text = typeof choice.delta?.content === 'string' ? choice.delta.content : '';
       const reasoning = reasoningOf(choice.delta);
+      const toolCalls = toolCallDeltas(choice.delta?.tool_calls);
       if (typeof choice.finish_reason === 'string') finish = mapFinish(choice.finish_reason);
+      if (toolCalls !== undefined) calledTools = true;
+      if (toolCalls !== undefined) return { text, toolCalls, ...(reasoning !== undefined ? { reasoning } : {}) };
       if (reasoning !== undefined) return { text, reasoning };
       return text === '' ? undefined : { text };
     };

@@ -7,7 +7,7 @@ import { DemoWorker } from '../adapters/demo.js';
 import { httpUrl, OllamaWorker } from '../adapters/ollama.js';
 import { OPENAI_PRESETS, OpenAIWorker, type OpenAIPreset } from '../adapters/openai.js';
 import { poolOptionsSchema, type PoolOptions } from '../pool/options.js';
-import { limitsShape, parseWith, pickLimits, tagsShape } from '../behaviour/validate.js';
+import { capabilitiesShape, limitsShape, parseWith, pickLimits, tagsShape } from '../behaviour/validate.js';
 import type { StoreSpec } from '../store/spec.js';
 import { rulesRouter, type RouteRule } from '../dispatcher/routing.js';
 
@@ -25,6 +25,7 @@ const schemas = lazy((z) => {
       timeoutMs: ms.default(60_000),
       ...limitsShape(),
       ...tagsShape(),
+      ...capabilitiesShape(),
     })
     .strict();
   const demo = z
@@ -49,6 +50,7 @@ const schemas = lazy((z) => {
       timeoutMs: ms.optional(),
       ...limitsShape(),
       ...tagsShape(),
+      ...capabilitiesShape(),
     })
     .strict()
     .refine((w) => w.preset !== undefined || w.baseUrl !== undefined, { message: 'expected a preset or a baseUrl', path: ['baseUrl'] });
@@ -179,9 +181,10 @@ function buildWorker(w: z.output<Schemas['worker']>): LlmWorker {
         ...(w.timeoutMs !== undefined ? { timeoutMs: w.timeoutMs } : {}),
         ...pickLimits(w),
         ...(w.tags !== undefined ? { tags: w.tags } : {}),
+        ...(w.capabilities !== undefined ? { capabilities: w.capabilities } : {}),
       });
     case 'ollama':
-      return new OllamaWorker({ name: w.name, baseUrl: w.baseUrl, model: w.model, priority: w.priority, timeoutMs: w.timeoutMs, ...pickLimits(w), ...(w.tags !== undefined ? { tags: w.tags } : {}) });
+      return new OllamaWorker({ name: w.name, baseUrl: w.baseUrl, model: w.model, priority: w.priority, timeoutMs: w.timeoutMs, ...pickLimits(w), ...(w.tags !== undefined ? { tags: w.tags } : {}), ...(w.capabilities !== undefined ? { capabilities: w.capabilities } : {}) });
     case 'demo':
       return new DemoWorker({ name: w.name, priority: w.priority });
   }

@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import type { ChatMessage } from '../behaviour/types.js';
+import { pickGeneration } from '../behaviour/validate.js';
 import { StreamAbortedError } from '../errors/pool.js';
 import { InvalidArgumentError } from '../errors/runtime.js';
 import { checkObject } from '../runtime/checks.js';
@@ -11,7 +12,7 @@ export interface ResponseCacheOptions {
   maxEntries?: number;
   /** How long an answer is kept, ms. Default 600 000 (10 minutes). */
   ttlMs?: number;
-  /** Also cache requests sampled with `backendOptions.temperature` above 0 (their answers vary). Default false. */
+  /** Also cache requests sampled with `temperature` (or `backendOptions.temperature`) above 0 (their answers vary). Default false. */
   sampled?: boolean;
 }
 
@@ -27,7 +28,7 @@ export function checkCacheOptions(options: ResponseCacheOptions): Required<Respo
 
 /** A complete answer as it is kept: its chunks' text and the final chunk's details. */
 interface Entry {
-  readonly chunks: ReadonlyArray<Pick<StreamChunk, 'worker' | 'text' | 'reasoning'>>;
+  readonly chunks: ReadonlyArray<Pick<StreamChunk, 'worker' | 'text' | 'reasoning' | 'toolCalls'>>;
   readonly last: Pick<StreamChunk, 'finishReason' | 'usage'>;
 }
 
@@ -35,7 +36,7 @@ type Lru = { get(k: string): Entry | undefined; set(k: string, v: Entry): void; 
 
 /**
  * Exact-match cache of complete answers, in memory (lru-cache, bounded by count and time). The
- * key is the normalised request: model, messages, backend options. Only an answer that completed
+ * key is the normalised request: model, route, messages, tools, format, sampling, backend options. Only an answer that completed
  * on one worker, without a continuation, is kept; a hit is replayed as a stream whose chunks
  * say `cached: true`. @internal
  */
@@ -57,9 +58,10 @@ export class ResponseCache {
   /** The request's key, or undefined when it is not to be cached (opted out, or sampled). */
   key(messages: readonly ChatMessage[], o: DispatchOptions): string | undefined {
     if (o.cache === false) return undefined;
-    const t = o.backendOptions?.temperature;
+    const t = o.temperature ?? o.backendOptions?.temperature;
     if (!this.#sampled && typeof t === 'number' && t > 0) return undefined;
-    return JSON.stringify([o.model ?? null, messages.map((m) => [m.role, m.content]), o.backendOptions ?? null]);
+    const gen = pickGeneration(o) ?? null;
+    return JSON.stringify([o.model ?? null, o.route ?? null, messages.map((m) => [m.role, m.content, m.toolCalls ?? null, m.toolCallId ?? null, m.name ?? null]), gen, o.backendOptions ?? null]);
   }
 
   /** The cached answer replayed as a stream, or undefined on a miss. */
@@ -70,11 +72,11 @@ export class ResponseCache {
 
   /** Streams `source` through, keeping the answer if it completes on one worker without a continuation. */
   async *recording(key: string, source: AsyncGenerator<StreamChunk, void, undefined>): AsyncGenerator<StreamChunk, void, undefined> {
-    const chunks: Array<Pick<StreamChunk, 'worker' | 'text' | 'reasoning'>> = [];
+    const chunks: Array<Pick<StreamChunk, 'worker' | 'text' | 'reasoning' | 'toolCalls'>> = [];
     let whole = true;
     for await (const c of source) {
       if (c.segment > 0 || (chunks.length > 0 && c.worker !== chunks[0]!.worker)) whole = false;
-      if (whole) chunks.push(c.reasoning !== undefined ? { worker: c.worker, text: c.text, reasoning: c.reasoning } : { worker: c.worker, text: c.text });
+      if (whole) chunks.push(kept(c));
       if (c.done && whole) this.#lru.set(key, { chunks, last: { ...(c.finishReason ? { finishReason: c.finishReason } : {}), ...(c.usage ? { usage: c.usage } : {}) } });
       yield c;
     }
@@ -91,4 +93,14 @@ async function* replay(e: Entry, signal: AbortSignal | undefined): AsyncGenerato
     const done = i === n - 1;
     yield { ...c, done, segment: 0, cached: true, ...(done ? e.last : {}) };
   }
+}
+
+/** What a chunk keeps in the cache: its worker, text, reasoning and tool-call pieces. */
+function kept(c: StreamChunk): Pick<StreamChunk, 'worker' | 'text' | 'reasoning' | 'toolCalls'> {
+  return {
+    worker: c.worker,
+    text: c.text,
+    ...(c.reasoning !== undefined ? { reasoning: c.reasoning } : {}),
+    ...(c.toolCalls !== undefined ? { toolCalls: c.toolCalls } : {}),
+  };
 }

@@ -1,6 +1,7 @@
 import { lazy } from '../lazy-zod.js';
-import type { ChatMessage, FinishReason, Usage } from '../behaviour/types.js';
-import { parseWith, validateMessages } from '../behaviour/validate.js';
+import type { ChatMessage, FinishReason, ToolCall, ToolCallDelta, Usage } from '../behaviour/types.js';
+import { checkToolChoice, generationShape, parseWith, validateMessages } from '../behaviour/validate.js';
+import { collectToolCalls } from '../behaviour/tool-calls.js';
 import { ShutdownError } from '../errors/pool.js';
 import { InvalidArgumentError, NoProcError } from '../errors/runtime.js';
 import { checkSystem, type ActorSystem } from '../runtime/system.js';
@@ -22,6 +23,8 @@ export interface Completion {
   readonly workers: readonly string[];
   readonly finishReason?: FinishReason;
   readonly usage?: Usage;
+  /** The tool calls the model made (with `finishReason: 'tool_calls'`), when it made some. */
+  readonly toolCalls?: readonly ToolCall[];
 }
 
 const optionsSchema = lazy((z) =>
@@ -33,9 +36,11 @@ const optionsSchema = lazy((z) =>
       priority: z.number().finite().optional(),
       cache: z.boolean().optional(),
       route: z.string().min(1).optional(),
+      ...generationShape(),
       ...requestPolicyShape(),
     })
-    .strict(),
+    .strict()
+    .superRefine(checkToolChoice),
 );
 const defaultsSchema = lazy((z) => z.object(requestPolicyShape()).strict());
 
@@ -185,14 +190,17 @@ export class Dispatcher {
     let text = '';
     const workers: string[] = [];
     let last: StreamChunk | undefined;
+    let deltas: ToolCallDelta[] | undefined;
     for await (const c of this.dispatchStream(messages, options)) {
       text += c.text;
       if (workers.at(-1) !== c.worker) workers.push(c.worker);
+      if (c.toolCalls !== undefined) (deltas ??= []).push(...c.toolCalls);
       last = c;
     }
     return {
       text,
       workers,
+      ...(deltas !== undefined ? { toolCalls: collectToolCalls(deltas) } : {}),
       ...(last?.finishReason !== undefined ? { finishReason: last.finishReason } : {}),
       ...(last?.usage !== undefined ? { usage: last.usage } : {}),
     };

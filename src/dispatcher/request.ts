@@ -1,5 +1,6 @@
 import pRetry from 'p-retry';
-import { ABORTS_PROMPTLY, type ChatMessage, type CompletionChunk, type FinishReason, type RateLimitHint, type StreamOptions, type Usage } from '../behaviour/types.js';
+import { ABORTS_PROMPTLY, type ChatMessage, type CompletionChunk, type FinishReason, type GenerationOptions, type RateLimitHint, type StreamOptions, type ToolCallDelta, type Usage } from '../behaviour/types.js';
+import { capabilitiesNeeded, pickGeneration, type Capability } from '../behaviour/validate.js';
 import {
   DeadlineExceededError,
   NoWorkersAvailableError,
@@ -9,6 +10,7 @@ import {
   StreamAbortedError,
   StreamInterruptedError,
   WorkerError,
+  isWorkerError,
   type AttemptFailure,
 } from '../errors/pool.js';
 import { describe, isActorExitedError, isCallAbortedError, isCallTimeoutError } from '../errors/runtime.js';
@@ -21,7 +23,7 @@ import type { InspectionEvent } from '../events.js';
 import type { Router } from './routing.js';
 
 /** Per-request options of `dispatchStream`. Timeouts default to the pool's. */
-export interface DispatchOptions extends RequestPolicyOptions {
+export interface DispatchOptions extends RequestPolicyOptions, GenerationOptions {
   /** Model to ask for; each worker's default when absent. */
   model?: string;
   /** Cancels the request end to end: the worker's HTTP request is aborted and its slot freed. Never failed over. */
@@ -55,6 +57,8 @@ export interface StreamChunk {
   readonly usage?: Usage;
   /** True when replayed from the response cache (no worker was asked). */
   readonly cached?: true;
+  /** Pieces of tool calls (see `ToolCallDelta`); assemble them with `collectToolCalls`, or use `complete`. */
+  readonly toolCalls?: readonly ToolCallDelta[];
 }
 
 /**
@@ -99,6 +103,12 @@ export class Request {
   /** The workers' tag, name or model this request goes to (and whether it was asked as a tag). */
   readonly route: string | undefined;
   readonly strictRoute: boolean;
+  /** Tools, JSON format and sampling asked for (undefined when none). */
+  readonly generation: GenerationOptions | undefined;
+  /** What a worker must support to take it (tools, images, a JSON schema). */
+  readonly needs: readonly Capability[];
+  /** Tool-call pieces delivered by the current segment's worker (a broken tool call is never continued). */
+  toolDeltas = 0;
   /** How long the last checkout may wait in the pool's queue, ms (its call's timeout). */
   #waitMs = 0;
   readonly attempts: AttemptFailure[] = [];
@@ -135,9 +145,9 @@ export class Request {
   ) {
     this.started = env.system.clock.now();
     this.deadlineAt = this.started + policy.deadlineMs;
-    let chars = 0;
-    for (const m of messages) chars += m.content.length;
-    this.tokens = estimateTokens(chars);
+    this.tokens = estimateTokens(conversationChars(messages));
+    this.generation = pickGeneration(o);
+    this.needs = this.generation === undefined && plainText(messages) ? NO_NEEDS : capabilitiesNeeded(messages, o);
     const tag = o.route ?? env.route?.(messages);
     this.route = tag ?? o.model;
     this.strictRoute = tag !== undefined;
@@ -245,6 +255,7 @@ export class Request {
       tokens: this.tokens,
       priority: this.o.priority ?? 0,
       ...(this.route !== undefined ? { route: this.route, strict: this.strictRoute } : {}),
+      ...(this.needs.length > 0 ? { needs: this.needs } : {}),
     };
     const now = this.env.system.clock.now();
     this.checkoutAt = now;
@@ -285,6 +296,7 @@ export class Request {
       signal: a.ctl.signal,
       ...(o.model !== undefined && a.lease.aliased !== true ? { model: o.model } : {}),
       ...(o.backendOptions !== undefined ? { backendOptions: o.backendOptions } : {}),
+      ...this.generation,
       reportLimits: (hint: RateLimitHint) => {
         const pool = findPool();
         if (pool !== undefined) reportRest(pool, a.name, hint.restMs, hint.reason);
@@ -336,6 +348,10 @@ export class Request {
     if (c.reasoning !== undefined) out.reasoning = c.reasoning;
     if (c.finishReason !== undefined) out.finishReason = c.finishReason;
     if (c.usage !== undefined) out.usage = c.usage;
+    if (c.toolCalls !== undefined && c.toolCalls.length > 0) {
+      out.toolCalls = c.toolCalls;
+      this.toolDeltas += c.toolCalls.length;
+    }
     return out;
   }
 
@@ -345,16 +361,21 @@ export class Request {
    */
   failed(a: Attempt, e: unknown, segmentChars: number): void {
     const error = a.ctl.signal.aborted ? a.ctl.signal.reason : e;
-    a.release({ kind: 'failure', error, ...(a.firstAt !== undefined ? { firstChunkMs: a.firstAt - a.started } : {}) });
+    // A worker that refused what it cannot do is not down: its slot goes back untouched.
+    if (isWorkerError(error) && error.kind === 'unsupported') a.release({ kind: 'cancelled' });
+    else a.release({ kind: 'failure', error, ...(a.firstAt !== undefined ? { firstChunkMs: a.firstAt - a.started } : {}) });
     const reason = describe(error);
     this.attempts.push({ worker: a.name, reason, error });
     this.tried.push(a.name);
     const events = this.env.system.events;
     const phase = a.firstAt !== undefined ? 'mid_stream' : a.accepted ? 'first_chunk' : 'start';
     if (events.listening) events.emit(() => ({ type: 'pool.attempt_failed', requestId: this.id, worker: a.name, phase, reason, error }));
-    if (segmentChars > 0) {
+    const toolDeltas = this.toolDeltas;
+    this.toolDeltas = 0;
+    if (segmentChars > 0 || toolDeltas > 0) {
       const cont = this.policy.continuation;
-      if (cont === false || this.switches >= cont.maxSwitches) {
+      // A half-streamed tool call cannot be continued by another worker: the stream ends with the error.
+      if (cont === false || this.switches >= cont.maxSwitches || toolDeltas > 0) {
         this.finish('interrupted');
         throw new StreamInterruptedError(a.name, this.parts.join(''), error, this.attempts);
       }
@@ -528,4 +549,25 @@ function retryCheckout(
 export function continuationMessages(messages: readonly ChatMessage[], partial: string, cont: RequestPolicy['continuation']): ChatMessage[] {
   const prompt = cont === false ? DEFAULT_CONTINUATION_PROMPT : cont.prompt;
   return [...messages, { role: 'assistant', content: partial }, { role: 'user', content: prompt }];
+}
+
+const NO_NEEDS: readonly Capability[] = Object.freeze([]);
+/** Tokens an image is counted as, for `tpm` and context checks (a rough figure: 85 to 1,500 by size). */
+const IMAGE_TOKENS = 765;
+
+/** Plain text messages only (no parts, no tool calls). */
+function plainText(messages: readonly ChatMessage[]): boolean {
+  for (const m of messages) if (typeof m.content !== 'string' || m.toolCalls !== undefined || m.toolCallId !== undefined) return false;
+  return true;
+}
+
+/** Characters of a conversation, for the token estimate: its text, tool calls' arguments, and images as {@link IMAGE_TOKENS}. */
+function conversationChars(messages: readonly ChatMessage[]): number {
+  let chars = 0;
+  for (const m of messages) {
+    if (typeof m.content === 'string') chars += m.content.length;
+    else for (const p of m.content) chars += p.type === 'text' ? p.text.length : IMAGE_TOKENS * 4;
+    if (m.toolCalls !== undefined) for (const c of m.toolCalls) chars += c.name.length + c.arguments.length;
+  }
+  return chars;
 }

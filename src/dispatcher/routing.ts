@@ -1,4 +1,4 @@
-import type { ChatMessage } from '../behaviour/types.js';
+import { messageText, type ChatMessage } from '../behaviour/types.js';
 import { InvalidArgumentError } from '../errors/runtime.js';
 
 /** Decides a request's route (a worker tag) from its messages; undefined: any worker. */
@@ -38,7 +38,7 @@ export function rulesRouter(rules: readonly RouteRule[]): Router {
   const compiled = rules.map((r, i) => compile(r, `routes[${i}]`));
   return (messages) => {
     let text: string | undefined;
-    for (let i = messages.length - 1; i >= 0 && text === undefined; i--) if (messages[i]!.role === 'user') text = messages[i]!.content;
+    for (let i = messages.length - 1; i >= 0 && text === undefined; i--) if (messages[i]!.role === 'user') text = messageText(messages[i]!);
     if (text === undefined) return undefined;
     const lower = text.toLowerCase();
     for (const r of compiled) if (r.matches(text, lower)) return r.tag;

@@ -35,7 +35,9 @@ export const isValidationError = guardFor<ValidationError>('validation');
  * - `model_not_found`, `bad_request`: fail over;
  * - `protocol`: malformed or oversized data; `stream_error`: the backend reported an error mid-stream;
  * - `truncated`: the stream ended without its final chunk;
- * - `first_chunk_timeout`, `idle_timeout`: the backend went silent.
+ * - `first_chunk_timeout`, `idle_timeout`: the backend went silent;
+ * - `unsupported`: the worker refused, before sending, what its backend cannot do (an image URL
+ *   to Ollama, a forced tool choice): fail over, and the worker is not counted as down.
  */
 export type WorkerErrorKind =
   | 'connection'
@@ -49,7 +51,8 @@ export type WorkerErrorKind =
   | 'stream_error'
   | 'truncated'
   | 'first_chunk_timeout'
-  | 'idle_timeout';
+  | 'idle_timeout'
+  | 'unsupported';
 
 /** Details of a {@link WorkerError}. */
 export interface WorkerErrorDetails {

@@ -1,4 +1,4 @@
-import type { Health, LlmWorker } from '../behaviour/types.js';
+import type { Health, LlmWorker, WorkerCapabilities } from '../behaviour/types.js';
 import { isWorkerError, type AttemptFailure, type WorkerError } from '../errors/pool.js';
 import { describe } from '../errors/runtime.js';
 import type { Clock } from '../runtime/clock.js';
@@ -23,6 +23,8 @@ interface Slot {
   readonly model: string | undefined;
   /** What a request may route by to reach it: its tags, its name and its model. */
   readonly routes: ReadonlySet<string>;
+  /** What it declared it supports beyond text (`WorkerInfo.capabilities`). */
+  readonly capabilities: WorkerCapabilities;
   readonly priority: number;
   readonly limits: ResolvedLimits;
   health: Health | undefined;
@@ -79,6 +81,7 @@ export class PoolState {
       kind: typeof info?.kind === 'string' ? info.kind : 'unknown',
       model,
       routes: routesOf(name, info?.tags, model),
+      capabilities: typeof info?.capabilities === 'object' && info.capabilities !== null ? info.capabilities : {},
       priority: safe(() => finiteOr(entry.worker.priority(), 100), 100),
       // Checked when the worker registered (checkWorker); a worker that changed its mind is unlimited.
       limits: safe(() => resolveLimits(entry.worker.limits?.(), `worker "${name}" limits`), UNLIMITED),
@@ -89,6 +92,14 @@ export class PoolState {
     });
     this.#dirty = true;
     this.#outside.clear();
+    this.#countContextLimits();
+  }
+
+  /** Workers declaring a context length: requests are checked against it only when some do. */
+  #contextLimits = 0;
+  #countContextLimits(): void {
+    this.#contextLimits = 0;
+    for (const s of this.slots.values()) if (typeof s.capabilities.contextLength === 'number') this.#contextLimits++;
   }
 
   remove(name: string): void {
@@ -98,6 +109,7 @@ export class PoolState {
     this.slots.delete(name);
     this.#dirty = true;
     this.#outside.clear();
+    this.#countContextLimits();
   }
 
   dispose(): void {
@@ -118,7 +130,7 @@ export class PoolState {
     const admit = (c: Candidate): Ticket | undefined => store.tryAcquire(c.name, this.slots.get(c.name)!.limits, req.tokens, now);
     const pick = this.selection.pick(exclude, admit, this.env.options.overflow === 'wait');
     if (pick.kind === 'full') return 'full';
-    if (pick.kind === 'none') return { ok: false, kind: 'none', skipped: this.#skipped(exclude, now) };
+    if (pick.kind === 'none') return { ok: false, kind: 'none', skipped: this.#skipped(exclude, req, now) };
     const slot = this.slots.get(pick.candidate.name)!;
     if (this.selection.loadAware) this.selection.loadChanged(slot.name, store.load(slot.name, now).inflight);
     if (slot.circuit.state === 'half_open') {
@@ -160,7 +172,7 @@ export class PoolState {
     const exclude = this.#excludeFor(req);
     if (exclude === 'unrouted') return { kind: 'none', skipped: unrouted(req.route!).skipped };
     const order = this.selection.plan(exclude, this.env.options.overflow === 'wait');
-    if (order.length === 0) return { kind: 'none', skipped: this.#skipped(exclude, now) };
+    if (order.length === 0) return { kind: 'none', skipped: this.#skipped(exclude, req, now) };
     return { kind: 'plan', candidates: order.map((c) => ({ name: c.name, limits: this.slots.get(c.name)!.limits })) };
   }
 
@@ -209,15 +221,29 @@ export class PoolState {
    */
   #excludeFor(req: CheckoutRequest): Excluded | 'unrouted' {
     const base = excluding(req.exclude);
-    if (req.route === undefined) return base;
-    let out = this.#outside.get(req.route);
+    const lacking = req.needs !== undefined || this.#contextLimits > 0 ? this.#lacking(req) : undefined;
+    const withLacking: Excluded = lacking === undefined || lacking.size === 0 ? base : { has: (n) => lacking.has(n) || base.has(n) };
+    if (req.route === undefined) return withLacking;
+    const out = this.#routeOutside(req.route);
+    if (out.size === this.slots.size) return req.strict ? 'unrouted' : withLacking;
+    return out.size === 0 ? withLacking : { has: (n) => out.has(n) || withLacking.has(n) };
+  }
+
+  /** The workers a route leaves out (cached until membership changes). */
+  #routeOutside(route: string): ReadonlySet<string> {
+    let out = this.#outside.get(route);
     if (out === undefined) {
-      out = new Set([...this.slots.values()].filter((s) => !s.routes.has(req.route!)).map((s) => s.name));
-      this.#outside.set(req.route, out);
+      out = new Set([...this.slots.values()].filter((s) => !s.routes.has(route)).map((s) => s.name));
+      this.#outside.set(route, out);
     }
-    if (out.size === this.slots.size) return req.strict ? 'unrouted' : base;
-    const outside = out;
-    return out.size === 0 ? base : { has: (n) => outside.has(n) || base.has(n) };
+    return out;
+  }
+
+  /** The workers that cannot take `req`: a capability it needs is missing, or its context is too small. */
+  #lacking(req: CheckoutRequest): Set<string> {
+    const out = new Set<string>();
+    for (const s of this.slots.values()) if (lacks(s, req) !== undefined) out.add(s.name);
+    return out;
   }
 
   /** Rebuilds the eligible and busy sets: only when something changed. */
@@ -243,9 +269,17 @@ export class PoolState {
     return (s.cooldown !== null && s.cooldown.until > now) || s.circuit.holding;
   }
 
-  #skipped(exclude: { has(n: string): boolean }, now: number): AttemptFailure[] {
+  #skipped(exclude: { has(n: string): boolean }, req: CheckoutRequest, now: number): AttemptFailure[] {
     const out: AttemptFailure[] = [];
-    for (const s of this.slots.values()) if (!exclude.has(s.name)) out.push({ worker: s.name, reason: this.#whyNot(s, now) });
+    const tried = new Set(req.exclude);
+    const outside = req.route !== undefined ? this.#routeOutside(req.route) : undefined;
+    for (const s of this.slots.values()) {
+      if (!exclude.has(s.name)) out.push({ worker: s.name, reason: this.#whyNot(s, now) });
+      else if (!tried.has(s.name) && (outside === undefined || !outside.has(s.name) || outside.size === this.slots.size)) {
+        const why = lacks(s, req);
+        if (why !== undefined) out.push({ worker: s.name, reason: why });
+      }
+    }
     return out;
   }
 
@@ -441,3 +475,14 @@ function aliased(slot: Slot, req: CheckoutRequest): boolean {
 function unrouted(route: string): Extract<Checkout, { kind: 'none' }> {
   return { ok: false, kind: 'none', skipped: [{ worker: '(routing)', reason: `no worker carries the tag or name "${route}"` }] };
 }
+
+/** Why `slot` cannot take `req` (a capability it lacks, a context too small), or undefined when it can. */
+function lacks(slot: Slot, req: CheckoutRequest): string | undefined {
+  const caps = slot.capabilities;
+  for (const need of req.needs ?? []) if (caps[need] !== true) return `does not support ${CAPABILITY_WORDS[need]}`;
+  const ctx = caps.contextLength;
+  if (typeof ctx === 'number' && req.tokens > ctx) return `context of ${ctx} tokens is too small for about ${req.tokens}`;
+  return undefined;
+}
+
+const CAPABILITY_WORDS = { tools: 'tools', images: 'images', jsonSchema: 'a JSON schema response format' } as const;

@@ -1,3 +1,4 @@
+import type { Capability } from '../behaviour/validate.js';
 import type { Health, LlmWorker } from '../behaviour/types.js';
 import type { AttemptFailure } from '../errors/pool.js';
 import { InvalidArgumentError } from '../errors/runtime.js';
@@ -107,6 +108,8 @@ export interface CheckoutRequest {
   readonly route?: string;
   /** The route was asked for explicitly (a tag): no worker carrying it is an error; else (a model) it is passed on. */
   readonly strict?: boolean;
+  /** What a worker must support to take it (tools, images, a JSON schema). */
+  readonly needs?: readonly Capability[];
 }
 
 /** The pool's protocol. @internal */

@@ -36,6 +36,8 @@ export interface FakeOllamaScript {
   splitWrites?: boolean;
   /** `done_reason` of the final line. Default `'stop'`. */
   doneReason?: string;
+  /** Tool calls made after the text, in one line as Ollama sends them (`message.tool_calls`, arguments as objects). */
+  toolCalls?: Array<{ name: string; arguments: Record<string, unknown> }>;
 }
 
 /** Options of {@link startFakeOllama}. */
@@ -53,7 +55,7 @@ export interface FakeOllamaOptions {
 /** One `/api/chat` request as the fake server received it. */
 export interface FakeOllamaRequest {
   readonly model: string;
-  readonly messages: Array<{ role: string; content: string }>;
+  readonly messages: Array<{ role: string; content: string; images?: string[]; tool_calls?: unknown[]; tool_name?: string }>;
   readonly stream: boolean;
   readonly body: Record<string, unknown>;
 }
@@ -165,6 +167,10 @@ export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<
       if (script.delayMs) await wait(script.delayMs);
       if (res.destroyed) return;
       await write(line(chunks[i]!));
+    }
+    if (script.toolCalls !== undefined && script.toolCalls.length > 0) {
+      const tool_calls = script.toolCalls.map((c) => ({ function: { name: c.name, arguments: c.arguments } }));
+      await write(JSON.stringify({ model: request.model, created_at, message: { role: 'assistant', content: '', tool_calls }, done: false }) + '\n');
     }
     tracker.finish();
     if (script.endWithoutDone) return void res.end();

@@ -46,6 +46,16 @@ export interface FakeOpenAIScript {
   oversizedEvent?: number;
   /** A malformed JSON event after this many chunks. */
   malformedAfter?: number;
+  /**
+   * Tool calls made after the text, streamed as OpenAI does: per call, a delta with its index,
+   * id, type and name, then its arguments in pieces of `toolArgumentPiece` characters; the finish
+   * reason is then `tool_calls`.
+   */
+  toolCalls?: Array<{ name: string; arguments: string }>;
+  /** Characters of arguments per delta. Default 8. */
+  toolArgumentPiece?: number;
+  /** Destroy the connection after this many tool-call deltas (a tool call broken mid-stream). */
+  resetAfterToolDeltas?: number;
 }
 
 /** Options of {@link startFakeOpenAI}. */
@@ -55,7 +65,7 @@ export interface FakeOpenAIOptions {
   /** When set, requests without `Authorization: Bearer <apiKey>` get 401. */
   apiKey?: string;
   /** Script for every chat request, or a function choosing per request. */
-  script?: FakeOpenAIScript | ((index: number) => FakeOpenAIScript);
+  script?: FakeOpenAIScript | ((index: number, body: Record<string, unknown>) => FakeOpenAIScript);
   /**
    * Request fields refused with 422 `extra_forbidden`, as Mistral's and Cohere's APIs refuse
    * `stream_options` (e.g. `['stream_options']`).
@@ -107,7 +117,7 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
       const detail = [{ type: 'extra_forbidden', loc: ['body', extra], msg: 'Extra inputs are not permitted' }];
       return json(422, { object: 'error', message: { detail }, type: 'invalid_request_error', param: null, code: null });
     }
-    const script = typeof opts.script === 'function' ? opts.script(requests.length - 1) : (opts.script ?? {});
+    const script = typeof opts.script === 'function' ? opts.script(requests.length - 1, body) : (opts.script ?? {});
     const tracker = track(res);
     if (script.status !== undefined && script.status !== 200) {
       tracker.finish();
@@ -167,7 +177,23 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
       if (res.destroyed) return;
       await event(chunk({ content: chunks[i] }));
     }
-    await event(chunk({}, 'stop'));
+    const calls = script.toolCalls ?? [];
+    let deltas = 0;
+    for (const [index, call] of calls.entries()) {
+      await event(chunk({ tool_calls: [{ index, id: `call_${index}_${requests.length}`, type: 'function', function: { name: call.name, arguments: '' } }] }));
+      const piece = script.toolArgumentPiece ?? 8;
+      for (let at = 0; at < call.arguments.length; at += piece) {
+        if (script.resetAfterToolDeltas === deltas++) {
+          tracker.finish();
+          await wait(10);
+          return void res.socket?.resetAndDestroy();
+        }
+        if (script.delayMs) await wait(script.delayMs);
+        if (res.destroyed) return;
+        await event(chunk({ tool_calls: [{ index, function: { arguments: call.arguments.slice(at, at + piece) } }] }));
+      }
+    }
+    await event(chunk({}, calls.length > 0 ? 'tool_calls' : 'stop'));
     if (script.usage !== false) {
       await event({ id: 'chatcmpl-1', object: 'chat.completion.chunk', created: 0, model, choices: [], usage: { prompt_tokens: 3, completion_tokens: chunks.length, total_tokens: 3 + chunks.length } });
     }

@@ -1,5 +1,7 @@
-import { ABORTS_PROMPTLY, type ChatMessage, type CompletionChunk, type FinishReason, type Health, type LlmWorker, type RateLimitHint, type StreamOptions, type Usage, type WorkerInfo } from '../behaviour/types.js';
+import { ABORTS_PROMPTLY, type GenerationOptions, type ToolCall, type ToolCallDelta, type WorkerCapabilities, type ChatMessage, type CompletionChunk, type FinishReason, type Health, type LlmWorker, type RateLimitHint, type StreamOptions, type Usage, type WorkerInfo } from '../behaviour/types.js';
 import { WorkerError } from '../errors/pool.js';
+import { pickGeneration } from '../behaviour/validate.js';
+import { ALL_CAPABILITIES } from '../adapters/openai-request.js';
 import { realClock, type Clock } from '../runtime/clock.js';
 import { resolveLimits, type WorkerLimits } from '../pool/admission.js';
 import { checkInteger, checkMs, checkObject } from '../runtime/checks.js';
@@ -49,6 +51,14 @@ export interface MockWorkerOptions {
   tags?: string[];
   /** Reported through `reportLimits` on each request, as a backend's rate-limit headers would. */
   rateLimitHint?: RateLimitHint;
+  /** What it says it supports (`WorkerInfo.capabilities`). Default tools, images and JSON schema. */
+  capabilities?: WorkerCapabilities;
+  /**
+   * Tool calls it makes after its text, streamed as deltas (each call's id and name, then its
+   * arguments in two pieces; each piece counts as a chunk for `failAfter`). The final chunk then
+   * says `finishReason: 'tool_calls'`.
+   */
+  toolCalls?: readonly ToolCall[];
 }
 
 /** One recorded `streamCompletion` call. */
@@ -56,6 +66,8 @@ export interface MockCall {
   readonly messages: readonly ChatMessage[];
   readonly model: string | undefined;
   readonly signal: AbortSignal;
+  /** The request's generation options (tools, format, sampling), those that were set. */
+  readonly options: GenerationOptions;
 }
 
 /**
@@ -95,7 +107,13 @@ export class MockWorker implements LlmWorker {
   }
 
   info(): WorkerInfo {
-    return { name: this.name, kind: 'mock', models: this.#o.models ?? ['mock-model'], ...(this.#o.tags ? { tags: this.#o.tags } : {}) };
+    return {
+      name: this.name,
+      kind: 'mock',
+      models: this.#o.models ?? ['mock-model'],
+      ...(this.#o.tags ? { tags: this.#o.tags } : {}),
+      capabilities: this.#o.capabilities ?? ALL_CAPABILITIES,
+    };
   }
 
   priority(): number {
@@ -123,7 +141,7 @@ export class MockWorker implements LlmWorker {
   }
 
   async streamCompletion(messages: readonly ChatMessage[], opts: StreamOptions): Promise<AsyncIterable<CompletionChunk>> {
-    this.calls.push({ messages, model: opts.model, signal: opts.signal });
+    this.calls.push({ messages, model: opts.model, signal: opts.signal, options: pickGeneration(opts) ?? {} });
     const o = this.#o;
     const f = o.failOnStart;
     if (f === true || f instanceof Error || (typeof f === 'number' && f > 0)) {
@@ -153,6 +171,11 @@ export class MockWorker implements LlmWorker {
         : Symbol.asyncIterator in (source as object)
           ? (source as AsyncIterable<string>)[Symbol.asyncIterator]()
           : (source as Iterable<string>)[Symbol.iterator]();
+      const broke = (): Error | undefined => {
+        if (o.failAfter === undefined || n < o.failAfter) return undefined;
+        ended = true;
+        return this.#error(`stream broke after ${n} chunks (scripted)`);
+      };
       for (;;) {
         let text: string;
         if (arr) {
@@ -163,19 +186,27 @@ export class MockWorker implements LlmWorker {
           if (r.done) break;
           text = r.value;
         }
-        if (o.failAfter !== undefined && n >= o.failAfter) {
-          ended = true;
-          throw this.#error(`stream broke after ${n} chunks (scripted)`);
-        }
+        const e = broke();
+        if (e) throw e;
         if (sleeper) await sleeper.sleep(o.delayMs!);
         signal.throwIfAborted();
         n++;
         yield { text };
       }
+      for (const piece of toolPieces(o.toolCalls ?? [])) {
+        const e = broke();
+        if (e) throw e;
+        if (sleeper) await sleeper.sleep(o.delayMs!);
+        signal.throwIfAborted();
+        n++;
+        yield { text: '', toolCalls: [piece] };
+      }
+      const e = broke();
+      if (e) throw e;
       ended = true;
-      if (o.failAfter !== undefined && n >= o.failAfter) throw this.#error(`stream broke after ${n} chunks (scripted)`);
       if (o.truncate) return;
-      yield { text: '', done: true, finishReason: o.finishReason ?? 'stop', ...(o.usage ? { usage: o.usage } : {}) };
+      const finishReason = o.finishReason ?? ((o.toolCalls?.length ?? 0) > 0 ? 'tool_calls' : 'stop');
+      yield { text: '', done: true, finishReason, ...(o.usage ? { usage: o.usage } : {}) };
     } finally {
       sleeper?.dispose();
       void Promise.resolve(it?.return?.()).catch(() => {});
@@ -227,5 +258,15 @@ class Sleeper {
   dispose(): void {
     this.#clock.clearTimeout(this.#timer);
     this.#signal.removeEventListener('abort', this.#onAbort);
+  }
+}
+
+/** Each call as its deltas: id and name, then the arguments in two pieces. */
+function* toolPieces(calls: readonly ToolCall[]): Generator<ToolCallDelta> {
+  for (const [index, c] of calls.entries()) {
+    const half = Math.ceil(c.arguments.length / 2);
+    yield { index, id: c.id, name: c.name };
+    yield { index, arguments: c.arguments.slice(0, half) };
+    yield { index, arguments: c.arguments.slice(half) };
   }
 }

@@ -163,7 +163,7 @@ describe('OllamaWorker health and info', () => {
 
   it('has the seed defaults and no credentials in info()', () => {
     const w = new OllamaWorker();
-    expect(w.info()).toEqual({ name: 'ollama-local', kind: 'ollama', models: ['gemma3:4b'], endpoint: 'http://localhost:11434' });
+    expect(w.info()).toEqual({ name: 'ollama-local', kind: 'ollama', models: ['gemma3:4b'], endpoint: 'http://localhost:11434', capabilities: { tools: true, images: true, jsonSchema: true } });
     expect(w.priority()).toBe(10);
     expect(new OllamaWorker({ baseUrl: 'http://user:secret@host:1/' }).info().endpoint).toBe('http://host:1');
   });

@@ -22,7 +22,7 @@ describe('config files', () => {
   it('the default is one ollama-local worker with the seed settings', () => {
     const c = parseConfig(DEFAULT_CONFIG);
     expect(c.workers.map((w) => w.info())).toEqual([
-      { name: 'ollama-local', kind: 'ollama', models: ['gemma3:4b'], endpoint: 'http://localhost:11434' },
+      { name: 'ollama-local', kind: 'ollama', models: ['gemma3:4b'], endpoint: 'http://localhost:11434', capabilities: { tools: true, images: true, jsonSchema: true } },
     ]);
   });
 
