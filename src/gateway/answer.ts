@@ -1,6 +1,8 @@
-import type { ChatMessage } from '../behaviour/types.js';
+import type { ToolCall, ToolCallDelta } from '../behaviour/types.js';
+import { collectToolCalls } from '../behaviour/tool-calls.js';
 import type { Dispatcher } from '../dispatcher/dispatcher.js';
-import type { StreamChunk } from '../dispatcher/request.js';
+import type { DispatchOptions, StreamChunk } from '../dispatcher/request.js';
+import type { PoolRequest } from './requests.js';
 import { describe } from '../errors/runtime.js';
 import { toGatewayError, type Call, type GatewayError } from './gateway.js';
 
@@ -21,8 +23,8 @@ export interface Writer {
  * mid-answer as the protocol's error, never as a complete answer. Errors before the first chunk
  * are thrown for the caller to answer. @internal
  */
-export async function stream(call: Call, messages: ChatMessage[], writer: Writer, route?: string): Promise<void> {
-  const it = call.dispatcher.dispatchStream(messages, { signal: call.signal, ...(route !== undefined ? { route } : {}) });
+export async function stream(call: Call, request: PoolRequest, writer: Writer, route?: string): Promise<void> {
+  const it = call.dispatcher.dispatchStream(request.messages, dispatchOptions(call, request, route));
   let started = false;
   try {
     for await (const c of it) {
@@ -41,14 +43,31 @@ export async function stream(call: Call, messages: ChatMessage[], writer: Writer
 }
 
 /** The whole answer at once (a non-streaming request). @internal */
-export async function collect(call: Call, messages: ChatMessage[], route?: string): Promise<{ text: string; last: StreamChunk; model: string }> {
+export async function collect(call: Call, request: PoolRequest, route?: string): Promise<Collected> {
   let text = '';
+  let reasoning = '';
   let last: StreamChunk | undefined;
-  for await (const c of call.dispatcher.dispatchStream(messages, { signal: call.signal, ...(route !== undefined ? { route } : {}) })) {
+  const deltas: ToolCallDelta[] = [];
+  for await (const c of call.dispatcher.dispatchStream(request.messages, dispatchOptions(call, request, route))) {
     text += c.text;
+    if (c.reasoning !== undefined) reasoning += c.reasoning;
+    if (c.toolCalls !== undefined) deltas.push(...c.toolCalls);
     last = c;
   }
-  return { text, last: last!, model: await modelOf(call.dispatcher, last!.worker) };
+  return { text, reasoning, toolCalls: collectToolCalls(deltas), last: last!, model: await modelOf(call.dispatcher, last!.worker) };
+}
+
+/** A whole answer, for a non-streaming request. @internal */
+export interface Collected {
+  readonly text: string;
+  readonly reasoning: string;
+  readonly toolCalls: ToolCall[];
+  readonly last: StreamChunk;
+  readonly model: string;
+}
+
+function dispatchOptions(call: Call, request: PoolRequest, route: string | undefined): DispatchOptions {
+  return { signal: call.signal, ...request.options, ...(route !== undefined ? { route } : {}) };
 }
 
 function messageOf(g: GatewayError, e: unknown): string {

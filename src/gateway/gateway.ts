@@ -1,6 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { ChatMessage } from '../behaviour/types.js';
 import type { Dispatcher } from '../dispatcher/dispatcher.js';
 import { isDeadlineExceededError, isNoWorkersAvailableError, isQueueFullError, isQueueTimeoutError, isShutdownError, isStreamInterruptedError, isValidationError } from '../errors/pool.js';
 import { InvalidArgumentError } from '../errors/runtime.js';
@@ -20,7 +19,7 @@ export interface GatewayOptions {
    * no key asked. Take them from the environment; they are never logged or echoed.
    */
   keys?: readonly string[];
-  /** Largest request body accepted, bytes. Default 1 MiB (413 beyond). */
+  /** Largest request body accepted, bytes. Default 20 MiB (room for images in base64; 413 beyond). */
   maxBodyBytes?: number;
 }
 
@@ -71,7 +70,7 @@ export interface Call {
   readonly signal: AbortSignal;
 }
 
-const DEFAULT_MAX_BODY = 1 << 20;
+const DEFAULT_MAX_BODY = 20 << 20;
 
 /**
  * The gateway's handler over `source`. @throws InvalidArgumentError for bad options.
@@ -170,43 +169,6 @@ function keyCheck(keys: readonly string[]): (req: IncomingMessage) => boolean {
     for (const d of digests) ok = timingSafeEqual(given, d) || ok;
     return ok;
   };
-}
-
-/**
- * Checks a chat request's messages (text only for now): content as a string or as text parts.
- * @internal
- */
-export function chatMessages(value: unknown): ChatMessage[] {
-  if (!Array.isArray(value) || value.length === 0) throw new GatewayError(400, 'messages: expected a non-empty array', 'messages');
-  return value.map((m: unknown, i) => {
-    const o = m as { role?: unknown; content?: unknown; images?: unknown; tool_calls?: unknown };
-    if (typeof o !== 'object' || o === null) throw new GatewayError(400, `messages[${i}]: expected an object`, `messages[${i}]`);
-    if (o.role !== 'system' && o.role !== 'user' && o.role !== 'assistant') {
-      const what = o.role === 'tool' ? 'tool results are not supported by this gateway yet' : "expected role 'system', 'user' or 'assistant'";
-      throw new GatewayError(400, `messages[${i}].role: ${what}`, `messages[${i}].role`);
-    }
-    if (o.images !== undefined || o.tool_calls !== undefined) throw new GatewayError(400, `messages[${i}]: images and tool calls are not supported by this gateway yet`, `messages[${i}]`);
-    return { role: o.role, content: textOf(o.content, i) };
-  });
-}
-
-function textOf(content: unknown, i: number): string {
-  if (typeof content === 'string') return content;
-  if (Array.isArray(content)) {
-    return content
-      .map((p: unknown, j) => {
-        const part = p as { type?: unknown; text?: unknown };
-        if (part?.type === 'text' && typeof part.text === 'string') return part.text;
-        throw new GatewayError(400, `messages[${i}].content[${j}]: only text parts are supported by this gateway yet`, `messages[${i}].content[${j}]`);
-      })
-      .join('');
-  }
-  throw new GatewayError(400, `messages[${i}].content: expected a string or a list of text parts`, `messages[${i}].content`);
-}
-
-/** Refuses request fields the pool cannot honour yet (tools, structured output). @internal */
-export function refuseUnsupported(body: Record<string, unknown>, fields: readonly string[]): void {
-  for (const f of fields) if (body[f] !== undefined && body[f] !== null) throw new GatewayError(400, `${f}: not supported by this gateway yet`, f);
 }
 
 /**

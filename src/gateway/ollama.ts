@@ -1,6 +1,9 @@
 import type { StreamChunk } from '../dispatcher/request.js';
 import { batched, collect, routeOf, stream } from './answer.js';
-import { chatMessages, GatewayError, refuseUnsupported, type Call } from './gateway.js';
+import { GatewayError, type Call } from './gateway.js';
+import { fromOllama } from './requests.js';
+import { collectToolCalls } from '../behaviour/tool-calls.js';
+import type { ToolCall, ToolCallDelta } from '../behaviour/types.js';
 
 /** The version `GET /api/version` reports (Ollama's clients only display it). */
 const VERSION = '0.1.0';
@@ -9,15 +12,14 @@ const VERSION = '0.1.0';
 export async function ollamaChat(call: Call): Promise<void> {
   const body = call.body as Record<string, unknown>;
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new GatewayError(400, 'expected a JSON object');
-  refuseUnsupported(body, ['tools', 'format']);
-  const messages = chatMessages(body.messages);
+  const request = fromOllama(body);
   const route = await routeOf(call.dispatcher, body.model);
   const started = process.hrtime.bigint();
   const at = (): string => new Date().toISOString();
-  const final = (last: StreamChunk, model: string, content: string): object => ({
+  const final = (last: StreamChunk, model: string, message: object): object => ({
     model,
     created_at: at(),
-    message: { role: 'assistant', content },
+    message: { role: 'assistant', content: '', ...message },
     done: true,
     done_reason: last.finishReason === 'length' ? 'length' : 'stop',
     total_duration: Number(process.hrtime.bigint() - started),
@@ -25,19 +27,29 @@ export async function ollamaChat(call: Call): Promise<void> {
     ...(last.usage?.completionTokens !== undefined ? { eval_count: last.usage.completionTokens } : {}),
   });
   if (body.stream === false) {
-    const { text, last, model } = await collect(call, messages, route);
+    const a = await collect(call, request, route);
+    const message = { content: a.text, ...(a.reasoning !== '' ? { thinking: a.reasoning } : {}), ...(a.toolCalls.length > 0 ? { tool_calls: a.toolCalls.map(wireToolCall) } : {}) };
     call.res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
-    return void call.res.end(JSON.stringify(final(last, model, text)));
+    return void call.res.end(JSON.stringify(final(a.last, a.model, message)));
   }
   const res = call.res;
   const write = batched(res);
   const line = (v: unknown): void => write(`${JSON.stringify(v)}\n`);
-  await stream(call, messages, {
+  // Ollama sends each tool call whole: the pieces are kept and sent together before the last line.
+  const deltas: ToolCallDelta[] = [];
+  const piece = (c: StreamChunk, model: string): void => {
+    if (c.toolCalls !== undefined) deltas.push(...c.toolCalls);
+    if (c.text === '' && c.reasoning === undefined) return;
+    line({ model, created_at: at(), message: { role: 'assistant', content: c.text, ...(c.reasoning !== undefined ? { thinking: c.reasoning } : {}) }, done: false });
+  };
+  await stream(call, request, {
     start: () => res.writeHead(200, { 'content-type': 'application/x-ndjson' }),
-    chunk: (c, model) => line({ model, created_at: at(), message: { role: 'assistant', content: c.text }, done: false }),
+    chunk: piece,
     end(last, model) {
-      if (last.text !== '') line({ model, created_at: at(), message: { role: 'assistant', content: last.text }, done: false });
-      line(final(last, model, ''));
+      piece(last, model);
+      const calls = collectToolCalls(deltas);
+      if (calls.length > 0) line({ model, created_at: at(), message: { role: 'assistant', content: '', tool_calls: calls.map(wireToolCall) }, done: false });
+      line(final(last, model, {}));
       res.end();
     },
     broke(message) {
@@ -45,6 +57,17 @@ export async function ollamaChat(call: Call): Promise<void> {
       res.end();
     },
   }, route);
+}
+
+/** A tool call as Ollama sends it: arguments as an object (as text when the model wrote no valid JSON). */
+function wireToolCall(c: ToolCall): object {
+  let args: unknown = c.arguments;
+  try {
+    args = JSON.parse(c.arguments === '' ? '{}' : c.arguments);
+  } catch {
+    /* sent as written */
+  }
+  return { id: c.id, function: { name: c.name, arguments: args } };
 }
 
 /** Ollama's `GET /api/tags`: every worker's model, and each worker's name. @internal */

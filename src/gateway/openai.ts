@@ -1,30 +1,27 @@
 import { randomUUID } from 'node:crypto';
 import type { StreamChunk } from '../dispatcher/request.js';
 import { batched, collect, routeOf, stream } from './answer.js';
-import { chatMessages, GatewayError, refuseUnsupported, type Call } from './gateway.js';
+import { GatewayError, type Call } from './gateway.js';
+import { fromOpenAI } from './requests.js';
+import type { ToolCallDelta } from '../behaviour/types.js';
 
 /** OpenAI's `POST /v1/chat/completions`: SSE chunks ending with `[DONE]`, or one JSON answer. @internal */
 export async function openaiChat(call: Call): Promise<void> {
   const body = call.body as Record<string, unknown>;
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new GatewayError(400, 'expected a JSON object', null);
-  refuseUnsupported(body, ['tools', 'tool_choice', 'functions', 'function_call']);
-  const format = (body.response_format as { type?: unknown } | undefined)?.type;
-  if (format !== undefined && format !== 'text') throw new GatewayError(400, 'response_format: only "text" is supported by this gateway yet', 'response_format');
-  if (body.n !== undefined && body.n !== 1) throw new GatewayError(400, 'n: only 1 is supported', 'n');
-  const messages = chatMessages(body.messages);
+  const request = fromOpenAI(body);
   const route = await routeOf(call.dispatcher, body.model);
   const id = `chatcmpl-${randomUUID()}`;
   const created = Math.floor(Date.now() / 1000);
   if (body.stream !== true) {
-    const { text, last, model } = await collect(call, messages, route);
-    return json(call, {
-      id,
-      object: 'chat.completion',
-      created,
-      model,
-      choices: [{ index: 0, message: { role: 'assistant', content: text }, finish_reason: last.finishReason ?? 'stop', logprobs: null }],
-      ...(last.usage ? { usage: usage(last) } : {}),
-    });
+    const a = await collect(call, request, route);
+    const message = {
+      role: 'assistant',
+      content: a.text === '' && a.toolCalls.length > 0 ? null : a.text,
+      ...(a.reasoning !== '' ? { reasoning_content: a.reasoning } : {}),
+      ...(a.toolCalls.length > 0 ? { tool_calls: a.toolCalls.map((c) => ({ id: c.id, type: 'function', function: { name: c.name, arguments: c.arguments } })) } : {}),
+    };
+    return json(call, { id, object: 'chat.completion', created, model: a.model, choices: [{ index: 0, message, finish_reason: a.last.finishReason ?? 'stop', logprobs: null }], ...(a.last.usage ? { usage: usage(a.last) } : {}) });
   }
   const includeUsage = (body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true;
   const res = call.res;
@@ -32,14 +29,16 @@ export async function openaiChat(call: Call): Promise<void> {
   const send = (data: unknown): void => write(`data: ${JSON.stringify(data)}\n\n`);
   const chunk = (model: string, delta: object, finish: string | null): object => ({ id, object: 'chat.completion.chunk', created, model, choices: [{ index: 0, delta, finish_reason: finish, logprobs: null }] });
   let first = true;
-  await stream(call, messages, {
+  const delta = (c: StreamChunk): object => {
+    const d = { ...(first ? { role: 'assistant' } : {}), content: c.text, ...(c.reasoning !== undefined ? { reasoning_content: c.reasoning } : {}), ...(c.toolCalls !== undefined ? { tool_calls: c.toolCalls.map(wireToolCall) } : {}) };
+    first = false;
+    return d;
+  };
+  await stream(call, request, {
     start: () => res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' }),
-    chunk(c, model) {
-      send(chunk(model, first ? { role: 'assistant', content: c.text } : { content: c.text }, null));
-      first = false;
-    },
+    chunk: (c, model) => send(chunk(model, delta(c), null)),
     end(last, model) {
-      send(chunk(model, first ? { role: 'assistant', content: last.text } : { content: last.text }, last.finishReason ?? 'stop'));
+      send(chunk(model, delta(last), last.finishReason ?? 'stop'));
       if (includeUsage) send({ id, object: 'chat.completion.chunk', created, model, choices: [], usage: last.usage ? usage(last) : null });
       write('data: [DONE]\n\n');
       res.end();
@@ -50,6 +49,15 @@ export async function openaiChat(call: Call): Promise<void> {
       res.end();
     },
   }, route);
+}
+
+/** A tool-call piece as OpenAI streams it: `{ index, id, type, function: { name, arguments } }` (id, type and name on the first piece). */
+function wireToolCall(d: ToolCallDelta): object {
+  return {
+    index: d.index,
+    ...(d.id !== undefined ? { id: d.id, type: 'function' } : {}),
+    function: { ...(d.name !== undefined ? { name: d.name } : {}), arguments: d.arguments ?? '' },
+  };
 }
 
 /** OpenAI's `GET /v1/models`: every worker's model, and each worker's name as an alias. @internal */

@@ -1,0 +1,194 @@
+import type { ChatMessage, ContentPart, GenerationOptions, ResponseFormat, ToolCall, ToolChoice, ToolDefinition } from '../behaviour/types.js';
+import { GatewayError } from './gateway.js';
+
+/** A client's chat request as the pool takes it: the conversation and the generation options. @internal */
+export interface PoolRequest {
+  readonly messages: ChatMessage[];
+  readonly options: GenerationOptions;
+}
+
+type Obj = Record<string, unknown>;
+
+const bad = (field: string, what: string): GatewayError => new GatewayError(400, `${field}: ${what}`, field);
+
+function isObj(v: unknown): v is Obj {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+// ---- OpenAI's POST /v1/chat/completions ------------------------------------------------------
+
+/**
+ * An OpenAI chat request's messages and options: content parts (`text`, `image_url`),
+ * `tool_calls`, `tool_call_id`, `name`, the `developer` role (as `system`), `tools`,
+ * `tool_choice`, `response_format`, sampling. Refuses what it cannot carry, naming the field.
+ * @internal
+ */
+export function fromOpenAI(body: Obj): PoolRequest {
+  for (const f of ['functions', 'function_call']) if (body[f] !== undefined && body[f] !== null) throw bad(f, 'deprecated; use tools and tool_choice');
+  if (body.n !== undefined && body.n !== null && body.n !== 1) throw bad('n', 'only 1 is supported');
+  if (!Array.isArray(body.messages) || body.messages.length === 0) throw bad('messages', 'expected a non-empty array');
+  const messages = body.messages.map((m: unknown, i) => openaiMessage(m, `messages[${i}]`));
+  const options: Record<string, unknown> = {};
+  if (body.tools !== undefined && body.tools !== null) options.tools = openaiTools(body.tools);
+  if (body.tool_choice !== undefined && body.tool_choice !== null) options.toolChoice = openaiToolChoice(body.tool_choice);
+  const format = openaiFormat(body.response_format);
+  if (format !== undefined) options.responseFormat = format;
+  sampling(options, { temperature: body.temperature, topP: body.top_p, maxTokens: body.max_completion_tokens ?? body.max_tokens, seed: body.seed }, { topP: 'top_p', maxTokens: 'max_tokens' });
+  if (body.stop !== undefined && body.stop !== null) options.stop = stopList(body.stop, 'stop');
+  return { messages, options: options as GenerationOptions };
+}
+
+function openaiMessage(m: unknown, at: string): ChatMessage {
+  if (!isObj(m)) throw bad(at, 'expected an object');
+  const role = m.role === 'developer' ? 'system' : m.role;
+  if (role !== 'system' && role !== 'user' && role !== 'assistant' && role !== 'tool') throw bad(`${at}.role`, "expected 'system', 'developer', 'user', 'assistant' or 'tool'");
+  const out: { -readonly [K in keyof ChatMessage]: ChatMessage[K] } = { role, content: openaiContent(m.content, `${at}.content`, role === 'assistant') };
+  if (typeof m.name === 'string' && m.name !== '') out.name = m.name;
+  if (role === 'assistant' && Array.isArray(m.tool_calls) && m.tool_calls.length > 0) out.toolCalls = m.tool_calls.map((c: unknown, j) => openaiToolCall(c, `${at}.tool_calls[${j}]`));
+  if (role === 'tool') {
+    if (typeof m.tool_call_id !== 'string' || m.tool_call_id === '') throw bad(`${at}.tool_call_id`, 'expected the id of the tool call this answers');
+    out.toolCallId = m.tool_call_id;
+  }
+  return out;
+}
+
+function openaiContent(c: unknown, at: string, mayBeNull: boolean): string | ContentPart[] {
+  if (typeof c === 'string') return c;
+  if ((c === null || c === undefined) && mayBeNull) return '';
+  if (!Array.isArray(c)) throw bad(at, 'expected a string or a list of content parts');
+  return c.map((p: unknown, j): ContentPart => {
+    const part = p as { type?: unknown; text?: unknown; image_url?: unknown };
+    if (part?.type === 'text' && typeof part.text === 'string') return { type: 'text', text: part.text };
+    if (part?.type === 'image_url') {
+      const url = typeof part.image_url === 'string' ? part.image_url : (part.image_url as { url?: unknown } | undefined)?.url;
+      if (typeof url === 'string') return { type: 'image', url };
+      throw bad(`${at}[${j}].image_url.url`, 'expected a URL');
+    }
+    throw bad(`${at}[${j}]`, "expected a part of type 'text' or 'image_url'");
+  });
+}
+
+function openaiToolCall(c: unknown, at: string): ToolCall {
+  const call = c as { id?: unknown; function?: { name?: unknown; arguments?: unknown } };
+  if (typeof call?.id !== 'string' || typeof call.function?.name !== 'string') throw bad(at, 'expected { id, type: "function", function: { name, arguments } }');
+  const args = call.function.arguments;
+  return { id: call.id, name: call.function.name, arguments: typeof args === 'string' ? args : JSON.stringify(args ?? {}) };
+}
+
+function openaiTools(tools: unknown): ToolDefinition[] {
+  if (!Array.isArray(tools)) throw bad('tools', 'expected a list');
+  return tools.map((t: unknown, i) => {
+    const f = (t as { type?: unknown; function?: unknown })?.function;
+    if ((t as { type?: unknown })?.type !== 'function' || !isObj(f)) throw bad(`tools[${i}]`, 'expected { type: "function", function: { name, description?, parameters? } }');
+    return toolDefinition(f, `tools[${i}].function`);
+  });
+}
+
+function openaiToolChoice(c: unknown): ToolChoice {
+  if (c === 'auto' || c === 'none' || c === 'required') return c;
+  const name = (c as { function?: { name?: unknown } })?.function?.name;
+  if (typeof name === 'string') return { name };
+  throw bad('tool_choice', 'expected "auto", "none", "required" or { type: "function", function: { name } }');
+}
+
+function openaiFormat(f: unknown): ResponseFormat | undefined {
+  if (f === undefined || f === null) return undefined;
+  const type = (f as { type?: unknown }).type;
+  if (type === 'text') return undefined;
+  if (type === 'json_object') return { type: 'json' };
+  const js = (f as { json_schema?: { name?: unknown; schema?: unknown; strict?: unknown } }).json_schema;
+  if (type === 'json_schema' && isObj(js?.schema)) {
+    return { type: 'json_schema', schema: js.schema, ...(typeof js.name === 'string' ? { name: js.name } : {}), ...(typeof js.strict === 'boolean' ? { strict: js.strict } : {}) };
+  }
+  throw bad('response_format', 'expected { type: "text" }, { type: "json_object" } or { type: "json_schema", json_schema: { name, schema } }');
+}
+
+// ---- Ollama's POST /api/chat ----------------------------------------------------------------
+
+/**
+ * An Ollama chat request's messages and options: `images` (base64), `tool_calls` (arguments as
+ * objects; each given an id, which the following `tool` messages answer by `tool_name` or in
+ * order), `tools`, `format`, and the sampling fields of `options`. Other `options` and `think`
+ * are not carried (the pool may answer with any backend).
+ * @internal
+ */
+export function fromOllama(body: Obj): PoolRequest {
+  if (!Array.isArray(body.messages) || body.messages.length === 0) throw bad('messages', 'expected a non-empty array');
+  const pending: ToolCall[] = []; // calls of the last assistant message not answered yet
+  const messages = body.messages.map((m: unknown, i) => ollamaMessage(m, i, pending));
+  const options: Record<string, unknown> = {};
+  if (body.tools !== undefined && body.tools !== null) options.tools = openaiTools(body.tools); // the same shape as OpenAI's
+  if (body.format === 'json') options.responseFormat = { type: 'json' };
+  else if (isObj(body.format)) options.responseFormat = { type: 'json_schema', schema: body.format };
+  else if (body.format !== undefined && body.format !== null && body.format !== '') throw bad('format', 'expected "json" or a JSON schema');
+  const o = body.options;
+  if (o !== undefined && o !== null) {
+    if (!isObj(o)) throw bad('options', 'expected an object');
+    sampling(options, { temperature: o.temperature, topP: o.top_p, maxTokens: o.num_predict, seed: o.seed }, { topP: 'options.top_p', maxTokens: 'options.num_predict', temperature: 'options.temperature', seed: 'options.seed' });
+    if (o.stop !== undefined && o.stop !== null) options.stop = stopList(o.stop, 'options.stop');
+  }
+  return { messages, options: options as GenerationOptions };
+}
+
+function ollamaMessage(m: unknown, i: number, pending: ToolCall[]): ChatMessage {
+  const at = `messages[${i}]`;
+  if (!isObj(m)) throw bad(at, 'expected an object');
+  const role = m.role;
+  if (role !== 'system' && role !== 'user' && role !== 'assistant' && role !== 'tool') throw bad(`${at}.role`, "expected 'system', 'user', 'assistant' or 'tool'");
+  if (typeof m.content !== 'string' && m.content !== undefined && m.content !== null) throw bad(`${at}.content`, 'expected a string');
+  const text = typeof m.content === 'string' ? m.content : '';
+  let content: string | ContentPart[] = text;
+  if (Array.isArray(m.images) && m.images.length > 0) {
+    content = [...(text !== '' ? [{ type: 'text' as const, text }] : []), ...m.images.map((b: unknown, j) => imagePart(b, `${at}.images[${j}]`))];
+  }
+  const out: { -readonly [K in keyof ChatMessage]: ChatMessage[K] } = { role, content };
+  if (role === 'assistant' && Array.isArray(m.tool_calls) && m.tool_calls.length > 0) {
+    pending.length = 0;
+    out.toolCalls = m.tool_calls.map((c: unknown, j) => {
+      const f = (c as { function?: { name?: unknown; arguments?: unknown } })?.function;
+      if (typeof f?.name !== 'string') throw bad(`${at}.tool_calls[${j}].function.name`, 'expected a name');
+      const call = { id: `call_${i}_${j}`, name: f.name, arguments: typeof f.arguments === 'string' ? f.arguments : JSON.stringify(f.arguments ?? {}) };
+      pending.push(call);
+      return call;
+    });
+  }
+  if (role === 'tool' && pending.length > 0) {
+    const named = typeof m.tool_name === 'string' ? pending.findIndex((c) => c.name === m.tool_name) : -1;
+    const [answered] = pending.splice(named >= 0 ? named : 0, 1);
+    out.toolCallId = answered!.id;
+  }
+  return out;
+}
+
+/** Base64 as a data URL, its type told by its first bytes (PNG, JPEG, GIF, WebP). */
+function imagePart(b: unknown, at: string): ContentPart {
+  if (typeof b !== 'string' || !/^[A-Za-z0-9+/=\s]+$/.test(b)) throw bad(at, 'expected an image as base64');
+  const type = b.startsWith('/9j/') ? 'jpeg' : b.startsWith('R0lGOD') ? 'gif' : b.startsWith('UklGR') ? 'webp' : 'png';
+  return { type: 'image', url: `data:image/${type};base64,${b}` };
+}
+
+// ---- both ---------------------------------------------------------------------------------------
+
+function toolDefinition(f: Obj, at: string): ToolDefinition {
+  if (typeof f.name !== 'string') throw bad(`${at}.name`, 'expected a name');
+  return {
+    name: f.name,
+    ...(typeof f.description === 'string' ? { description: f.description } : {}),
+    ...(isObj(f.parameters) ? { parameters: f.parameters } : {}),
+  };
+}
+
+/** Copies the sampling fields that are set, checking that each is a number (`names`: the wire field for an error). */
+function sampling(into: Record<string, unknown>, values: Record<'temperature' | 'topP' | 'maxTokens' | 'seed', unknown>, names: Partial<Record<string, string>>): void {
+  for (const [k, v] of Object.entries(values)) {
+    if (v === undefined || v === null) continue;
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw bad(names[k] ?? k, 'expected a number');
+    into[k] = v;
+  }
+}
+
+function stopList(v: unknown, field: string): string[] {
+  if (typeof v === 'string') return [v];
+  if (Array.isArray(v) && v.every((s) => typeof s === 'string')) return v as string[];
+  throw bad(field, 'expected a string or a list of strings');
+}
