@@ -12,6 +12,7 @@ if (!only || only === 'admission') await (await import('./admission.js')).admiss
 if (!only || only === 'observe') await (await import('./observe.js')).observeBench();
 if (!only || only === 'store') await (await import('./store.js')).storeBench();
 if (!only || only === 'http') await (await import('./http.js')).httpBench();
+if (!only || only === 'hedge') await (await import('./hedge.js')).hedgeBench();
 if (!only || only === 'gateway') await (await import('./gateway.js')).gatewayBench();
 
 console.log('\n| group | measure | value | spread | goal | met |\n|---|---|---|---|---|---|');

@@ -90,6 +90,24 @@ export interface CacheHitEvent {
   readonly model: string | undefined;
   readonly messages: number;
 }
+/** A request's worker sent no first chunk within the hedge delay: the same request was started on `hedge` too. */
+export interface HedgeStartedEvent {
+  readonly type: 'pool.hedge_started';
+  readonly requestId: number;
+  /** The slow worker. */
+  readonly worker: string;
+  /** The worker the request was also started on. */
+  readonly hedge: string;
+  /** The delay that passed, ms. */
+  readonly afterMs: number;
+}
+/** A hedge race ended: `winner` sent the first chunk (`hedge`: the hedge won), or both failed (`winner` undefined). */
+export interface HedgeSettledEvent {
+  readonly type: 'pool.hedge_settled';
+  readonly requestId: number;
+  readonly winner: string | undefined;
+  readonly result: 'hedge_won' | 'primary_won' | 'both_failed';
+}
 /** A request was sent to a worker (`attempt` counts from 1 across failovers; `segment` counts continuations). */
 export interface DispatchEvent {
   readonly type: 'pool.dispatch';
@@ -168,6 +186,8 @@ export interface CooldownEvent {
 export type PoolEvent =
   | RequestStartedEvent
   | CacheHitEvent
+  | HedgeStartedEvent
+  | HedgeSettledEvent
   | DispatchEvent
   | AttemptFailedEvent
   | FailoverEvent

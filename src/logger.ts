@@ -34,6 +34,10 @@ export function formatEvent(e: InspectionEvent): string {
       return `request ${e.requestId}: started${e.model ? ` (model ${e.model})` : ''}, ${e.messages} messages`;
     case 'pool.cache_hit':
       return `answered from the cache (${e.messages} messages${e.model ? `, model ${e.model}` : ''})`;
+    case 'pool.hedge_started':
+      return `request ${e.requestId}: no first chunk from ${e.worker} after ${Math.round(e.afterMs)} ms, hedging on ${e.hedge}`;
+    case 'pool.hedge_settled':
+      return `request ${e.requestId}: hedge ${e.result.replace('_', ' ')}${e.winner ? ` (${e.winner})` : ''}`;
     case 'pool.dispatch':
       return `request ${e.requestId}: attempt ${e.attempt} on ${e.worker}${e.segment > 0 ? ` (continuation ${e.segment})` : ''}`;
     case 'pool.attempt_failed':
@@ -141,6 +145,8 @@ export function eventLevel(e: InspectionEvent): LogLevel {
     case 'pool.dispatch':
     case 'pool.request_started':
     case 'pool.cache_hit':
+    case 'pool.hedge_started':
+    case 'pool.hedge_settled':
     case 'actor.spawned':
     case 'actor.exited':
       return 'debug';

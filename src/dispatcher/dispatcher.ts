@@ -12,6 +12,7 @@ import { mergePolicy, POLICY_DEFAULTS, requestPolicyShape, type RequestPolicy, t
 import { reporterFor, runRequest, type DispatchOptions, type RequestEnv, type StreamChunk } from './request.js';
 import { ResponseCache, type ResponseCacheOptions } from './cache.js';
 import type { Router } from './routing.js';
+import { HedgeBudget } from './hedge.js';
 
 /** Default drain time of {@link Dispatcher.drain} and `Workers.stop`, ms. */
 export const DEFAULT_DRAIN_MS = 5_000;
@@ -36,6 +37,7 @@ const optionsSchema = lazy((z) =>
       priority: z.number().finite().optional(),
       cache: z.boolean().optional(),
       route: z.string().min(1).optional(),
+      sideEffects: z.boolean().optional(),
       ...generationShape(),
       ...requestPolicyShape(),
     })
@@ -102,7 +104,7 @@ export class Dispatcher {
     const findPool = (): PoolRef | undefined => system.whereis(poolName) as PoolRef | undefined;
     const { cache, route } = extras;
     if (route !== undefined && typeof route !== 'function') throw new InvalidArgumentError('route', 'a function (messages) => tag | undefined', route);
-    this.#env = { system, findPool, scope: this.#scope, report: reporterFor(findPool), route };
+    this.#env = { system, findPool, scope: this.#scope, report: reporterFor(findPool), route, hedges: new HedgeBudget() };
     this.#cache = cache === undefined ? undefined : new ResponseCache(cache);
   }
 

@@ -9,6 +9,24 @@ export interface ContinuationOptions {
 }
 
 /**
+ * Hedged requests (opt-in): when the worker has sent no first chunk after a delay, the same
+ * request is started on the next worker; the first to send a chunk wins and the other is
+ * aborted at once (its backend sees the abort, its slot is freed, it is not counted as a
+ * failure). A budget bounds the extra requests.
+ */
+export interface HedgeOptions {
+  /**
+   * How long to wait for the first chunk before hedging, ms; or `'p95'`: the worker's recent 95th
+   * percentile time to first chunk (its last 64 successes; `fallbackMs` until it has 20). Default `'p95'`.
+   */
+  afterMs?: number | 'p95';
+  /** The delay while a worker has too few samples for `'p95'`, ms. Default 1000. */
+  fallbackMs?: number;
+  /** Extra requests allowed, as a fraction of requests (0.1: at most 10 % more). Default 0.1. */
+  budget?: number;
+}
+
+/**
  * How one request is run: its timeouts, continuation and queue wait. Set as defaults on the
  * pool (`startWorkers`, config files) and per request (`dispatchStream` options); merged once
  * when the request starts.
@@ -24,6 +42,8 @@ export interface RequestPolicyOptions {
   continuation?: ContinuationOptions | false;
   /** Longest wait in the pool's queue when every worker is at its limits, ms. Default 30 000. */
   queueTimeoutMs?: number;
+  /** Hedge slow first chunks on the next worker. Default off. Never for a request marked `sideEffects: true`. */
+  hedge?: HedgeOptions | false;
 }
 
 /** A request's policy with every default filled in. @internal */
@@ -33,6 +53,7 @@ export interface RequestPolicy {
   readonly deadlineMs: number;
   readonly continuation: { readonly maxSwitches: number; readonly prompt: string } | false;
   readonly queueTimeoutMs: number;
+  readonly hedge: { readonly afterMs: number | 'p95'; readonly fallbackMs: number; readonly budget: number } | false;
 }
 
 /** The default continuation instruction. */
@@ -46,6 +67,7 @@ export const POLICY_DEFAULTS: RequestPolicy = Object.freeze({
   deadlineMs: 300_000,
   continuation: false,
   queueTimeoutMs: 30_000,
+  hedge: false,
 });
 
 /** The one schema of the request policy's fields (all optional), shared by pool options, request options and config files. @internal */
@@ -59,12 +81,25 @@ export const requestPolicyShape = lazy((z) => {
       .union([z.literal(false), z.object({ maxSwitches: z.number().int().positive().optional(), prompt: z.string().min(1).optional() }).strict()])
       .optional(),
     queueTimeoutMs: positiveMs.optional(),
+    hedge: z
+      .union([
+        z.literal(false),
+        z
+          .object({
+            afterMs: z.union([positiveMs, z.literal('p95')]).optional(),
+            fallbackMs: positiveMs.optional(),
+            budget: z.number().gt(0, 'expected a fraction of requests > 0').max(1).optional(),
+          })
+          .strict(),
+      ])
+      .optional(),
   };
 });
 
 /** `over`'s fields, where given, on top of `base` (both already validated). @internal */
 export function mergePolicy(base: RequestPolicy, over: RequestPolicyOptions): RequestPolicy {
   const c = over.continuation === undefined ? base.continuation : over.continuation;
+  const h = over.hedge === undefined ? base.hedge : over.hedge;
   return {
     firstChunkTimeoutMs: over.firstChunkTimeoutMs ?? base.firstChunkTimeoutMs,
     idleTimeoutMs: over.idleTimeoutMs ?? base.idleTimeoutMs,
@@ -76,6 +111,14 @@ export function mergePolicy(base: RequestPolicy, over: RequestPolicyOptions): Re
         : {
             maxSwitches: c.maxSwitches ?? 1,
             prompt: c.prompt ?? (base.continuation !== false ? base.continuation.prompt : DEFAULT_CONTINUATION_PROMPT),
+          },
+    hedge:
+      h === false
+        ? false
+        : {
+            afterMs: h.afterMs ?? (base.hedge !== false ? base.hedge.afterMs : 'p95'),
+            fallbackMs: h.fallbackMs ?? (base.hedge !== false ? base.hedge.fallbackMs : 1000),
+            budget: h.budget ?? (base.hedge !== false ? base.hedge.budget : 0.1),
           },
   };
 }

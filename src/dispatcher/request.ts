@@ -16,11 +16,12 @@ import {
 import { describe, isActorExitedError, isCallAbortedError, isCallTimeoutError } from '../errors/runtime.js';
 import type { ActorSystem } from '../runtime/system.js';
 import { estimateTokens } from '../pool/admission.js';
-import { checkoutNow, reportOutcome, reportRest, type AttemptOutcome, type Checkout, type CheckoutRequest, type PoolRef } from '../pool/pool.js';
+import { checkoutNow, reportOutcome, reportRest, type AttemptOutcome, type Checkout, type CheckoutRequest, type Lease, type PoolRef } from '../pool/pool.js';
 import { Attempt } from './attempt.js';
 import { DEFAULT_CONTINUATION_PROMPT, type RequestPolicy, type RequestPolicyOptions } from './policy.js';
 import type { InspectionEvent } from '../events.js';
 import type { Router } from './routing.js';
+import { dropLoser, settle, type HedgeBudget, type Opened } from './hedge.js';
 
 /** Per-request options of `dispatchStream`. Timeouts default to the pool's. */
 export interface DispatchOptions extends RequestPolicyOptions, GenerationOptions {
@@ -40,6 +41,11 @@ export interface DispatchOptions extends RequestPolicyOptions, GenerationOptions
    * name routes the same way (that worker answers with its own model).
    */
   route?: string;
+  /**
+   * The request has effects beyond its answer (its tools act on the world, it is billed per
+   * call...) and must not run twice at once: it is never hedged. Default false.
+   */
+  sideEffects?: boolean;
 }
 
 /** A chunk of the answer, as the app receives it. */
@@ -80,6 +86,8 @@ export interface RequestEnv {
   readonly report: (name: string, outcome: AttemptOutcome) => void;
   /** Decides a request's route when it names none. */
   readonly route?: Router | undefined;
+  /** The extra requests hedging may still start (one per dispatcher). */
+  readonly hedges?: HedgeBudget | undefined;
 }
 
 type Ending = 'caller' | 'deadline' | 'shutdown';
@@ -133,6 +141,10 @@ export class Request {
   ended: Ending | null = null;
   #finished = false;
   current: Attempt | null = null;
+  /** The hedge racing `current` to the first chunk, while there is one. */
+  hedge: Attempt | null = null;
+  /** Hedge slow first chunks (the policy says so, and the request has no side effects). */
+  readonly hedging: boolean;
   #watchdog: unknown = undefined;
   #armedAt = Infinity;
   readonly #check = (): void => this.#onWatchdog();
@@ -151,6 +163,8 @@ export class Request {
     const tag = o.route ?? env.route?.(messages);
     this.route = tag ?? o.model;
     this.strictRoute = tag !== undefined;
+    this.hedging = policy.hedge !== false && o.sideEffects !== true && env.hedges !== undefined;
+    if (this.hedging) env.hedges!.earn((policy.hedge as { budget: number }).budget);
   }
 
   // ---- the watchdog -------------------------------------------------------------------------
@@ -174,9 +188,7 @@ export class Request {
     if (this.ended !== null) return;
     const now = this.env.system.clock.now();
     if (now >= this.deadlineAt) return this.end('deadline');
-    const due = this.current?.due(now) ?? Infinity;
-    if (typeof due !== 'number') this.current!.abort(due); // the request goes on: the deadline still applies
-    const at = typeof due === 'number' ? Math.min(this.deadlineAt, due) : this.deadlineAt;
+    const at = Math.min(this.deadlineAt, dueOf(this.current, now), dueOf(this.hedge, now));
     if (at !== Infinity) this.#arm(at, now);
   }
 
@@ -192,8 +204,8 @@ export class Request {
     if (this.ended !== null) return;
     this.ended = why;
     this.stopWatchdog();
-    const a = this.current;
-    if (a !== null) {
+    for (const a of [this.current, this.hedge]) {
+      if (a === null) continue;
       a.release({ kind: 'cancelled' }); // the slot is free even if the consumer never reads again
       a.abort(why === 'caller' ? this.o.signal?.reason : new Error(why === 'deadline' ? 'deadline exceeded' : 'shutdown'));
     }
@@ -256,11 +268,40 @@ export class Request {
       priority: this.o.priority ?? 0,
       ...(this.route !== undefined ? { route: this.route, strict: this.strictRoute } : {}),
       ...(this.needs.length > 0 ? { needs: this.needs } : {}),
+      ...(this.hedging && (this.policy.hedge as { afterMs: unknown }).afterMs === 'p95' ? { p95: true } : {}),
     };
     const now = this.env.system.clock.now();
     this.checkoutAt = now;
     this.#waitMs = Math.max(1, Math.min(this.policy.queueTimeoutMs, this.deadlineAt - now));
     return checkoutWithRetry(this.env.findPool, req, this.#waitMs, this.o.signal);
+  }
+
+  /** A second worker for a hedge of `primary`: one with room now, never from the queue; undefined if none. */
+  async checkoutHedge(primary: Attempt): Promise<{ pool: PoolRef; checkout: Checkout } | undefined> {
+    const pool = this.env.findPool();
+    if (pool === undefined || pool.exited) return undefined;
+    const req: CheckoutRequest = {
+      type: 'checkout',
+      exclude: [...this.tried, primary.name],
+      tokens: this.tokens,
+      priority: this.o.priority ?? 0,
+      ...(this.route !== undefined ? { route: this.route, strict: this.strictRoute } : {}),
+      ...(this.needs.length > 0 ? { needs: this.needs } : {}),
+      noWait: true,
+    };
+    try {
+      const c = await checkoutNow(pool, req, Math.max(1, this.policy.queueTimeoutMs), this.o.signal);
+      return c.ok ? { pool, checkout: c } : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** How long `a` may go without a first chunk before it is hedged, ms. */
+  hedgeDelay(a: Attempt): number {
+    const h = this.policy.hedge;
+    if (h === false) return Infinity;
+    return h.afterMs === 'p95' ? (a.lease.p95FirstChunkMs ?? h.fallbackMs) : h.afterMs;
   }
 
   /** The typed error of a checkout that failed or was refused. */
@@ -312,6 +353,21 @@ export class Request {
   /** Starts the attempt on its worker: resolves with its chunks once the worker accepted the request. */
   open(a: Attempt): Promise<AsyncIterable<CompletionChunk>> {
     return a.read(Promise.resolve(a.lease.worker.streamCompletion(this.prompt(), this.streamOptions(a))));
+  }
+
+  /** Starts the attempt and reads its first chunk. On a failure its stream (if it opened) is closed. */
+  async openFirst(a: Attempt): Promise<Opened> {
+    const iterable = await this.open(a);
+    a.accepted = true;
+    const iterator = iterable[Symbol.asyncIterator]();
+    // A worker whose reads reject as soon as its signal aborts is read directly; others are guarded.
+    const guarded = (iterable as { [ABORTS_PROMPTLY]?: boolean })[ABORTS_PROMPTLY] !== true;
+    try {
+      return { a, iterator, guarded, first: guarded ? await a.read(iterator.next()) : await iterator.next() };
+    } catch (e) {
+      void Promise.resolve(iterator.return?.()).catch(() => {});
+      throw e;
+    }
   }
 
   /** What the worker's iterator gave, as the caller's chunk; on the final chunk the slot goes back as a success. Throws to fail over or end. */
@@ -403,27 +459,30 @@ export async function* runRequest(env: RequestEnv, messages: readonly ChatMessag
   try {
     for (;;) {
       const next = nextAttempt(r);
-      const a = next instanceof Promise ? await next : next;
+      let a = next instanceof Promise ? await next : next;
       const before = r.chars;
       let completed = false;
       let iterator: AsyncIterator<CompletionChunk> | undefined;
       try {
-        const iterable = await r.open(a);
-        a.accepted = true;
-        iterator = iterable[Symbol.asyncIterator]();
-        // A worker whose reads reject as soon as its signal aborts is read directly; others are guarded.
-        const guarded = (iterable as { [ABORTS_PROMPTLY]?: boolean })[ABORTS_PROMPTLY] !== true;
+        const opened = r.hedging ? await hedgedFirst(r, a) : await r.openFirst(a);
+        a = opened.a;
+        iterator = opened.iterator;
+        const guarded = opened.guarded;
+        let res = opened.first;
         for (;;) {
-          const out = r.take(a, guarded ? await a.read(iterator.next()) : await iterator.next());
+          const out = r.take(a, res);
           completed = out.done;
           yield out;
           if (completed) return;
           a.resume(clock.now());
+          res = guarded ? await a.read(iterator.next()) : await iterator.next();
         }
       } catch (e) {
         if (r.ended !== null) throw r.endedError();
+        a = r.current ?? a; // after a hedge race, the attempt that failed last
         r.failed(a, e, r.chars - before);
       } finally {
+        a = r.current ?? a;
         r.current = null; // the watchdog stays armed for the request; the next attempt takes it over
         // Close the worker's iterator, completed or not: one that yielded its final chunk may
         // still be suspended there (a completed HTTP stream's return is a no-op).
@@ -455,7 +514,7 @@ function nextAttempt(r: Request): Attempt | Promise<Attempt> {
   );
 }
 
-function startAttempt(r: Request, got: { pool: PoolRef; checkout: Checkout } | undefined): Attempt {
+function startAttempt(r: Request, got: { pool: PoolRef; checkout: Checkout } | undefined, role: 'current' | 'hedge' = 'current'): Attempt {
   if (r.ended !== null && !(got?.checkout.ok ?? false)) throw r.endedError();
   if (got === undefined) {
     r.attempts.push({ worker: '(pool)', reason: 'the pool is not running' });
@@ -469,10 +528,9 @@ function startAttempt(r: Request, got: { pool: PoolRef; checkout: Checkout } | u
     a.release({ kind: 'cancelled' }); // ended while waiting for the worker: give it back untouched
     throw r.endedError();
   }
-  r.current = a;
-  r.lastWorker = lent.name;
-  r.lastKind = lent.kind;
-  r.lastModel = lent.aliased === true ? lent.model : (r.o.model ?? lent.model);
+  if (role === 'hedge') r.hedge = a;
+  else r.current = a;
+  noteWorker(r, lent);
   r.count++;
   const events = r.env.system.events;
   if (events.listening) {
@@ -570,4 +628,89 @@ function conversationChars(messages: readonly ChatMessage[]): number {
     if (m.toolCalls !== undefined) for (const c of m.toolCalls) chars += c.name.length + c.arguments.length;
   }
   return chars;
+}
+
+/** An attempt's next watchdog time; an overdue one is aborted (the request goes on: the deadline still applies). */
+function dueOf(a: Attempt | null, now: number): number {
+  if (a === null) return Infinity;
+  const due = a.due(now);
+  if (typeof due === 'number') return due;
+  a.abort(due);
+  return Infinity;
+}
+
+/**
+ * Opens `a` and, if it sends no first chunk within the hedge delay, starts the same request on
+ * another worker with room (budget permitting): the first to send a chunk wins and the other is
+ * dropped (aborted, its slot given back untouched). If one fails, the other goes on alone; if
+ * both fail, the last failure is thrown with `r.current` set to its attempt (the first was
+ * recorded as failed already).
+ */
+async function hedgedFirst(r: Request, a: Attempt): Promise<Opened> {
+  const primary = r.openFirst(a);
+  const delay = r.hedgeDelay(a);
+  const clock = r.env.system.clock;
+  let timer: unknown;
+  const fired = new Promise<'hedge'>((resolve) => (timer = clock.setTimeout(() => resolve('hedge'), Math.max(1, delay))));
+  const early = await Promise.race([settle(a, primary), fired]);
+  clock.clearTimeout(timer);
+  if (early !== 'hedge') return outcome(early);
+  if (r.ended !== null || !r.env.hedges!.trySpend()) return primary;
+  const got = await r.checkoutHedge(a);
+  if (got === undefined || r.ended !== null) {
+    r.env.hedges!.refund();
+    if (got?.checkout.ok) new Attempt(got.checkout.lease, clock, Infinity, Infinity, r.env.report).release({ kind: 'cancelled' });
+    return primary;
+  }
+  const b = startAttempt(r, got, 'hedge');
+  const events = r.env.system.events;
+  if (events.listening) events.emit(() => ({ type: 'pool.hedge_started', requestId: r.id, worker: a.name, hedge: b.name, afterMs: delay }));
+  const second = r.openFirst(b);
+  return race(r, [a, primary], [b, second]);
+}
+
+/** The first of two attempts to send a chunk; the loser dropped. */
+async function race(r: Request, [a, pa]: [Attempt, Promise<Opened>], [b, pb]: [Attempt, Promise<Opened>]): Promise<Opened> {
+  const one = await Promise.race([settle(a, pa), settle(b, pb)]);
+  if (r.ended !== null) throw ENDED; // both were ended with the request
+  const first = one.ok ? one.opened.a : one.a;
+  const [other, pending] = first === a ? [b, pb] : [a, pa];
+  if (one.ok) {
+    dropLoser(other, pending);
+    return won(r, one.opened, first === b ? 'hedge_won' : 'primary_won');
+  }
+  // One failed: it is recorded, and the other goes on alone.
+  r.current = first;
+  r.hedge = null;
+  r.failed(first, one.error, 0);
+  r.current = other;
+  const last = await settle(other, pending);
+  if (last.ok) return won(r, last.opened, other === b ? 'hedge_won' : 'primary_won');
+  settled(r, undefined, 'both_failed');
+  throw last.error;
+}
+
+function won(r: Request, o: Opened, result: 'hedge_won' | 'primary_won'): Opened {
+  r.current = o.a;
+  r.hedge = null;
+  noteWorker(r, o.a.lease);
+  settled(r, o.a.name, result);
+  return o;
+}
+
+function settled(r: Request, winner: string | undefined, result: 'hedge_won' | 'primary_won' | 'both_failed'): void {
+  const events = r.env.system.events;
+  if (events.listening) events.emit(() => ({ type: 'pool.hedge_settled', requestId: r.id, winner, result }));
+}
+
+function outcome(s: Awaited<ReturnType<typeof settle>>): Opened {
+  if (s.ok) return s.opened;
+  throw s.error;
+}
+
+/** The worker now answering `r`, for its events (its name, kind, and the model asked of it). */
+function noteWorker(r: Request, lent: Lease): void {
+  r.lastWorker = lent.name;
+  r.lastKind = lent.kind;
+  r.lastModel = lent.aliased === true ? lent.model : (r.o.model ?? lent.model);
 }

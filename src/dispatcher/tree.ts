@@ -341,13 +341,14 @@ export type { PoolRef };
 
 /** The request policy's fields of the pool options: the dispatcher's defaults. */
 function requestDefaults(o: PoolOptions): RequestPolicyOptions {
-  const { firstChunkTimeoutMs, idleTimeoutMs, deadlineMs, continuation, queueTimeoutMs } = o;
+  const { firstChunkTimeoutMs, idleTimeoutMs, deadlineMs, continuation, queueTimeoutMs, hedge } = o;
   const out: RequestPolicyOptions = {};
   if (firstChunkTimeoutMs !== undefined) out.firstChunkTimeoutMs = firstChunkTimeoutMs;
   if (idleTimeoutMs !== undefined) out.idleTimeoutMs = idleTimeoutMs;
   if (deadlineMs !== undefined) out.deadlineMs = deadlineMs;
   if (continuation !== undefined) out.continuation = continuation;
   if (queueTimeoutMs !== undefined) out.queueTimeoutMs = queueTimeoutMs;
+  if (hedge !== undefined) out.hedge = hedge;
   return out;
 }
 

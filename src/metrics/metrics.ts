@@ -99,6 +99,7 @@ export function collectMetrics(source: MetricsSource, options: CollectMetricsOpt
     healthChanges: counter('cortex_health_changes_total', 'Health changes, by worker and new health.'),
     restarts: counter('cortex_actor_restarts_total', 'Children restarted by their supervisor, by child id.'),
     cacheHits: counter('cortex_cache_hits_total', 'Requests answered from the response cache.'),
+    hedges: counter('cortex_hedges_total', 'Hedge races, by result: hedge_won, primary_won, both_failed.'),
   };
   names.push(...gauges(p, registry, source));
   const sub = source.system.inspect(listener(m));
@@ -113,7 +114,7 @@ export function collectMetrics(source: MetricsSource, options: CollectMetricsOpt
 }
 
 type Metrics = { [K in 'duration' | 'firstChunk' | 'perChunk' | 'tokens' | 'queueWait']: Histograms } & {
-  [K in 'requests' | 'attemptFailures' | 'failovers' | 'continuations' | 'circuitChanges' | 'cooldowns' | 'healthChanges' | 'restarts' | 'cacheHits']: Counters;
+  [K in 'requests' | 'attemptFailures' | 'failovers' | 'continuations' | 'circuitChanges' | 'cooldowns' | 'healthChanges' | 'restarts' | 'cacheHits' | 'hedges']: Counters;
 };
 
 type Inc = (f: Counters, key: string, labels: () => Labels) => void;
@@ -145,6 +146,8 @@ function listener(m: Metrics): (e: InspectionEvent) => void {
         return inc(m.restarts, e.id, () => ({ child: e.id }));
       case 'pool.cache_hit':
         return inc(m.cacheHits, '', NO_LABELS);
+      case 'pool.hedge_settled':
+        return inc(m.hedges, e.result, () => ({ result: e.result }));
       default:
         return;
     }

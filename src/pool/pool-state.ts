@@ -7,6 +7,7 @@ import type { InspectionEvent } from '../events.js';
 import type { RegistryEntry } from '../registry/registry.js';
 import { resolveLimits, UNLIMITED, type AdmissionStore, type ResolvedLimits, type Ticket, type WorkerLimits } from './admission.js';
 import { Circuit, type CircuitState } from './circuit.js';
+import { LatencyWindow } from './latency-window.js';
 import type { HealthReport } from './health.js';
 import type { ResolvedPoolOptions } from './options.js';
 import { excluding, Selection, type Excluded } from './selection.js';
@@ -32,6 +33,8 @@ interface Slot {
   /** Left alone until `until` (a 429, a bad key, an exhausted quota, the backend's own limit headers). */
   cooldown: { readonly until: number; readonly reason: string } | null;
   readonly stats: { successes: number; failures: number; lastError?: string; latencyMs?: number; firstChunkMs?: number };
+  /** Recent times to first chunk of successes (for a hedge's `'p95'` delay). */
+  readonly firstChunks: LatencyWindow;
 }
 
 /** What the pool state needs from its actor. @internal */
@@ -89,6 +92,7 @@ export class PoolState {
       circuit,
       cooldown: null,
       stats: { successes: 0, failures: 0 },
+      firstChunks: new LatencyWindow(),
     });
     this.#dirty = true;
     this.#outside.clear();
@@ -160,6 +164,7 @@ export class PoolState {
       alternatives: this.selection.alternatives(req.exclude, slot.name),
       store: this.env.store,
       ...(settle !== undefined ? { settle } : {}),
+      ...(req.p95 === true && slot.firstChunks.p95() !== undefined ? { p95FirstChunkMs: slot.firstChunks.p95()! } : {}),
     };
   }
 
@@ -315,6 +320,7 @@ export class PoolState {
         slot.stats.successes++;
         slot.stats.latencyMs = outcome.latencyMs;
         slot.stats.firstChunkMs = outcome.firstChunkMs;
+        slot.firstChunks.add(outcome.firstChunkMs);
         slot.circuit.succeeded();
         break;
       case 'cancelled':

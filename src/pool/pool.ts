@@ -12,7 +12,7 @@ import type { Circuit, CircuitState } from './circuit.js';
 import { runHealthChecks, type HealthReport } from './health.js';
 import { resolvePoolOptions, type PoolOptions, type ResolvedPoolOptions } from './options.js';
 import { PoolState } from './pool-state.js';
-import { WaitQueue } from './queue.js';
+import { NO_ROOM, WaitQueue } from './queue.js';
 import { Selection } from './selection.js';
 import { resolveStrategy, type SelectionStrategy } from './strategies.js';
 import { SharedAdmission, type SharedInfo } from './shared.js';
@@ -85,6 +85,8 @@ export interface Lease {
   readonly alternatives: number;
   /** Where the slot goes back. */
   readonly store: AdmissionStore;
+  /** The worker's recent 95th percentile time to first chunk, ms, when the request asked for it and there are enough samples. */
+  readonly p95FirstChunkMs?: number;
   /** With a shared store: gives the shared lease back and records the outcome there. */
   readonly settle?: (outcome: AttemptOutcome, tokens: number | undefined) => void;
 }
@@ -110,6 +112,10 @@ export interface CheckoutRequest {
   readonly strict?: boolean;
   /** What a worker must support to take it (tools, images, a JSON schema). */
   readonly needs?: readonly Capability[];
+  /** Answer at once, never queue: a hedge is started only on a worker with room now. */
+  readonly noWait?: boolean;
+  /** Report the worker's recent p95 time to first chunk in the lease (for a hedge's delay). */
+  readonly p95?: boolean;
 }
 
 /** The pool's protocol. @internal */
@@ -278,6 +284,7 @@ function healthDone(state: State, results: HealthReport[]): void {
 function checkout(env: Env, state: State, req: CheckoutRequest, from: From<Checkout>): Checkout | undefined {
   const got = state.pool.checkout(req);
   if (got !== 'full') return got;
+  if (req.noWait === true) return NO_ROOM;
   const max = env.opts.maxQueue;
   const depth = state.queue.depth;
   return state.queue.add(from, req, max) ? undefined : { ok: false, kind: 'queue_full', maxQueue: max, depth };

@@ -61,3 +61,6 @@ export class WaitQueue {
     return left.length;
   }
 }
+
+/** The answer to a `noWait` checkout when every worker it may use is at its limits: it is not queued. @internal */
+export const NO_ROOM: Checkout = Object.freeze({ ok: false, kind: 'none', skipped: [{ worker: '(pool)', reason: 'no other worker has room now' }] });

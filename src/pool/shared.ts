@@ -10,6 +10,7 @@ import { runHealthChecks, type HealthReport } from './health.js';
 import type { ResolvedPoolOptions } from './options.js';
 import type { PoolState } from './pool-state.js';
 import type { AttemptOutcome, Checkout, CheckoutRequest } from './pool.js';
+import { NO_ROOM } from './queue.js';
 import type { WaitQueue } from './queue.js';
 
 /** How often queued requests ask the store again when no slot was freed (a dead instance's leases expire silently). */
@@ -71,7 +72,7 @@ export class SharedAdmission {
 
   /** A new checkout: planned and sent to the store (undefined: the answer comes later), or refused now. */
   checkout(pool: PoolState, queue: WaitQueue, req: CheckoutRequest, from: From<Checkout>): Checkout | undefined {
-    if (queue.depth > 0) return this.#enqueue(queue, req, from); // those waiting go first
+    if (queue.depth > 0) return req.noWait === true ? NO_ROOM : this.#enqueue(queue, req, from); // those waiting go first
     const plan = pool.plan(req);
     if (plan.kind === 'none') return { ok: false, kind: 'none', skipped: plan.skipped };
     this.#admit(plan.candidates, req, from, false);
@@ -88,7 +89,7 @@ export class SharedAdmission {
     }
     pool.applyHolds(r.held);
     if (r.kind === 'full') {
-      const refused = msg.queued ? undefined : this.#enqueue(queue, msg.req, msg.from);
+      const refused = msg.queued ? undefined : msg.req.noWait === true ? NO_ROOM : this.#enqueue(queue, msg.req, msg.from);
       if (refused !== undefined) msg.from.reply(refused);
       this.env.wakeIn(Math.min(r.retryMs ?? POLL_MS, POLL_MS));
       this.#waiting = queue.depth > 0;

@@ -41,7 +41,8 @@ function loadApi(): Api | null {
 /** One request's spans. */
 interface Trace {
   readonly request: Span;
-  attempt: Span | undefined;
+  /** Attempts in flight, by worker (two while a hedge races its primary). */
+  readonly attempts: Map<string, Span>;
   named: boolean;
 }
 
@@ -68,7 +69,7 @@ export function traceRequests(source: TraceSource, options: TraceRequestsOptions
     dispose() {
       sub.dispose();
       for (const t of traces.values()) {
-        t.attempt?.end();
+        for (const s of t.attempts.values()) s.end();
         t.request.end();
       }
       traces.clear();
@@ -82,18 +83,32 @@ function follow(otel: Api, tracer: import('@opentelemetry/api').Tracer, traces: 
     case 'pool.request_started': {
       const attributes = { 'gen_ai.operation.name': 'chat', ...(e.model !== undefined ? { 'gen_ai.request.model': e.model } : {}) };
       const request = tracer.startSpan(e.model !== undefined ? `chat ${e.model}` : 'chat', { kind: otel.SpanKind.CLIENT, attributes }, otel.context.active());
-      traces.set(e.requestId, { request, attempt: undefined, named: e.model !== undefined });
+      traces.set(e.requestId, { request, attempts: new Map(), named: e.model !== undefined });
       return;
     }
     case 'pool.dispatch':
       return attemptStarted(otel, tracer, traces.get(e.requestId), e);
     case 'pool.attempt_failed': {
       const t = traces.get(e.requestId);
-      if (t?.attempt === undefined) return;
-      t.attempt.setAttribute('error.type', e.phase);
-      t.attempt.setStatus({ code: otel.SpanStatusCode.ERROR, message: e.reason });
-      t.attempt.end();
-      t.attempt = undefined;
+      const span = t?.attempts.get(e.worker);
+      if (span === undefined) return;
+      span.setAttribute('error.type', e.phase);
+      span.setStatus({ code: otel.SpanStatusCode.ERROR, message: e.reason });
+      span.end();
+      t!.attempts.delete(e.worker);
+      return;
+    }
+    case 'pool.hedge_started':
+      traces.get(e.requestId)?.request.addEvent('cortex.hedge', { 'cortex.worker': e.worker, 'cortex.hedge': e.hedge, 'cortex.after_ms': e.afterMs });
+      return;
+    case 'pool.hedge_settled': {
+      const t = traces.get(e.requestId);
+      for (const [worker, span] of t?.attempts ?? []) {
+        if (worker === e.winner) continue;
+        span.setAttribute('cortex.hedge.lost', true); // aborted: the other worker answered first
+        span.end();
+        t!.attempts.delete(worker);
+      }
       return;
     }
     case 'pool.failover':
@@ -113,7 +128,7 @@ function attemptStarted(otel: Api, tracer: import('@opentelemetry/api').Tracer, 
     t.named = true;
   }
   t.request.setAttributes({ 'gen_ai.provider.name': e.kind, ...(e.model !== undefined ? { 'gen_ai.request.model': e.model } : {}) });
-  t.attempt?.end();
+  t.attempts.get(e.worker)?.end();
   const attributes = {
     'gen_ai.operation.name': 'chat',
     'gen_ai.provider.name': e.kind,
@@ -123,7 +138,7 @@ function attemptStarted(otel: Api, tracer: import('@opentelemetry/api').Tracer, 
     'cortex.segment': e.segment,
     'cortex.queued_ms': e.queuedMs,
   };
-  t.attempt = tracer.startSpan(`attempt ${e.worker}`, { kind: otel.SpanKind.CLIENT, attributes }, otel.trace.setSpan(otel.context.active(), t.request));
+  t.attempts.set(e.worker, tracer.startSpan(`attempt ${e.worker}`, { kind: otel.SpanKind.CLIENT, attributes }, otel.trace.setSpan(otel.context.active(), t.request)));
 }
 
 function finished(otel: Api, traces: Map<number, Trace>, e: Extract<InspectionEvent, { type: 'pool.stream_finished' }>): void {
@@ -131,9 +146,9 @@ function finished(otel: Api, traces: Map<number, Trace>, e: Extract<InspectionEv
   if (t === undefined) return;
   traces.delete(e.requestId);
   const ok = e.outcome === 'complete';
-  if (t.attempt !== undefined) {
-    if (!ok) t.attempt.setStatus({ code: otel.SpanStatusCode.ERROR, message: e.outcome });
-    t.attempt.end();
+  for (const span of t.attempts.values()) {
+    if (!ok) span.setStatus({ code: otel.SpanStatusCode.ERROR, message: e.outcome });
+    span.end();
   }
   const span = t.request;
   const u = e.usage;

@@ -33,6 +33,24 @@ const byName = (spans: ReadableSpan[], name: string): ReadableSpan => {
 const parentOf = (s: ReadableSpan): string | undefined => s.parentSpanContext?.spanId;
 
 describe('traceRequests', () => {
+  it('a hedged request has both attempts as children: the loser marked cortex.hedge.lost, a cortex.hedge event on the request', async () => {
+    exporter.reset();
+    const slow = new MockWorker({ name: 'slow', priority: 1, chunks: ['late'], delayMs: 300 });
+    const spare = new MockWorker({ name: 'spare', priority: 2, chunks: ['on time'] });
+    const { cortex } = await start([slow, spare], { hedge: { afterMs: 20, budget: 1 } });
+    const tracing = traceRequests(cortex, { tracer });
+    expect((await cortex.dispatcher.complete([{ role: 'user', content: 'x' }])).workers).toEqual(['spare']);
+    const spans = exporter.getFinishedSpans();
+    const chat = spans.find((x) => x.name.startsWith('chat'))!;
+    const lost = byName(spans, 'attempt slow');
+    const won = byName(spans, 'attempt spare');
+    expect([parentOf(lost), parentOf(won)]).toEqual([chat.spanContext().spanId, chat.spanContext().spanId]);
+    expect(lost.attributes['cortex.hedge.lost']).toBe(true);
+    expect(won.attributes['cortex.hedge.lost']).toBeUndefined();
+    expect(chat.events.map((e) => e.name)).toContain('cortex.hedge');
+    tracing.dispose();
+  });
+
   it('a request is a "chat {model}" span under the caller\'s span, with GenAI attributes; each attempt a child', async () => {
     exporter.reset();
     const server = await ollama({ script: { chunks: ['Hel', 'lo'], delayMs: 1 } });
