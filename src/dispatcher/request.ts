@@ -109,8 +109,10 @@ export class Request {
   readonly deadlineAt: number;
   readonly tokens: number;
   /** The workers' tag, name or model this request goes to (and whether it was asked as a tag). */
-  readonly route: string | undefined;
-  readonly strictRoute: boolean;
+  route: string | undefined;
+  strictRoute: boolean;
+  /** An async router's decision, until it is in. */
+  routing: Promise<string | undefined> | undefined = undefined;
   /** Tools, JSON format and sampling asked for (undefined when none). */
   readonly generation: GenerationOptions | undefined;
   /** What a worker must support to take it (tools, images, a JSON schema). */
@@ -160,9 +162,10 @@ export class Request {
     this.tokens = estimateTokens(conversationChars(messages));
     this.generation = pickGeneration(o);
     this.needs = this.generation === undefined && plainText(messages) ? NO_NEEDS : capabilitiesNeeded(messages, o);
-    const tag = o.route ?? env.route?.(messages);
-    this.route = tag ?? o.model;
-    this.strictRoute = tag !== undefined;
+    const tag = o.route ?? decide(env.route, messages);
+    if (tag instanceof Promise) this.routing = tag;
+    this.route = (tag instanceof Promise ? undefined : tag) ?? o.model;
+    this.strictRoute = typeof tag === 'string';
     this.hedging = policy.hedge !== false && o.sideEffects !== true && env.hedges !== undefined;
     if (this.hedging) env.hedges!.earn((policy.hedge as { budget: number }).budget);
   }
@@ -457,6 +460,14 @@ export async function* runRequest(env: RequestEnv, messages: readonly ChatMessag
   o.signal?.addEventListener('abort', onCallerAbort, { once: true });
   const clock = env.system.clock;
   try {
+    if (r.routing !== undefined) {
+      const tag = await r.routing;
+      if (r.ended !== null) throw r.endedError();
+      if (tag !== undefined) {
+        r.route = tag;
+        r.strictRoute = true;
+      }
+    }
     for (;;) {
       const next = nextAttempt(r);
       let a = next instanceof Promise ? await next : next;
@@ -713,4 +724,20 @@ function noteWorker(r: Request, lent: Lease): void {
   r.lastWorker = lent.name;
   r.lastKind = lent.kind;
   r.lastModel = lent.aliased === true ? lent.model : (r.o.model ?? lent.model);
+}
+
+/** The router's decision: a tag, undefined, or a promise of one (a router that fails routes nowhere). */
+function decide(route: Router | undefined, messages: readonly ChatMessage[]): string | undefined | Promise<string | undefined> {
+  if (route === undefined) return undefined;
+  try {
+    const tag = route(messages);
+    if (tag instanceof Promise) return tag.then(validTag, () => undefined);
+    return validTag(tag);
+  } catch {
+    return undefined;
+  }
+}
+
+function validTag(tag: unknown): string | undefined {
+  return typeof tag === 'string' && tag !== '' ? tag : undefined;
 }

@@ -1,8 +1,12 @@
 import { messageText, type ChatMessage } from '../behaviour/types.js';
 import { InvalidArgumentError } from '../errors/runtime.js';
 
-/** Decides a request's route (a worker tag) from its messages; undefined: any worker. */
-export type Router = (messages: readonly ChatMessage[]) => string | undefined;
+/**
+ * Decides a request's route (a worker tag) from its messages; undefined: any worker. It may be
+ * async (an LLM classifier asking a small model of the pool: give that request its own `route`,
+ * which bypasses the router). A router that throws or rejects leaves the request unrouted.
+ */
+export type Router = (messages: readonly ChatMessage[]) => string | undefined | Promise<string | undefined>;
 
 /**
  * One rule of {@link rulesRouter}, matched against the last user message: every condition given
