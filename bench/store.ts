@@ -28,6 +28,7 @@ export async function storeBench(): Promise<void> {
     await addedLatency(redis.url);
     await roundTrips(redis.url);
     await fourInstances(redis.url);
+    await sharedCacheHit(redis.url);
   } finally {
     await redis.close();
   }
@@ -104,4 +105,29 @@ async function fourInstances(url: string): Promise<void> {
   record({ group: 'store', name: 'four processes, each alone: requests/s in all', value: median(alone), unit: 'req/s' });
   record({ group: 'store', name: 'four processes on one loopback Redis: requests/s in all', value: median(shared), unit: 'req/s' });
   record({ group: 'store', name: 'four processes on one Redis / alone', value: median(shared) / median(alone), unit: 'x', note: 'every admission and release is a Redis round trip' });
+}
+
+/** A response-cache hit kept in Redis by another instance: from the call to its first chunk. */
+async function sharedCacheHit(url: string): Promise<void> {
+  const keeper = new lib.RedisStore({ url, prefix: 'bench-cache', timeoutMs: 2000 });
+  const reader = new lib.RedisStore({ url, prefix: 'bench-cache', timeoutMs: 2000 });
+  const worker = (): InstanceType<typeof testing.MockWorker> => new testing.MockWorker({ name: 'w', chunks: ['a', 'b', 'c'] });
+  const one = await lib.startWorkers({ workers: [worker()], healthIntervalMs: 0, prefix: 'c1', store: keeper, cache: {} });
+  const two = await lib.startWorkers({ workers: [worker()], healthIntervalMs: 0, prefix: 'c2', store: reader, cache: {} });
+  for await (const _ of one.dispatcher.dispatchStream([{ role: 'user', content: 'Hi' }])) void _;
+  await new Promise((r) => setTimeout(r, 50)); // the write is fire-and-forget
+  const times: number[] = [];
+  for (let i = 0; i < 2_000; i++) {
+    const t0 = performance.now();
+    const g = two.dispatcher.dispatchStream([{ role: 'user', content: 'Hi' }]);
+    const first = await g.next();
+    times.push(performance.now() - t0);
+    if (first.value?.cached !== true) throw new Error('expected a cache hit');
+    await g.return();
+  }
+  record({ group: 'store', name: 'response cache hit kept by another instance in Redis: call to first chunk, p50', value: median(times) * 1000, unit: 'us' });
+  await one.stop();
+  await two.stop();
+  await keeper.close();
+  await reader.close();
 }

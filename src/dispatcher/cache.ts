@@ -5,6 +5,7 @@ import { StreamAbortedError } from '../errors/pool.js';
 import { InvalidArgumentError } from '../errors/runtime.js';
 import { checkObject } from '../runtime/checks.js';
 import type { DispatchOptions, StreamChunk } from './request.js';
+import type { SharedStore } from '../store/store.js';
 
 /** Options of the response cache (`startWorkers({ cache })`). */
 export interface ResponseCacheOptions {
@@ -26,13 +27,36 @@ export function checkCacheOptions(options: ResponseCacheOptions): Required<Respo
   return { maxEntries, ttlMs, sampled };
 }
 
-/** A complete answer as it is kept: its chunks' text and the final chunk's details. */
-interface Entry {
+/** A complete answer as it is kept: its chunks' text and the final chunk's details. @internal */
+export interface Entry {
   readonly chunks: ReadonlyArray<Pick<StreamChunk, 'worker' | 'text' | 'reasoning' | 'toolCalls'>>;
   readonly last: Pick<StreamChunk, 'finishReason' | 'usage'>;
 }
 
-type Lru = { get(k: string): Entry | undefined; set(k: string, v: Entry): void; clear(): void; readonly size: number };
+/** Where entries are kept. */
+interface Entries {
+  get(key: string): Entry | undefined | Promise<Entry | undefined>;
+  set(key: string, entry: Entry): void;
+}
+
+/** In this process: lru-cache, bounded by count and time. */
+function inMemory(max: number, ttl: number): Entries {
+  const { LRUCache } = createRequire(import.meta.url)('lru-cache') as typeof import('lru-cache');
+  const lru = new LRUCache<string, Entry>({ max, ttl });
+  return { get: (k) => lru.get(k), set: (k, e) => void lru.set(k, e) };
+}
+
+/** In the shared store (Redis: every instance reads what one kept). Its failures are misses and lost writes, never the request's. */
+function inStore(store: SharedStore, max: number, ttl: number): Entries {
+  return {
+    get: (k) =>
+      store.cacheGet(k).then(
+        (v) => (v === undefined ? undefined : (JSON.parse(v) as Entry)),
+        () => undefined,
+      ),
+    set: (k, e) => void store.cacheSet(k, JSON.stringify(e), ttl, max).catch(() => undefined),
+  };
+}
 
 /**
  * Exact-match cache of complete answers, in memory (lru-cache, bounded by count and time). The
@@ -41,18 +65,14 @@ type Lru = { get(k: string): Entry | undefined; set(k: string, v: Entry): void; 
  * say `cached: true`. @internal
  */
 export class ResponseCache {
-  readonly #lru: Lru;
+  readonly #entries: Entries;
   readonly #sampled: boolean;
 
-  constructor(options: ResponseCacheOptions) {
+  /** @param shared with a shared store, entries live there (shared by instances); else in memory. */
+  constructor(options: ResponseCacheOptions, shared?: SharedStore) {
     const { maxEntries, ttlMs, sampled } = checkCacheOptions(options);
-    const { LRUCache } = createRequire(import.meta.url)('lru-cache') as typeof import('lru-cache');
-    this.#lru = new LRUCache<string, Entry>({ max: maxEntries, ttl: ttlMs });
+    this.#entries = shared === undefined ? inMemory(maxEntries, ttlMs) : inStore(shared, maxEntries, ttlMs);
     this.#sampled = sampled;
-  }
-
-  get size(): number {
-    return this.#lru.size;
   }
 
   /** The request's key, or undefined when it is not to be cached (opted out, or sampled). */
@@ -64,10 +84,9 @@ export class ResponseCache {
     return JSON.stringify([o.model ?? null, o.route ?? null, messages.map((m) => [m.role, m.content, m.toolCalls ?? null, m.toolCallId ?? null, m.name ?? null]), gen, o.backendOptions ?? null]);
   }
 
-  /** The cached answer replayed as a stream, or undefined on a miss. */
-  replay(key: string, signal: AbortSignal | undefined): AsyncGenerator<StreamChunk, void, undefined> | undefined {
-    const e = this.#lru.get(key);
-    return e === undefined ? undefined : replay(e, signal);
+  /** The cached answer, undefined on a miss: at once from memory, a promise from a shared store (a store in trouble is a miss). */
+  lookup(key: string): Entry | undefined | Promise<Entry | undefined> {
+    return this.#entries.get(key);
   }
 
   /** Streams `source` through, keeping the answer if it completes on one worker without a continuation. */
@@ -77,13 +96,14 @@ export class ResponseCache {
     for await (const c of source) {
       if (c.segment > 0 || (chunks.length > 0 && c.worker !== chunks[0]!.worker)) whole = false;
       if (whole) chunks.push(kept(c));
-      if (c.done && whole) this.#lru.set(key, { chunks, last: { ...(c.finishReason ? { finishReason: c.finishReason } : {}), ...(c.usage ? { usage: c.usage } : {}) } });
+      if (c.done && whole) this.#entries.set(key, { chunks, last: { ...(c.finishReason ? { finishReason: c.finishReason } : {}), ...(c.usage ? { usage: c.usage } : {}) } });
       yield c;
     }
   }
 }
 
-async function* replay(e: Entry, signal: AbortSignal | undefined): AsyncGenerator<StreamChunk, void, undefined> {
+/** A cached answer replayed as a stream whose chunks say `cached: true`. @internal */
+export async function* replay(e: Entry, signal: AbortSignal | undefined): AsyncGenerator<StreamChunk, void, undefined> {
   const n = e.chunks.length;
   let text = '';
   for (let i = 0; i < n; i++) {

@@ -10,7 +10,8 @@ import { checkHealth, poolStatus, type PoolRef, type PoolStatus } from '../pool/
 import type { HealthReport } from '../pool/health.js';
 import { mergePolicy, POLICY_DEFAULTS, requestPolicyShape, type RequestPolicy, type RequestPolicyOptions } from './policy.js';
 import { reporterFor, runRequest, type DispatchOptions, type RequestEnv, type StreamChunk } from './request.js';
-import { ResponseCache, type ResponseCacheOptions } from './cache.js';
+import { replay, ResponseCache, type Entry, type ResponseCacheOptions } from './cache.js';
+import type { SharedStore } from '../store/store.js';
 import type { Router } from './routing.js';
 import { HedgeBudget } from './hedge.js';
 
@@ -56,10 +57,12 @@ function isPlainOptions(o: DispatchOptions): boolean {
   return true;
 }
 
-/** What a {@link Dispatcher} may add to the pool: a response cache, a router. */
+/** What a {@link Dispatcher} may add to the pool: a response cache, a router, the shared store the cache then lives in. */
 export interface DispatcherExtras {
   readonly cache?: ResponseCacheOptions | undefined;
   readonly route?: Router | undefined;
+  /** With a response cache: keep it in this shared store (every instance reads what one kept) instead of in memory. */
+  readonly store?: SharedStore | undefined;
 }
 
 /**
@@ -102,10 +105,10 @@ export class Dispatcher {
     this.#poolName = poolName;
     this.#defaults = mergePolicy(POLICY_DEFAULTS, parseWith(defaultsSchema, defaults, 'defaults') as RequestPolicyOptions);
     const findPool = (): PoolRef | undefined => system.whereis(poolName) as PoolRef | undefined;
-    const { cache, route } = extras;
+    const { cache, route, store } = extras;
     if (route !== undefined && typeof route !== 'function') throw new InvalidArgumentError('route', 'a function (messages) => tag | undefined', route);
     this.#env = { system, findPool, scope: this.#scope, report: reporterFor(findPool), route, hedges: new HedgeBudget() };
-    this.#cache = cache === undefined ? undefined : new ResponseCache(cache);
+    this.#cache = cache === undefined ? undefined : new ResponseCache(cache, store);
   }
 
   /**
@@ -135,11 +138,22 @@ export class Dispatcher {
   #throughCache(cache: ResponseCache, msgs: readonly ChatMessage[], opts: DispatchOptions, policy: RequestPolicy): AsyncGenerator<StreamChunk, void, undefined> {
     const key = cache.key(msgs, opts);
     if (key === undefined) return runRequest(this.#env, msgs, opts, policy);
-    const hit = this.#stage === 'running' ? cache.replay(key, opts.signal) : undefined;
+    const found = this.#stage === 'running' ? cache.lookup(key) : undefined;
+    if (found instanceof Promise) return this.#afterLookup(found, cache, key, msgs, opts, policy);
+    return this.#answer(found, cache, key, msgs, opts, policy);
+  }
+
+  /** A shared cache's answer is awaited first (the request starts when it is in). */
+  async *#afterLookup(found: Promise<Entry | undefined>, cache: ResponseCache, key: string, msgs: readonly ChatMessage[], opts: DispatchOptions, policy: RequestPolicy): AsyncGenerator<StreamChunk, void, undefined> {
+    const e = await found;
+    yield* this.#answer(this.#stage === 'running' ? e : undefined, cache, key, msgs, opts, policy);
+  }
+
+  #answer(hit: Entry | undefined, cache: ResponseCache, key: string, msgs: readonly ChatMessage[], opts: DispatchOptions, policy: RequestPolicy): AsyncGenerator<StreamChunk, void, undefined> {
     if (hit === undefined) return cache.recording(key, runRequest(this.#env, msgs, opts, policy));
     const events = this.#system.events;
     if (events.listening) events.emit(() => ({ type: 'pool.cache_hit', model: opts.model, messages: msgs.length }));
-    return hit;
+    return replay(hit, opts.signal);
   }
 
   /** Streams in flight now (started and not yet over). */

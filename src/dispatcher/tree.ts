@@ -194,7 +194,7 @@ async function startTree(t: TreeParts): Promise<Workers> {
     ],
   });
 
-  const dispatcher = new Dispatcher(system, names.pool, requestDefaults(rest), { cache: t.cache, route: t.router });
+  const dispatcher = new Dispatcher(system, names.pool, requestDefaults(rest), { cache: t.cache, route: t.router, store: shared });
   const closeStore = t.owned ? () => shared!.close() : undefined;
   return new WorkersHandle({ system, supervisor, dispatcher, table, fromConfig, workerSpec, workersSup, ownSystem, closeStore, store: shared });
 }

@@ -38,6 +38,8 @@ class Space {
   readonly instances = new Set<MemoryStore>();
   /** Workers some instance announced (what `counters()` lists). */
   readonly announced = new Set<string>();
+  /** The shared response cache: key -> value and expiry, oldest first (a Map keeps insertion order). */
+  readonly cache = new Map<string, { readonly value: string; readonly expires: number }>();
   seq = 0;
 
   rec(worker: string): Rec {
@@ -232,6 +234,23 @@ export class MemoryStore implements SharedStore {
       out.set(name, s ? { ...s, failures: { ...s.failures } } : { requests: 0, successes: 0, failures: {}, tokens: 0 });
     }
     return Promise.resolve(out);
+  }
+
+  cacheGet(key: string): Promise<string | undefined> {
+    const e = this.#space.cache.get(key);
+    if (e === undefined || e.expires <= this.#now()) return Promise.resolve(undefined);
+    return Promise.resolve(e.value);
+  }
+
+  cacheSet(key: string, value: string, ttlMs: number, maxEntries: number): Promise<void> {
+    const cache = this.#space.cache;
+    cache.delete(key);
+    cache.set(key, { value, expires: this.#now() + ttlMs });
+    for (const k of cache.keys()) {
+      if (cache.size <= maxEntries) break;
+      cache.delete(k);
+    }
+    return Promise.resolve();
   }
 
   subscribe(listener: (event: StoreEvent) => void): () => void {

@@ -4,7 +4,8 @@ import { MissingPeerError } from '../errors/runtime.js';
 import { InvalidArgumentError } from '../errors/runtime.js';
 import type { HealthReport } from '../pool/health.js';
 import { checkLeaseOptions, differingFields, Heartbeat, Listeners, newInstanceId, type StoreOptions } from './common.js';
-import { ADMIT, ANNOUNCE, RELEASE, REST, WORKER_KEYS } from './scripts.js';
+import { createHash } from 'node:crypto';
+import { ADMIT, ANNOUNCE, CACHE_SET, RELEASE, REST, WORKER_KEYS } from './scripts.js';
 import type {
   AdmitRequest,
   Admission,
@@ -138,7 +139,7 @@ export class RedisStore implements SharedStore {
     this.#client.on('error', () => undefined); // connection trouble shows as `degraded`, not as an unhandled error
     this.#client.on('close', () => this.#markDegraded('connection closed'));
     this.#client.on('ready', () => this.#restored());
-    for (const [name, lua] of Object.entries({ cortexAdmit: ADMIT, cortexRelease: RELEASE, cortexRest: REST, cortexAnnounce: ANNOUNCE })) {
+    for (const [name, lua] of Object.entries({ cortexAdmit: ADMIT, cortexRelease: RELEASE, cortexRest: REST, cortexAnnounce: ANNOUNCE, cortexCacheSet: CACHE_SET })) {
       this.#client.defineCommand(name, { lua });
     }
     this.#subscriber = this.#client.duplicate({ enableOfflineQueue: true, commandTimeout: undefined });
@@ -287,6 +288,20 @@ export class RedisStore implements SharedStore {
     if (ids.length === 0) return [];
     const views = await this.#guard(() => this.#client.mget(ids.map((id) => `{${this.prefix}}:instance:${id}`)));
     return views.flatMap((v) => (v === null ? [] : [JSON.parse(v) as InstanceCounters])).sort((a, b) => a.instance.localeCompare(b.instance));
+  }
+
+  async cacheGet(key: string): Promise<string | undefined> {
+    const v = await this.#guard(() => (this.#client.get as (k: string) => Promise<string | null>).call(this.#client, this.#cacheKey(key)));
+    return v ?? undefined;
+  }
+
+  async cacheSet(key: string, value: string, ttlMs: number, maxEntries: number): Promise<void> {
+    await this.#run('cortexCacheSet', 2, this.#cacheKey(key), `{${this.prefix}}:cache`, value, Math.max(1, Math.ceil(ttlMs)), this.#now(), maxEntries);
+  }
+
+  /** An entry's key: a digest of the request's key (bounded length, no contents in key names). */
+  #cacheKey(key: string): string {
+    return `{${this.prefix}}:cache:${createHash('sha256').update(key).digest('base64url')}`;
   }
 
   subscribe(listener: (event: StoreEvent) => void): () => void {

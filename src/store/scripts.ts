@@ -166,3 +166,23 @@ if (not cur) or cur == ARGV[1] then
 end
 return cur
 `;
+
+/**
+ * Keeps a response-cache entry: KEYS[1] the entry, KEYS[2] the index (a zset of entry keys by
+ * time); ARGV: value, ttl ms, now, max entries. Expired index members go, then the oldest beyond
+ * the bound (their entries deleted with them).
+ */
+export const CACHE_SET = `
+local key, index = KEYS[1], KEYS[2]
+local ttl, now, max = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+redis.call('SET', key, ARGV[1], 'PX', ttl)
+redis.call('ZADD', index, now, key)
+redis.call('ZREMRANGEBYSCORE', index, '-inf', now - ttl)
+local over = redis.call('ZCARD', index) - max
+if over > 0 then
+  local old = redis.call('ZRANGE', index, 0, over - 1)
+  redis.call('ZREMRANGEBYRANK', index, 0, over - 1)
+  for _, k in ipairs(old) do redis.call('DEL', k) end
+end
+return 1
+`;

@@ -53,6 +53,10 @@ export interface SharedStore {
   instances(): Promise<InstanceCounters[]>;
   /** Renews this instance's leases now (a heartbeat does it every third of the lease time). */
   renew(): Promise<void>;
+  /** The response cache's entry under `key` (its JSON text), or undefined (none, or expired). */
+  cacheGet(key: string): Promise<string | undefined>;
+  /** Keeps `value` under `key` for `ttlMs`, in a cache of at most `maxEntries` entries (the oldest dropped first). */
+  cacheSet(key: string, value: string, ttlMs: number, maxEntries: number): Promise<void>;
   /** Tells `listener` of the store's own news; returns the unsubscribe function. */
   subscribe(listener: (event: StoreEvent) => void): () => void;
   /** Stops renewing this instance's leases and closes connections. Leases still held expire. */

@@ -63,6 +63,23 @@ describe.each(backends)('%s passes the shared-store contract', (_name, open) => 
     return x.lease.worker;
   };
 
+  it('shares the response cache: an entry set by one instance is read by the other, until its time runs out; at most maxEntries', async () => {
+    await setup();
+    expect(await b.cacheGet('k1')).toBeUndefined();
+    await a.cacheSet('k1', '{"answer":1}', 60_000, 2);
+    expect(await b.cacheGet('k1')).toBe('{"answer":1}');
+    t += 1;
+    await b.cacheSet('k2', 'two', 60_000, 2);
+    t += 1;
+    await a.cacheSet('k3', 'three', 60_000, 2); // a third entry: the oldest goes
+    expect([await b.cacheGet('k1'), await b.cacheGet('k2'), await a.cacheGet('k3')]).toEqual([undefined, 'two', 'three']);
+    await a.cacheSet('short', 'soon gone', 40, 10);
+    expect(await b.cacheGet('short')).toBe('soon gone');
+    t += 100; // the memory store's clock, and real time for Redis's own expiry
+    await new Promise((r) => setTimeout(r, 100));
+    expect(await b.cacheGet('short')).toBeUndefined();
+  });
+
   it('holds maxConcurrent across instances, and gives the slot back on release', async () => {
     await setup();
     const one = [{ name: 'w', limits: limits({ maxConcurrent: 2 }) }];

@@ -108,6 +108,28 @@ describe('circuits and cool-downs shared through Redis', () => {
   });
 });
 
+describe('the response cache shared through Redis', () => {
+  it('an answer one instance kept is replayed by the other without asking a worker; a store in trouble is a miss, never a failure', async () => {
+    const server = await ollama({ script: { chunks: ['Par', 'is'] } });
+    const a = redisStore(true);
+    const b = redisStore(false);
+    const worker = (): OllamaWorker[] => [new OllamaWorker({ name: 'w', baseUrl: server.url })];
+    const one = await start(worker(), { store: a, cache: { ttlMs: 60_000 } });
+    const two = await start(worker(), { store: b, cache: { ttlMs: 60_000 } });
+    expect(await ask(one.cortex, 'capital of France?')).toEqual({ text: 'Paris' });
+    await expect.poll(async () => (await ask(two.cortex, 'capital of France?')).text).toBe('Paris');
+    expect(server.requests).toHaveLength(1); // the second instance never asked a worker
+    expect(two.events.filter((e) => e.type === 'pool.cache_hit')).toHaveLength(1);
+    const chunks = [];
+    for await (const c of two.cortex.dispatcher.dispatchStream([{ role: 'user', content: 'capital of France?' }])) chunks.push(c);
+    expect(chunks.map((c) => [c.text, c.cached, c.done])).toEqual([['Par', true, false], ['is', true, false], ['', true, true]]);
+    await b.close(); // instance two's store is gone: its lookups are misses, its requests still answered
+    expect(await ask(two.cortex, 'capital of France?')).toEqual({ text: 'Paris' });
+    expect(server.requests).toHaveLength(2);
+    await a.close();
+  });
+});
+
 describe('health shared through Redis', () => {
   it('one instance checks a worker per interval; the others read its result', async () => {
     const a = redisStore(true);
