@@ -13,4 +13,5 @@ export {
 } from './testing/fake-ollama.js';
 export { withFaults, type FaultOptions } from './testing/faults.js';
 export { startFakeOpenAI, type FakeOpenAI, type FakeOpenAIOptions, type FakeOpenAIScript } from './testing/fake-openai.js';
+export { startFakeAnthropic, type FakeAnthropic, type FakeAnthropicOptions, type FakeAnthropicScript } from './testing/fake-anthropic.js';
 export { startRedisServer, RedisServerError, type RedisServer, type RedisServerOptions } from './testing/redis-server.js';

@@ -66,6 +66,7 @@ export function httpError(worker: string, res: Response, body: string, secrets: 
   let kind: WorkerErrorKind;
   if (status === 401 || status === 403) kind = 'auth';
   else if (status === 429) kind = /insufficient_quota|quota|credit_balance|billing/.test(lower) ? 'quota' : 'rate_limited';
+  else if (status === 529) kind = 'rate_limited'; // Anthropic's "overloaded": rest the worker briefly; it is not down
   else if (status === 404) kind = 'model_not_found';
   else if (status === 400 || status === 422) kind = 'bad_request';
   else kind = 'http';

@@ -4,10 +4,10 @@ import { capabilitiesShape, limitsShape, parseWith, pickLimits, tagsShape } from
 import { ALL_CAPABILITIES, openaiRequest, toolCallDeltas } from './openai-request.js';
 import type { WorkerLimits } from '../pool/admission.js';
 import { ValidationError, WorkerError } from '../errors/pool.js';
-import { ChunkStream } from './chunk-stream.js';
+import type { ChunkStream } from './chunk-stream.js';
 import { connectionReason, readError, errorMessage, offersModel, openStream, publicEndpoint, rateLimitRest, readSome, redact } from './http.js';
 import { httpUrl } from './ollama.js';
-import { SseSplitter, type SseItem } from './sse.js';
+import { sseChunks, type SseItem } from './sse.js';
 
 /** Known OpenAI-compatible services: base URL, default priority, and where the key lives. */
 export const OPENAI_PRESETS = {
@@ -217,7 +217,6 @@ export class OpenAIWorker implements LlmWorker {
     secrets: string[],
   ): ChunkStream<SseItem> {
     const name = this.#name;
-    const sse = new SseSplitter(this.#maxEventBytes);
     let finish: FinishReason | undefined;
     let usage: Usage | undefined;
     let calledTools = false;
@@ -255,34 +254,12 @@ export class OpenAIWorker implements LlmWorker {
       if (reasoning !== undefined) return { text, reasoning };
       return text === '' ? undefined : { text };
     };
-    let splitError: unknown;
-    const guard = (f: () => SseItem[]): SseItem[] => {
-      try {
-        return f();
-      } catch (e) {
-        splitError = e; // an oversized event
-        return [];
-      }
+    const ended = (): CompletionChunk => {
+      // No [DONE]: complete only if a finish reason came (some servers never send [DONE]).
+      if (finish !== undefined) return done();
+      throw new WorkerError(name, 'truncated', 'the stream ended without [DONE] or a finish reason');
     };
-    return new ChunkStream(
-      body.getReader(),
-      {
-        split: (bytes) => guard(() => sse.push(bytes)),
-        splitEnd: () => guard(() => sse.end()),
-        get splitError() {
-          return splitError;
-        },
-        decode,
-        ended: () => {
-          // No [DONE]: complete only if a finish reason came (some servers never send [DONE]).
-          if (finish !== undefined) return done();
-          throw new WorkerError(name, 'truncated', 'the stream ended without [DONE] or a finish reason');
-        },
-      },
-      readError(name, 'event', callerSignal, signal),
-      cleanup,
-      signal,
-    );
+    return sseChunks(body, this.#maxEventBytes, { decode, ended }, { mapError: readError(name, 'event', callerSignal, signal), cleanup, signal });
   }
 }
 

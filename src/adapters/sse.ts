@@ -1,5 +1,6 @@
 import { createParser, type EventSourceMessage, type EventSourceParser } from 'eventsource-parser';
 import { LineTooLongError } from './ndjson.js';
+import { ChunkStream, type ChunkDecoder } from './chunk-stream.js';
 
 /** What the SSE reader yields: an event, or a comment (a keep-alive such as `: ping`). @internal */
 export type SseItem = { readonly kind: 'event'; readonly event: EventSourceMessage } | { readonly kind: 'comment' };
@@ -50,4 +51,37 @@ export class SseSplitter {
     if (this.#pending > this.maxEventBytes) throw new LineTooLongError(this.maxEventBytes);
     return out;
   }
+}
+
+/**
+ * The chunks of a server-sent-events body: events split by {@link SseSplitter} (an oversized one
+ * raised after the events before it), each decoded by `decode`; `ended` says what a body that
+ * ends without the protocol's last event means. @internal
+ */
+export function sseChunks(
+  body: ReadableStream<Uint8Array>,
+  maxEventBytes: number,
+  protocol: Pick<ChunkDecoder<SseItem>, 'decode' | 'ended'>,
+  io: { readonly mapError: (e: unknown) => unknown; readonly cleanup: () => void; readonly signal: AbortSignal },
+): ChunkStream<SseItem> {
+  const sse = new SseSplitter(maxEventBytes);
+  let splitError: unknown;
+  const guard = (f: () => SseItem[]): SseItem[] => {
+    try {
+      return f();
+    } catch (e) {
+      splitError = e; // an oversized event
+      return [];
+    }
+  };
+  const decoder: ChunkDecoder<SseItem> = {
+    split: (bytes) => guard(() => sse.push(bytes)),
+    splitEnd: () => guard(() => sse.end()),
+    get splitError() {
+      return splitError;
+    },
+    decode: (item) => protocol.decode(item),
+    ended: () => protocol.ended(),
+  };
+  return new ChunkStream(body.getReader(), decoder, io.mapError, io.cleanup, io.signal);
 }

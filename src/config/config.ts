@@ -6,6 +6,7 @@ import { ValidationError } from '../errors/pool.js';
 import { DemoWorker } from '../adapters/demo.js';
 import { httpUrl, OllamaWorker } from '../adapters/ollama.js';
 import { OPENAI_PRESETS, OpenAIWorker, type OpenAIPreset } from '../adapters/openai.js';
+import { AnthropicWorker } from '../adapters/anthropic.js';
 import { poolOptionsSchema, type PoolOptions } from '../pool/options.js';
 import { capabilitiesShape, limitsShape, parseWith, pickLimits, tagsShape } from '../behaviour/validate.js';
 import type { StoreSpec } from '../store/spec.js';
@@ -15,6 +16,7 @@ import { rulesRouter, type RouteRule } from '../dispatcher/routing.js';
 const schemas = lazy((z) => {
   const name = z.string().trim().min(1, 'expected a non-empty name');
   const ms = z.number().finite().positive('expected a number of ms > 0');
+  const keyEnv = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected the NAME of an environment variable holding the key (never the key itself)');
   const ollama = z
     .object({
       kind: z.literal('ollama'),
@@ -42,10 +44,7 @@ const schemas = lazy((z) => {
       preset: z.enum(Object.keys(OPENAI_PRESETS) as [OpenAIPreset, ...OpenAIPreset[]]).optional(),
       baseUrl: httpUrl().optional(),
       model: z.string().trim().min(1),
-      apiKeyEnv: z
-        .string()
-        .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected the NAME of an environment variable holding the key (never the key itself)')
-        .optional(),
+      apiKeyEnv: keyEnv.optional(),
       priority: z.number().finite().optional(),
       timeoutMs: ms.optional(),
       ...limitsShape(),
@@ -54,7 +53,22 @@ const schemas = lazy((z) => {
     })
     .strict()
     .refine((w) => w.preset !== undefined || w.baseUrl !== undefined, { message: 'expected a preset or a baseUrl', path: ['baseUrl'] });
-  const worker = z.discriminatedUnion('kind', [ollama, openai, demo]);
+  const anthropic = z
+    .object({
+      kind: z.literal('anthropic'),
+      name: name.default('anthropic'),
+      baseUrl: httpUrl().optional(),
+      model: z.string().trim().min(1),
+      apiKeyEnv: keyEnv.optional(),
+      priority: z.number().finite().optional(),
+      maxTokens: z.number().int().positive().optional(),
+      timeoutMs: ms.optional(),
+      ...limitsShape(),
+      ...tagsShape(),
+      ...capabilitiesShape(),
+    })
+    .strict();
+  const worker = z.discriminatedUnion('kind', [ollama, openai, anthropic, demo]);
   // The pool's one options schema; in a file, a strategy is one of the built-in names.
   const pool = poolOptionsSchema().extend({ strategy: z.enum(['local_first', 'round_robin', 'least_loaded', 'fastest']).optional() });
   const store = z.union([
@@ -185,6 +199,10 @@ function buildWorker(w: z.output<Schemas['worker']>): LlmWorker {
       });
     case 'ollama':
       return new OllamaWorker({ name: w.name, baseUrl: w.baseUrl, model: w.model, priority: w.priority, timeoutMs: w.timeoutMs, ...pickLimits(w), ...(w.tags !== undefined ? { tags: w.tags } : {}), ...(w.capabilities !== undefined ? { capabilities: w.capabilities } : {}) });
+    case 'anthropic': {
+      const { kind: _kind, ...options } = w;
+      return new AnthropicWorker(options);
+    }
     case 'demo':
       return new DemoWorker({ name: w.name, priority: w.priority });
   }

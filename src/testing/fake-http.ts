@@ -127,3 +127,24 @@ export function withCounters<T extends object>(obj: T, http: FakeHttp): T & Pick
     peakActive: { get: () => http.peakActive, enumerable: true },
   }) as T & Pick<FakeHttp, 'clientAborts' | 'active' | 'peakActive'>;
 }
+
+/**
+ * The scripted faults before chunk `i`: `resetAfter` destroys the connection (after a short pause,
+ * so the client takes the chunks so far), `stallAfter` leaves it open and silent. True when the
+ * stream stops here. @internal
+ */
+export async function faultAt(
+  i: number,
+  script: { readonly resetAfter?: number | undefined; readonly stallAfter?: number | undefined },
+  res: ServerResponse,
+  tracker: { finish(): void },
+  wait: (ms: number) => Promise<void>,
+): Promise<boolean> {
+  if (script.resetAfter === i) {
+    tracker.finish();
+    if (i > 0) await wait(10);
+    res.socket?.resetAndDestroy();
+    return true;
+  }
+  return script.stallAfter === i;
+}

@@ -1,5 +1,5 @@
 import { checkFakeOptions, withCounters } from './fake-http.js';
-import { fakeHttp, readJson } from './fake-http.js';
+import { fakeHttp, faultAt, readJson } from './fake-http.js';
 
 /** What the fake server does with one `/api/chat` request. */
 export interface FakeOllamaScript {
@@ -156,12 +156,7 @@ export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<
         tracker.finish();
         return void res.end();
       }
-      if (script.resetAfter === i) {
-        tracker.finish();
-        if (i > 0) await wait(10); // let the client take the lines so far first
-        return void res.socket?.resetAndDestroy();
-      }
-      if (script.stallAfter === i) return;
+      if (await faultAt(i, script, res, tracker, wait)) return;
       if (i === chunks.length) break;
       if (script.malformedAfter === i) await write('{"model": "oops", "message": {\n');
       if (script.delayMs) await wait(script.delayMs);

@@ -1,4 +1,4 @@
-import { checkFakeOptions, fakeHttp, readJson, withCounters } from './fake-http.js';
+import { checkFakeOptions, fakeHttp, faultAt, readJson, withCounters } from './fake-http.js';
 
 /** What the fake OpenAI-compatible server does with one `/chat/completions` request. */
 export interface FakeOpenAIScript {
@@ -161,12 +161,7 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
         tracker.finish();
         return void res.end();
       }
-      if (script.resetAfter === i) {
-        tracker.finish();
-        if (i > 0) await wait(10);
-        return void res.socket?.resetAndDestroy();
-      }
-      if (script.stallAfter === i) return;
+      if (await faultAt(i, script, res, tracker, wait)) return;
       if (script.endEarly && i === chunks.length) {
         tracker.finish();
         return void res.end();

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { isWorkerError, OllamaWorker, OpenAIWorker, WorkerError, type LlmWorker } from '../../src/index.js';
-import { MockWorker, startFakeOllama, startFakeOpenAI } from '../../src/testing.js';
+import { AnthropicWorker, isWorkerError, OllamaWorker, OpenAIWorker, WorkerError, type LlmWorker } from '../../src/index.js';
+import { MockWorker, startFakeAnthropic, startFakeOllama, startFakeOpenAI, type FakeAnthropicScript } from '../../src/testing.js';
 import { collect } from './helpers.js';
 
 /** How to get a worker of each adapter that behaves a given way. */
@@ -37,7 +37,19 @@ const harnesses: Record<string, Harness> = {
     brokenAfter: (chunks, n) => openai({ chunks, resetAfter: n }),
     silent: () => openai({ headersThenSilence: true }),
   },
+  AnthropicWorker: {
+    complete: (chunks) => anthropic({ chunks }),
+    truncated: (chunks) => anthropic({ chunks, noMessageStop: true }),
+    brokenAfter: (chunks, n) => anthropic({ chunks, resetAfter: n }),
+    silent: () => anthropic({ headersThenSilence: true }),
+  },
 };
+
+async function anthropic(script: FakeAnthropicScript) {
+  const fake = await startFakeAnthropic({ script });
+  closers.push(() => fake.close());
+  return new AnthropicWorker({ baseUrl: fake.url, model: 'claude-test', apiKey: 'sk-ant-test-key' });
+}
 
 async function ollama(script: Parameters<typeof startFakeOllama>[0] extends infer O ? (O extends { script?: infer S } ? Exclude<S, Function> : never) : never) {
   const fake = await startFakeOllama({ script });

@@ -116,7 +116,7 @@ describe('the README config example', () => {
     const block = /### Config files[\s\S]*?```json\n([\s\S]*?)```/.exec(md)![1]!;
     const { parseConfig: parse } = await import('../../src/index.js');
     const loaded = parse(JSON.parse(block), 'README.md');
-    expect(loaded.workers.map((w) => w.info().name)).toEqual(['ollama-local', 'coder', 'groq', 'demo']);
+    expect(loaded.workers.map((w) => w.info().name)).toEqual(['ollama-local', 'coder', 'groq', 'anthropic', 'demo']);
     expect(loaded.workers[1]!.info().tags).toEqual(['code']);
     expect(loaded.routes?.map((r) => r.tag)).toEqual(['code', 'fast']);
     expect(loaded.store).toEqual({ kind: 'redis', prefix: 'my-app' });
