@@ -8,6 +8,9 @@ export interface ContinuationOptions {
   prompt?: string;
 }
 
+/** A percentile of a worker's recent times to first chunk, as a hedge delay. */
+export type HedgePercentile = 'p50' | 'p90' | 'p95' | 'p99';
+
 /**
  * Hedged requests (opt-in): when the worker has sent no first chunk after a delay, the same
  * request is started on the next worker; the first to send a chunk wins and the other is
@@ -16,11 +19,14 @@ export interface ContinuationOptions {
  */
 export interface HedgeOptions {
   /**
-   * How long to wait for the first chunk before hedging, ms; or `'p95'`: the worker's recent 95th
-   * percentile time to first chunk (its last 64 successes; `fallbackMs` until it has 20). Default `'p95'`.
+   * How long to wait for the first chunk before hedging, ms; or a percentile of the worker's
+   * recent times to first chunk (`'p95'`: its 95th, over its last 64 successes; `fallbackMs`
+   * until it has 20). Pick a percentile below the slow share you want to cut: with 5 % of
+   * answers slow, the 95th sits on the tail's edge and often inside it (`'p90'` does not).
+   * Default `'p95'`.
    */
-  afterMs?: number | 'p95';
-  /** The delay while a worker has too few samples for `'p95'`, ms. Default 1000. */
+  afterMs?: number | HedgePercentile;
+  /** The delay while a worker has too few samples for a percentile, ms. Default 1000. */
   fallbackMs?: number;
   /** Extra requests allowed, as a fraction of requests (0.1: at most 10 % more). Default 0.1. */
   budget?: number;
@@ -53,7 +59,7 @@ export interface RequestPolicy {
   readonly deadlineMs: number;
   readonly continuation: { readonly maxSwitches: number; readonly prompt: string } | false;
   readonly queueTimeoutMs: number;
-  readonly hedge: { readonly afterMs: number | 'p95'; readonly fallbackMs: number; readonly budget: number } | false;
+  readonly hedge: { readonly afterMs: number | HedgePercentile; readonly fallbackMs: number; readonly budget: number } | false;
 }
 
 /** The default continuation instruction. */
@@ -86,7 +92,7 @@ export const requestPolicyShape = lazy((z) => {
         z.literal(false),
         z
           .object({
-            afterMs: z.union([positiveMs, z.literal('p95')]).optional(),
+            afterMs: z.union([positiveMs, z.enum(['p50', 'p90', 'p95', 'p99'])]).optional(),
             fallbackMs: positiveMs.optional(),
             budget: z.number().gt(0, 'expected a fraction of requests > 0').max(1).optional(),
           })

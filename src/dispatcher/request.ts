@@ -271,7 +271,7 @@ export class Request {
       priority: this.o.priority ?? 0,
       ...(this.route !== undefined ? { route: this.route, strict: this.strictRoute } : {}),
       ...(this.needs.length > 0 ? { needs: this.needs } : {}),
-      ...(this.hedging && (this.policy.hedge as { afterMs: unknown }).afterMs === 'p95' ? { p95: true } : {}),
+      ...(this.hedging ? percentileOf(this.policy.hedge) : {}),
     };
     const now = this.env.system.clock.now();
     this.checkoutAt = now;
@@ -304,7 +304,7 @@ export class Request {
   hedgeDelay(a: Attempt): number {
     const h = this.policy.hedge;
     if (h === false) return Infinity;
-    return h.afterMs === 'p95' ? (a.lease.p95FirstChunkMs ?? h.fallbackMs) : h.afterMs;
+    return typeof h.afterMs === 'number' ? h.afterMs : (a.lease.firstChunkPercentileMs ?? h.fallbackMs);
   }
 
   /** The typed error of a checkout that failed or was refused. */
@@ -740,4 +740,10 @@ function decide(route: Router | undefined, messages: readonly ChatMessage[]): st
 
 function validTag(tag: unknown): string | undefined {
   return typeof tag === 'string' && tag !== '' ? tag : undefined;
+}
+
+/** The percentile a hedge's delay is, for the checkout to report (none for a fixed delay). */
+function percentileOf(h: RequestPolicy['hedge']): { percentile?: number } {
+  if (h === false || typeof h.afterMs === 'number') return {};
+  return { percentile: Number(h.afterMs.slice(1)) / 100 };
 }

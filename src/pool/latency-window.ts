@@ -1,13 +1,14 @@
 /**
  * A worker's recent times to first chunk: the last `size` samples in a ring, and a percentile of
- * them computed when asked (cached until the next sample). For hedged requests' `'p95'` delay.
+ * them computed when asked (sorted once per new sample). For hedged requests' percentile delay.
  * @internal
  */
 export class LatencyWindow {
   readonly #samples: Float64Array;
   #count = 0;
   #next = 0;
-  #cached: number | undefined = undefined;
+  /** The sorted samples, made when a percentile is asked after a new sample. */
+  #sorted: Float64Array | undefined = undefined;
 
   constructor(readonly size = 64) {
     this.#samples = new Float64Array(size);
@@ -23,16 +24,13 @@ export class LatencyWindow {
     this.#samples[this.#next] = ms;
     this.#next = (this.#next + 1) % this.size;
     if (this.#count < this.size) this.#count++;
-    this.#cached = undefined;
+    this.#sorted = undefined;
   }
 
-  /** The 95th percentile (nearest rank), or undefined with fewer than `min` samples. */
-  p95(min = 20): number | undefined {
+  /** The `q` percentile (0 < q <= 1; nearest rank), or undefined with fewer than `min` samples. */
+  percentile(q: number, min = 20): number | undefined {
     if (this.#count < min || this.#count === 0) return undefined;
-    if (this.#cached === undefined) {
-      const sorted = this.#samples.slice(0, this.#count).sort();
-      this.#cached = sorted[Math.ceil(0.95 * this.#count) - 1]!;
-    }
-    return this.#cached;
+    this.#sorted ??= this.#samples.slice(0, this.#count).sort();
+    return this.#sorted[Math.max(0, Math.ceil(q * this.#count) - 1)]!;
   }
 }

@@ -33,7 +33,7 @@ interface Slot {
   /** Left alone until `until` (a 429, a bad key, an exhausted quota, the backend's own limit headers). */
   cooldown: { readonly until: number; readonly reason: string } | null;
   readonly stats: { successes: number; failures: number; lastError?: string; latencyMs?: number; firstChunkMs?: number };
-  /** Recent times to first chunk of successes (for a hedge's `'p95'` delay). */
+  /** Recent times to first chunk of successes (for a hedge's percentile delay). */
   readonly firstChunks: LatencyWindow;
 }
 
@@ -164,7 +164,7 @@ export class PoolState {
       alternatives: this.selection.alternatives(req.exclude, slot.name),
       store: this.env.store,
       ...(settle !== undefined ? { settle } : {}),
-      ...(req.p95 === true && slot.firstChunks.p95() !== undefined ? { p95FirstChunkMs: slot.firstChunks.p95()! } : {}),
+      ...percentileMs(slot, req),
     };
   }
 
@@ -492,3 +492,10 @@ function lacks(slot: Slot, req: CheckoutRequest): string | undefined {
 }
 
 const CAPABILITY_WORDS = { tools: 'tools', images: 'images', jsonSchema: 'a JSON schema response format' } as const;
+
+/** The lease's `firstChunkPercentileMs`, when the request asked for one and the worker has enough samples. */
+function percentileMs(slot: Slot, req: CheckoutRequest): { firstChunkPercentileMs?: number } {
+  if (req.percentile === undefined) return {};
+  const ms = slot.firstChunks.percentile(req.percentile);
+  return ms === undefined ? {} : { firstChunkPercentileMs: ms };
+}

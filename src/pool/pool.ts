@@ -85,8 +85,8 @@ export interface Lease {
   readonly alternatives: number;
   /** Where the slot goes back. */
   readonly store: AdmissionStore;
-  /** The worker's recent 95th percentile time to first chunk, ms, when the request asked for it and there are enough samples. */
-  readonly p95FirstChunkMs?: number;
+  /** The worker's recent time to first chunk at the percentile the request asked for, ms, when there are enough samples. */
+  readonly firstChunkPercentileMs?: number;
   /** With a shared store: gives the shared lease back and records the outcome there. */
   readonly settle?: (outcome: AttemptOutcome, tokens: number | undefined) => void;
 }
@@ -114,8 +114,8 @@ export interface CheckoutRequest {
   readonly needs?: readonly Capability[];
   /** Answer at once, never queue: a hedge is started only on a worker with room now. */
   readonly noWait?: boolean;
-  /** Report the worker's recent p95 time to first chunk in the lease (for a hedge's delay). */
-  readonly p95?: boolean;
+  /** Report the worker's recent time to first chunk at this percentile (0.95...) in the lease (for a hedge's delay). */
+  readonly percentile?: number;
 }
 
 /** The pool's protocol. @internal */
