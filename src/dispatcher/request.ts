@@ -358,13 +358,16 @@ export class Request {
     return a.read(Promise.resolve(a.lease.worker.streamCompletion(this.prompt(), this.streamOptions(a))));
   }
 
-  /** Starts the attempt and reads its first chunk. On a failure its stream (if it opened) is closed. */
-  async openFirst(a: Attempt): Promise<Opened> {
-    const iterable = await this.open(a);
+  /** The worker accepted the request: its chunks' iterator, and whether reads must be guarded. */
+  begin(a: Attempt, iterable: AsyncIterable<CompletionChunk>): { iterator: AsyncIterator<CompletionChunk>; guarded: boolean } {
     a.accepted = true;
-    const iterator = iterable[Symbol.asyncIterator]();
     // A worker whose reads reject as soon as its signal aborts is read directly; others are guarded.
-    const guarded = (iterable as { [ABORTS_PROMPTLY]?: boolean })[ABORTS_PROMPTLY] !== true;
+    return { iterator: iterable[Symbol.asyncIterator](), guarded: (iterable as { [ABORTS_PROMPTLY]?: boolean })[ABORTS_PROMPTLY] !== true };
+  }
+
+  /** Starts the attempt and reads its first chunk (for a hedge race). On a failure its stream (if it opened) is closed. */
+  async openFirst(a: Attempt): Promise<Opened> {
+    const { iterator, guarded } = this.begin(a, await this.open(a));
     try {
       return { a, iterator, guarded, first: guarded ? await a.read(iterator.next()) : await iterator.next() };
     } catch (e) {
@@ -475,11 +478,17 @@ export async function* runRequest(env: RequestEnv, messages: readonly ChatMessag
       let completed = false;
       let iterator: AsyncIterator<CompletionChunk> | undefined;
       try {
-        const opened = r.hedging ? await hedgedFirst(r, a) : await r.openFirst(a);
-        a = opened.a;
-        iterator = opened.iterator;
-        const guarded = opened.guarded;
-        let res = opened.first;
+        let guarded: boolean;
+        let res: IteratorResult<CompletionChunk>;
+        if (r.hedging) {
+          const opened = await hedgedFirst(r, a);
+          ({ a, iterator, guarded } = opened);
+          res = opened.first;
+        } else {
+          // Not through openFirst: one async frame less per stream waiting for its first chunk.
+          ({ iterator, guarded } = r.begin(a, await r.open(a)));
+          res = guarded ? await a.read(iterator.next()) : await iterator.next();
+        }
         for (;;) {
           const out = r.take(a, res);
           completed = out.done;

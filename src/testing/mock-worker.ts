@@ -141,7 +141,7 @@ export class MockWorker implements LlmWorker {
   }
 
   async streamCompletion(messages: readonly ChatMessage[], opts: StreamOptions): Promise<AsyncIterable<CompletionChunk>> {
-    this.calls.push({ messages, model: opts.model, signal: opts.signal, options: pickGeneration(opts) ?? {} });
+    this.calls.push({ messages, model: opts.model, signal: opts.signal, options: pickGeneration(opts) ?? NO_OPTIONS });
     const o = this.#o;
     const f = o.failOnStart;
     if (f === true || f instanceof Error || (typeof f === 'number' && f > 0)) {
@@ -270,3 +270,5 @@ function* toolPieces(calls: readonly ToolCall[]): Generator<ToolCallDelta> {
     yield { index, arguments: c.arguments.slice(half) };
   }
 }
+
+const NO_OPTIONS: GenerationOptions = Object.freeze({});
