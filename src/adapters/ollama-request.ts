@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { ChatMessage, GenerationOptions, ToolCallDelta, WorkerCapabilities } from '../behaviour/types.js';
 import { WorkerError } from '../errors/pool.js';
 
@@ -91,7 +90,7 @@ export function ollamaToolCalls(raw: unknown, next: number): ToolCallDelta[] | u
     const f = t?.function;
     if (typeof f?.name !== 'string') continue;
     const args = typeof f.arguments === 'string' ? f.arguments : JSON.stringify(f.arguments ?? {});
-    out.push({ index: next + out.length, id: typeof t.id === 'string' && t.id !== '' ? t.id : `call_${randomUUID().replace(/-/g, '').slice(0, 24)}`, name: f.name, arguments: args });
+    out.push({ index: next + out.length, id: typeof t.id === 'string' && t.id !== '' ? t.id : `call_${globalThis.crypto.randomUUID().replace(/-/g, '').slice(0, 24)}`, name: f.name, arguments: args });
   }
   return out.length > 0 ? out : undefined;
 }
