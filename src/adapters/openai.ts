@@ -249,8 +249,10 @@ export class OpenAIWorker implements LlmWorker {
       const reasoning = reasoningOf(choice.delta);
       const toolCalls = toolCallDeltas(choice.delta?.tool_calls);
       if (typeof choice.finish_reason === 'string') finish = mapFinish(choice.finish_reason);
-      if (toolCalls !== undefined) calledTools = true;
-      if (toolCalls !== undefined) return { text, toolCalls, ...(reasoning !== undefined ? { reasoning } : {}) };
+      if (toolCalls !== undefined) {
+        calledTools = true;
+        return { text, toolCalls, ...(reasoning !== undefined ? { reasoning } : {}) };
+      }
       if (reasoning !== undefined) return { text, reasoning };
       return text === '' ? undefined : { text };
     };

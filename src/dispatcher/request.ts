@@ -264,34 +264,31 @@ export class Request {
 
   /** A worker for the next attempt: at once from an idle pool, or after waiting in its queue. */
   checkout(): { pool: PoolRef; checkout: Checkout } | Promise<{ pool: PoolRef; checkout: Checkout } | undefined> {
-    const req: CheckoutRequest = {
-      type: 'checkout',
-      exclude: this.tried,
-      tokens: this.tokens,
-      priority: this.o.priority ?? 0,
-      ...(this.route !== undefined ? { route: this.route, strict: this.strictRoute } : {}),
-      ...(this.needs.length > 0 ? { needs: this.needs } : {}),
-      ...(this.hedging ? percentileOf(this.policy.hedge) : {}),
-    };
+    const req = this.#checkoutRequest(this.tried, this.hedging ? percentileOf(this.policy.hedge) : undefined);
     const now = this.env.system.clock.now();
     this.checkoutAt = now;
     this.#waitMs = Math.max(1, Math.min(this.policy.queueTimeoutMs, this.deadlineAt - now));
     return checkoutWithRetry(this.env.findPool, req, this.#waitMs, this.o.signal);
   }
 
-  /** A second worker for a hedge of `primary`: one with room now, never from the queue; undefined if none. */
-  async checkoutHedge(primary: Attempt): Promise<{ pool: PoolRef; checkout: Checkout } | undefined> {
-    const pool = this.env.findPool();
-    if (pool === undefined || pool.exited) return undefined;
-    const req: CheckoutRequest = {
+  /** What this request asks of the pool: workers to skip, its estimate, route and needs, and `extra`. */
+  #checkoutRequest(exclude: readonly string[], extra: Partial<CheckoutRequest> | undefined): CheckoutRequest {
+    return {
       type: 'checkout',
-      exclude: [...this.tried, primary.name],
+      exclude,
       tokens: this.tokens,
       priority: this.o.priority ?? 0,
       ...(this.route !== undefined ? { route: this.route, strict: this.strictRoute } : {}),
       ...(this.needs.length > 0 ? { needs: this.needs } : {}),
-      noWait: true,
+      ...extra,
     };
+  }
+
+  /** A second worker for a hedge of `primary`: one with room now, never from the queue; undefined if none. */
+  async checkoutHedge(primary: Attempt): Promise<{ pool: PoolRef; checkout: Checkout } | undefined> {
+    const pool = this.env.findPool();
+    if (pool === undefined || pool.exited) return undefined;
+    const req = this.#checkoutRequest([...this.tried, primary.name], { noWait: true });
     try {
       const c = await checkoutNow(pool, req, Math.max(1, this.policy.queueTimeoutMs), this.o.signal);
       return c.ok ? { pool, checkout: c } : undefined;
