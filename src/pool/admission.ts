@@ -48,9 +48,9 @@ export function estimateTokens(chars: number): number {
 export interface WorkerLoad {
   /** Streams holding a slot. */
   readonly inflight: number;
-  /** Requests admitted in the last 60 s. */
+  /** Requests admitted in the last 60 s (counted only for a worker with `rpm` or `tpm`: 0 otherwise). */
   readonly requestsInWindow: number;
-  /** Tokens counted in the last 60 s (reported, or estimated while a stream runs). */
+  /** Tokens counted in the last 60 s (reported, or estimated while a stream runs; only with `rpm` or `tpm`). */
   readonly tokensInWindow: number;
 }
 

@@ -72,6 +72,66 @@ describe('MemoryAdmissionStore', () => {
     );
   });
 
+  it('a request that fills the token budget exactly is admitted; one token more waits', () => {
+    const store = new MemoryAdmissionStore();
+    const limits = resolveLimits({ tpm: 100 });
+    store.tryAcquire('w', limits, 90, 0);
+    expect(store.tryAcquire('w', limits, 11, 1)).toBeUndefined();
+    expect(store.tryAcquire('w', limits, 10, 1)).toBeDefined();
+  });
+
+  it('reported usage corrects the estimate only while the admission is still in the window', () => {
+    const store = new MemoryAdmissionStore();
+    const limits = resolveLimits({ tpm: 1_000 });
+    const kept = store.tryAcquire('w', limits, 10, 1_000)!;
+    store.release(kept, undefined, 2_000); // nothing reported: the estimate stands
+    expect(store.load('w', 2_000).tokensInWindow).toBe(10);
+    const late = store.tryAcquire('w', limits, 10, 5_000)!;
+    // Released exactly when its admission leaves the window: the count is not touched again.
+    store.release(late, 90, 5_000 + RATE_WINDOW_MS);
+    expect(store.load('w', 5_000 + RATE_WINDOW_MS).tokensInWindow).toBe(0);
+  });
+
+  it('counts requests in the window once older ones have left it, and says when room comes back', () => {
+    const store = new MemoryAdmissionStore();
+    const limits = resolveLimits({ rpm: 10 });
+    expect(store.nextFree('w', 0)).toBe(Infinity); // nothing admitted yet
+    store.tryAcquire('w', limits, 1, 0);
+    store.tryAcquire('w', limits, 1, 30_000);
+    expect(store.load('w', 61_000).requestsInWindow).toBe(1);
+    expect(store.nextFree('w', 61_000)).toBe(30_000 + RATE_WINDOW_MS);
+    expect(store.nextFree('w', 91_000)).toBe(Infinity); // every admission has left the window
+  });
+
+  it('keeps no rate window for a worker without rpm or tpm', () => {
+    const store = new MemoryAdmissionStore();
+    const limits = resolveLimits({ maxConcurrent: 5 });
+    store.tryAcquire('w', limits, 100, 0);
+    expect(store.load('w', 1)).toEqual({ inflight: 1, requestsInWindow: 0, tokensInWindow: 0 });
+    expect(store.nextFree('w', 1)).toBe(Infinity);
+  });
+
+  it('counts right over many windows (its log is compacted as admissions leave the window)', () => {
+    const store = new MemoryAdmissionStore();
+    const limits = resolveLimits({ rpm: 3 });
+    for (let minute = 0; minute < 100; minute++) {
+      const t = minute * RATE_WINDOW_MS;
+      for (let i = 0; i < 3; i++) store.release(store.tryAcquire('w', limits, 1, t + i)!, undefined, t + i);
+      expect(store.tryAcquire('w', limits, 1, t + 10)).toBeUndefined();
+      expect(store.load('w', t + 10).requestsInWindow).toBe(3);
+    }
+  });
+
+  it('no limits given is unlimited; limits that are not an object are refused by field', () => {
+    expect(resolveLimits(undefined)).toEqual({ maxConcurrent: Infinity, rpm: Infinity, tpm: Infinity });
+    expect(resolveLimits({})).toEqual({ maxConcurrent: Infinity, rpm: Infinity, tpm: Infinity });
+    for (const bad of [null, 5, 'rpm=5']) {
+      expect(() => resolveLimits(bad as never, 'workers[1].limits')).toThrow(
+        `invalid workers[1].limits: expected an object { maxConcurrent?, rpm?, tpm? }, received`,
+      );
+    }
+  });
+
   it('refuses limits that are not whole numbers > 0', () => {
     expect(() => resolveLimits({ rpm: 0 })).toThrow(/invalid limits\.rpm: expected a whole number > 0/);
     expect(() => resolveLimits({ maxConcurrent: 1.5 })).toThrow(/limits\.maxConcurrent/);
