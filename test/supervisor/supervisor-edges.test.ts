@@ -24,6 +24,7 @@ import {
   terminateChild,
   whenExited,
   whichChildren,
+  type ActorRef,
   type ActorSystem,
   type Behaviour,
   type ChildSpec,
@@ -256,8 +257,8 @@ describe('group restarts and temporary children', () => {
     const system = createSystem();
     const log: string[] = [];
     const sup = await startSupervisor(system, { children: [spec(system, log, 'tmp', { restart: 'temporary' }), spec(system, log, 'tr', { restart: 'transient' })] });
-    cast(system.whereis('tmp')! as never, { type: 'crash' });
-    cast(system.whereis('tr')! as never, { type: 'quit' });
+    cast(system.whereis('tmp') as ActorRef<P>, { type: 'crash' });
+    cast(system.whereis('tr') as ActorRef<P>, { type: 'quit' });
     await settle(10);
     expect((await whichChildren(sup)).map((c) => [c.id, c.status])).toEqual([['tr', 'stopped']]);
     expect(log).toEqual(['start tmp', 'start tr']);
