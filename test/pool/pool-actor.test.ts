@@ -10,6 +10,7 @@ import {
   checkHealth,
   createSystem,
   isInvalidArgumentError,
+  MemoryStore,
   poolStatus,
   register,
   SimulatedClock,
@@ -35,7 +36,7 @@ interface Setup {
   workers: MockWorker[];
 }
 
-async function setup(workers: MockWorker[], options: PoolOptions = {}): Promise<Setup> {
+async function setup(workers: MockWorker[], options: PoolOptions & { shared?: MemoryStore } = {}): Promise<Setup> {
   const clock = new SimulatedClock();
   const system = createSystem({ clock });
   const registry = await startRegistry(system);
@@ -159,5 +160,24 @@ describe('the pool actor', () => {
     expect((await poolStatus(s.pool)).workers[0]!.circuit).toBe('open');
     await s.clock.advance(1);
     expect((await poolStatus(s.pool)).workers[0]!.circuit).toBe('half_open');
+  });
+
+  it('with a shared store: admitted through it, its leases settled there, its circuit verdicts applied here', async () => {
+    const shared = new MemoryStore({ now: () => 0 });
+    try {
+      const s = await setup([new MockWorker({ name: 'a', limits: { maxConcurrent: 1 } }), new MockWorker({ name: 'b', priority: 90 })], { shared, failureThreshold: 1 });
+      expect((await poolStatus(s.pool)).store).toEqual({ kind: 'memory', shared: true, degraded: false });
+      const first = await lease(s);
+      expect(first.name).toBe('a');
+      expect((await lease(s)).name).toBe('b'); // a is full cluster-wide
+      first.store.release(first.ticket, undefined, 0);
+      first.settle!({ kind: 'failure', error: new WorkerError('a', 'http', 'HTTP 500', { status: 500 }) }, undefined);
+      reportOutcome(s.pool, 'a', { kind: 'failure', error: new WorkerError('a', 'http', 'HTTP 500', { status: 500 }) });
+      await settle();
+      expect((await poolStatus(s.pool)).workers.find((w) => w.name === 'a')!.circuit).toBe('open');
+      expect((await lease(s)).name).toBe('b');
+    } finally {
+      await shared.close();
+    }
   });
 });
