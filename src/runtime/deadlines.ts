@@ -89,10 +89,10 @@ export class Deadlines {
   #arm(at: number): void {
     if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
     this.#timerAt = at;
-    const t = this.#clock.setTimeout(this.#fire, Math.max(0, Math.ceil(at - this.#clock.now())));
-    this.#held = this.#count > 0;
-    if (!this.#held) keepAlive(t, false);
-    this.#timer = t;
+    // Armed only for a call that waits (from add, or for the next deadline left after a
+    // firing): a new timer holds the process, as it should.
+    this.#timer = this.#clock.setTimeout(this.#fire, Math.max(0, Math.ceil(at - this.#clock.now())));
+    this.#held = true;
   }
 
   #onTimer(): void {

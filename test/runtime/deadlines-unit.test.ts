@@ -4,9 +4,12 @@
  * the process alive"): while a caller waits for its deadline the timer holds the process; once
  * nobody waits it does not, and it is left armed to fire once and find nothing.
  *
- * Survivors of mutation testing left as equivalent: `Math.max(0, ...)` around the delay (every
- * clock clamps a negative delay itself), and the `lastMs` fast path compared with `!==`
- * (the map lookup it skips finds the same list).
+ * Survivors of mutation testing left as equivalent (speed or memory only, the same answers):
+ * `Math.max(0, ...)` around the delay (every clock clamps a negative delay itself); the `lastMs`
+ * fast path skipped or its cache dropped more often (the map lookup finds the same list);
+ * re-arming for a deadline equal to the armed one; `hold(true)` on a timer already held;
+ * keeping the held flag set after a clear or a firing (no timer is left to hold); not deleting
+ * an emptied list from the map (memory only: the next call of that length reuses it).
  */
 import { describe, expect, it } from 'vitest';
 import { SimulatedClock, type Clock } from '../../src/runtime/clock.js';
@@ -157,6 +160,28 @@ describe('Deadlines', () => {
     expect(clock.holding).toBe(false);
     await clock.sim.advance(50);
     expect(clock.sim.pendingTimers).toBe(0);
+  });
+
+  it('one caller leaving does not let go while another still waits', async () => {
+    const { clock, d, node } = setup();
+    const a = node('a');
+    const b = node('b');
+    d.add(a, 50);
+    d.add(b, 100);
+    d.remove(a);
+    expect(clock.holding).toBe(true);
+    await clock.sim.advance(50); // re-armed for b
+    expect(clock.holding).toBe(true);
+  });
+
+  it('after a firing, the timer is armed for the earliest deadline left, whichever length it has', async () => {
+    const { clock, d, expired, node } = setup();
+    d.add(node('x1'), 10); // the 10 ms list first...
+    d.add(node('y1'), 1_000); // ...then the 1000 ms list
+    await clock.sim.advance(5);
+    d.add(node('x2'), 10);
+    await clock.sim.advance(2_000);
+    expect(expired).toEqual(['x1@10', 'x2@15', 'y1@1000']);
   });
 
   it('a timer armed with nobody left waiting does not hold the process', async () => {
