@@ -3,11 +3,17 @@
  * the decaying averages of `fastest` to the number, option refusals by field, and the shape
  * checks of a custom strategy.
  *
- * Survivors of mutation testing left as equivalent: the `%` that keeps a ring's cursor in range
- * when the set changes (`takeFrom` takes the index modulo the ring's size anyway), least_loaded
- * raising its floor when the lowest bucket empties (only saves the scan of that empty bucket on
- * later picks: the same worker is picked either way), and `seen += names.size` against counting
- * with `>=` (the scan ends at the same candidate).
+ * Survivors of mutation testing left as equivalent: round_robin's `%` that keeps the cursor in
+ * range when the set changes (`takeFrom` takes the index modulo the ring's size anyway);
+ * least_loaded raising its floor when the lowest bucket empties, or an empty bucket scanned as
+ * one with names (only saves the scan of that bucket on later picks: the same worker is picked),
+ * its early answer for an empty set (the scan finds nothing either), `<=` on the floor (the same
+ * floor), the optional chaining on a bucket that always exists; `fastest`: a new worker marked
+ * as recovered (its averages are empty anyway), the time after the first chunk as a sum
+ * instead of a difference (compared only between equal first-chunk times: the same order), the
+ * guards of `faster` on an unmeasured `b` (the comparison that follows answers the same), `<`
+ * vs `<=` on first-chunk times already known to differ; `resolveStrategy` without its
+ * `typeof === 'object'` (the checks of `prepare` and `pick` refuse the same values).
  */
 import { describe, expect, it } from 'vitest';
 import { isInvalidArgumentError, type InvalidArgumentError } from '../../src/index.js';
@@ -50,6 +56,15 @@ describe('candidates given out of order', () => {
   });
   it('local_first orders priority groups by number, not by the order they come in', () => {
     expect(picks(localFirst, [c('x', 30), c('y', 5), c('z', 20)], 1)).toEqual(['y']);
+  });
+});
+
+describe('local_first keeps its place', () => {
+  it('when the set is rebuilt, rotation within a tier goes on where it was', () => {
+    const state = localFirst.prepare([c('a'), c('b'), c('c')], undefined);
+    localFirst.pick(state, none);
+    const next = localFirst.prepare([c('a'), c('b'), c('c')], state);
+    expect(localFirst.pick(next, none)?.name).toBe('b');
   });
 });
 
@@ -116,6 +131,26 @@ describe('fastest to the number', () => {
     expect(fed({}, [['a', ok(50, 60)], ['a', { ok: false }], ['a', ok(100, 500)], ['b', ok(150)]])).toBe('a');
     // Its time after the first chunk starts afresh too: 400, not 205 (a mix with the old 10).
     expect(fed({ alpha: 0.5 }, [['a', ok(50, 60)], ['a', { ok: false }], ['a', ok(100, 500)], ['b', ok(100, 400)]])).toBe('b');
+  });
+  it('a failure is remembered across a rebuild of the set: the next success still starts afresh', () => {
+    const s = fastestStrategy();
+    let state = s.prepare([c('a'), c('b')], undefined);
+    s.observed!(state, 'a', ok(50, 60));
+    s.observed!(state, 'a', { ok: false });
+    state = s.prepare([c('a'), c('b')], state);
+    s.observed!(state, 'a', ok(100, 500));
+    s.observed!(state, 'b', ok(150));
+    expect(s.pick(state, none)?.name).toBe('a');
+  });
+  it('the time after the first chunk is measured only when both times are known', () => {
+    // a: first 1000, 50 after it. b: first 1000 too (a success without a first chunk counts
+    // as the penalty), its time after unknown: counted as none, so b goes first.
+    expect(fed({ failurePenaltyMs: 1000 }, [['a', ok(1000, 1050)], ['b', { ok: true, latencyMs: 10 }]])).toBe('b');
+    expect(fed({}, [['a', ok(1000, 1050)], ['b', { ok: true, firstChunkMs: 1000 }]])).toBe('b');
+  });
+  it('an unmeasured worker goes before a measured one, whatever their names', () => {
+    expect(fed({}, [['a', ok(1)]])).toBe('b');
+    expect(fed({}, [['b', ok(1)]])).toBe('a');
   });
   it('ignores samples for a name it does not know', () => {
     expect(fed({}, [['ghost', ok(1)], ['a', ok(100)], ['b', ok(50)]])).toBe('b');
