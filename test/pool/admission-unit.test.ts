@@ -1,4 +1,12 @@
-/** The admission store, the selection and one attempt, each alone. */
+/**
+ * The admission store, the selection and one attempt, each alone.
+ *
+ * Survivors of mutation testing left as equivalent in `MemoryAdmissionStore`: the conditions of
+ * the log's compaction (when to drop the entries that left the window from the array: memory
+ * only, every count is the same), the window checks entered for a worker without rate limits
+ * (every comparison with `Infinity` passes), and ticket ids counted down instead of up (still
+ * unique).
+ */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MemoryAdmissionStore, RATE_WINDOW_MS, estimateTokens, localFirst, roundRobin, SimulatedClock, WorkerError, type Ticket } from '../../src/index.js';
@@ -86,6 +94,9 @@ describe('MemoryAdmissionStore', () => {
     const kept = store.tryAcquire('w', limits, 10, 1_000)!;
     store.release(kept, undefined, 2_000); // nothing reported: the estimate stands
     expect(store.load('w', 2_000).tokensInWindow).toBe(10);
+    const later = store.tryAcquire('w', limits, 10, 40_000)!;
+    store.release(later, 30, 41_000); // reported within its window: 10 becomes 30
+    expect(store.load('w', 41_000).tokensInWindow).toBe(40);
     const late = store.tryAcquire('w', limits, 10, 5_000)!;
     // Released exactly when its admission leaves the window: the count is not touched again.
     store.release(late, 90, 5_000 + RATE_WINDOW_MS);
