@@ -97,10 +97,10 @@ describe('MemoryAdmissionStore', () => {
     const later = store.tryAcquire('w', limits, 10, 40_000)!;
     store.release(later, 30, 41_000); // reported within its window: 10 becomes 30
     expect(store.load('w', 41_000).tokensInWindow).toBe(40);
-    const late = store.tryAcquire('w', limits, 10, 5_000)!;
+    const late = store.tryAcquire('w', limits, 10, 50_000)!;
     // Released exactly when its admission leaves the window: the count is not touched again.
-    store.release(late, 90, 5_000 + RATE_WINDOW_MS);
-    expect(store.load('w', 5_000 + RATE_WINDOW_MS).tokensInWindow).toBe(30); // only the one at 40 s is left
+    store.release(late, 90, 50_000 + RATE_WINDOW_MS);
+    expect(store.load('w', 50_000 + RATE_WINDOW_MS).tokensInWindow).toBe(0);
   });
 
   it('counts requests in the window once older ones have left it, and says when room comes back', () => {
