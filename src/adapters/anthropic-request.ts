@@ -1,6 +1,7 @@
 import type { ChatMessage, ContentPart, GenerationOptions, ToolCallDelta, WorkerCapabilities } from '../behaviour/types.js';
 import { messageText } from '../behaviour/types.js';
 import { WorkerError } from '../errors/pool.js';
+import { argumentsObject } from '../behaviour/tool-calls.js';
 
 type Block = Record<string, unknown>;
 interface WireMessage {
@@ -65,14 +66,9 @@ function image(url: string, caps: WorkerCapabilities, refuse: (why: string) => n
   return m === null ? { type: 'image', source: { type: 'url', url } } : { type: 'image', source: { type: 'base64', media_type: m[1], data: m[2]!.replace(/\s+/g, '') } };
 }
 
-function inputOf(text: string, refuse: (why: string) => never): unknown {
-  try {
-    const v = JSON.parse(text === '' ? '{}' : text) as unknown;
-    if (typeof v === 'object' && v !== null && !Array.isArray(v)) return v;
-  } catch {
-    /* refused below */
-  }
-  return refuse('a tool call in the conversation has arguments that are not a JSON object (Anthropic needs one)');
+/** Anthropic wants a tool call's input as an object. */
+function inputOf(text: string, refuse: (why: string) => never): object {
+  return argumentsObject(text) ?? refuse('a tool call in the conversation has arguments that are not a JSON object (Anthropic needs one)');
 }
 
 /** One decoded Anthropic stream event, as the worker's decoder reads it. */

@@ -1,5 +1,6 @@
 import type { ChatMessage, GenerationOptions, ToolCallDelta, WorkerCapabilities } from '../behaviour/types.js';
 import { WorkerError } from '../errors/pool.js';
+import { argumentsObject } from '../behaviour/tool-calls.js';
 
 /**
  * The fields of an Ollama `/api/chat` body for `messages` and `gen`: text content with
@@ -55,7 +56,7 @@ function wireMessage(worker: string, m: ChatMessage, caps: WorkerCapabilities, n
   if (m.toolCalls !== undefined && m.toolCalls.length > 0) {
     out.tool_calls = m.toolCalls.map((c) => {
       names.set(c.id, c.name);
-      return { function: { name: c.name, arguments: argumentsObject(worker, c.arguments) } };
+      return { function: { name: c.name, arguments: argumentsOf(worker, c.arguments) } };
     });
   }
   const tool = m.toolCallId !== undefined ? names.get(m.toolCallId) : undefined;
@@ -72,14 +73,10 @@ function base64Of(worker: string, url: string, caps: WorkerCapabilities): string
 }
 
 /** Ollama wants a tool call's arguments as an object. */
-function argumentsObject(worker: string, text: string): unknown {
-  try {
-    const v = JSON.parse(text === '' ? '{}' : text) as unknown;
-    if (typeof v === 'object' && v !== null && !Array.isArray(v)) return v;
-  } catch {
-    /* refused below */
-  }
-  throw new WorkerError(worker, 'unsupported', 'a tool call in the conversation has arguments that are not a JSON object (Ollama needs one)');
+function argumentsOf(worker: string, text: string): object {
+  const v = argumentsObject(text);
+  if (v === undefined) throw new WorkerError(worker, 'unsupported', 'a tool call in the conversation has arguments that are not a JSON object (Ollama needs one)');
+  return v;
 }
 
 /** Ollama's `message.tool_calls` (whole calls, arguments as objects) as deltas numbered from `next`. @internal */

@@ -25,3 +25,17 @@ export function collectToolCalls(deltas: Iterable<ToolCallDelta>): ToolCall[] {
   }
   return out;
 }
+
+/**
+ * A tool call's arguments (JSON text, as OpenAI carries them) as the JSON object Ollama and
+ * Anthropic want; empty text is `{}`. Undefined when the text is not a JSON object.
+ * @internal
+ */
+export function argumentsObject(text: string): object | undefined {
+  try {
+    const v = JSON.parse(text === '' ? '{}' : text) as unknown;
+    return typeof v === 'object' && v !== null && !Array.isArray(v) ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}

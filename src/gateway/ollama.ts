@@ -2,7 +2,7 @@ import type { StreamChunk } from '../dispatcher/request.js';
 import { batched, collect, routeOf, stream } from './answer.js';
 import { GatewayError, type Call } from './gateway.js';
 import { fromOllama } from './requests.js';
-import { collectToolCalls } from '../behaviour/tool-calls.js';
+import { argumentsObject, collectToolCalls } from '../behaviour/tool-calls.js';
 import type { ToolCall, ToolCallDelta } from '../behaviour/types.js';
 
 /** The version `GET /api/version` reports (Ollama's clients only display it). */
@@ -61,13 +61,7 @@ export async function ollamaChat(call: Call): Promise<void> {
 
 /** A tool call as Ollama sends it: arguments as an object (as text when the model wrote no valid JSON). */
 function wireToolCall(c: ToolCall): object {
-  let args: unknown = c.arguments;
-  try {
-    args = JSON.parse(c.arguments === '' ? '{}' : c.arguments);
-  } catch {
-    /* sent as written */
-  }
-  return { id: c.id, function: { name: c.name, arguments: args } };
+  return { id: c.id, function: { name: c.name, arguments: argumentsObject(c.arguments) ?? c.arguments } };
 }
 
 /** Ollama's `GET /api/tags`: every worker's model, and each worker's name. @internal */
