@@ -9,6 +9,7 @@ import { settle } from '../support/settle.js';
 import {
   checkHealth,
   createSystem,
+  isCallTimeoutError,
   isInvalidArgumentError,
   MemoryStore,
   poolStatus,
@@ -21,9 +22,11 @@ import {
   whenExited,
   WorkerError,
   type ActorSystem,
+  type InspectionEvent,
   type PoolOptions,
   type PoolRef,
   type RegistryRef,
+  type StoreEvent,
 } from '../../src/index.js';
 import { MockWorker } from '../../src/testing.js';
 import { checkoutNow, reportOutcome, reportRest, type Checkout, type CheckoutRequest, type Lease } from '../../src/pool/pool.js';
@@ -36,8 +39,7 @@ interface Setup {
   workers: MockWorker[];
 }
 
-async function setup(workers: MockWorker[], options: PoolOptions & { shared?: MemoryStore } = {}): Promise<Setup> {
-  const clock = new SimulatedClock();
+async function setup(workers: MockWorker[], options: PoolOptions & { shared?: MemoryStore } = {}, clock = new SimulatedClock()): Promise<Setup> {
   const system = createSystem({ clock });
   const registry = await startRegistry(system);
   for (const w of workers) await register(registry, w.info().name, w);
@@ -65,9 +67,12 @@ describe('the pool actor', () => {
     const system = createSystem();
     const field = (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) => (isInvalidArgumentError(e) ? e.field : e));
     expect(await field(startPool(system, { registry: null as never }))).toBe('registry');
+    expect(await field(startPool(undefined as never, { registry: null as never }))).toBe('system');
+    await expect(startPool(system, { registry: 5 as never })).rejects.toThrow('invalid registry: expected a RegistryRef from startRegistry, received 5');
     const registry = await startRegistry(system);
     expect(await field(startPool(system, { registry, shared: {} as never }))).toBe('shared');
     expect(await field(startPool(system, { registry, shared: null as never }))).toBe('shared');
+    await expect(startPool(system, { registry, shared: 5 as never })).rejects.toThrow('invalid shared: expected a SharedStore (MemoryStore or RedisStore), received 5');
   });
 
   it("says its strategy and its store: the pool's own memory, not shared", async () => {
@@ -142,10 +147,24 @@ describe('the pool actor', () => {
     expect(got).toMatchObject({ ok: true, lease: { name: 'a' } });
   });
 
+  it('checkHealth gives up after its own timeout, even while the round goes on', async () => {
+    const s = await setup([new MockWorker({ name: 'a', hangHealth: true })], { healthTimeoutMs: 5_000 });
+    let outcome: unknown;
+    void checkHealth(s.pool, 1_000).then(
+      () => (outcome = 'answered'),
+      (e: unknown) => (outcome = e),
+    );
+    await s.clock.advance(1_000);
+    expect(isCallTimeoutError(outcome)).toBe(true);
+  });
+
   it('a rest reported by an attempt cools the worker down', async () => {
     const s = await setup([new MockWorker({ name: 'a' })]);
+    const events: InspectionEvent[] = [];
+    s.system.inspect((e) => e.type === 'pool.cooldown' && events.push(e));
     reportRest(s.pool, 'a', 2_000, 'the backend said so');
     expect((await poolStatus(s.pool)).workers[0]).toMatchObject({ coolingDownMs: 2_000 });
+    expect(events).toEqual([{ type: 'pool.cooldown', worker: 'a', ms: 2_000, reason: 'the backend said so' }]);
     await s.clock.advance(2_000);
     expect((await poolStatus(s.pool)).workers[0]!.coolingDownMs).toBeUndefined();
   });
@@ -178,6 +197,164 @@ describe('the pool actor', () => {
       expect((await lease(s)).name).toBe('b');
     } finally {
       await shared.close();
+    }
+  });
+});
+
+describe('the pool actor with a shared store', () => {
+  const failure = () => ({ kind: 'failure' as const, error: new WorkerError('a', 'http', 'HTTP 500', { status: 500 }) });
+
+  it('a request queued behind a worker full cluster-wide is served when the lease is settled', async () => {
+    const clock = new SimulatedClock();
+    const shared = new MemoryStore({ now: () => clock.now() });
+    try {
+      const s = await setup([new MockWorker({ name: 'a', limits: { maxConcurrent: 1 } })], { shared }, clock);
+      const first = await lease(s);
+      let got: Checkout | undefined;
+      void (checkoutNow(s.pool, req(), 10_000, undefined) as Promise<Checkout>).then((c) => (got = c));
+      await settle();
+      expect(got).toBeUndefined();
+      first.settle!({ kind: 'success', firstChunkMs: 1, latencyMs: 2 }, undefined);
+      done(s, first);
+      await settle(10);
+      expect(got).toMatchObject({ ok: true, lease: { name: 'a' } });
+    } finally {
+      await shared.close();
+    }
+  });
+
+  it("a request queued behind the cluster's rate window is served when the window frees room", async () => {
+    const clock = new SimulatedClock();
+    const shared = new MemoryStore({ now: () => clock.now() });
+    try {
+      const s = await setup([new MockWorker({ name: 'a', limits: { rpm: 1 } })], { shared }, clock);
+      const first = await lease(s);
+      first.settle!({ kind: 'success', firstChunkMs: 1, latencyMs: 2 }, undefined);
+      done(s, first);
+      let got: Checkout | undefined;
+      void (checkoutNow(s.pool, req(), 120_000, undefined) as Promise<Checkout>).then((c) => (got = c));
+      await clock.advance(59_000);
+      expect(got).toBeUndefined();
+      await clock.advance(1_000);
+      await settle(10);
+      expect(got).toMatchObject({ ok: true, lease: { name: 'a' } });
+    } finally {
+      await shared.close();
+    }
+  });
+
+  it('an instance whose worker is configured differently is told which fields differ', async () => {
+    const clock = new SimulatedClock();
+    const one = new MemoryStore({ now: () => clock.now() });
+    const two = one.peer();
+    try {
+      await setup([new MockWorker({ name: 'a', limits: { maxConcurrent: 2 } })], { shared: one }, clock);
+      const events: InspectionEvent[] = [];
+      const clock2 = new SimulatedClock();
+      const system2 = createSystem({ clock: clock2 });
+      system2.inspect((e) => e.type === 'store.config_mismatch' && events.push(e));
+      const registry2 = await startRegistry(system2);
+      await register(registry2, 'a', new MockWorker({ name: 'a', limits: { maxConcurrent: 4 } }));
+      await startPool(system2, { registry: registry2, healthIntervalMs: 0, shared: two });
+      await settle(10);
+      expect(events).toEqual([{ type: 'store.config_mismatch', worker: 'a', fields: ['maxConcurrent'] }]);
+    } finally {
+      await one.close();
+      await two.close();
+    }
+  });
+
+  it("the cluster's consecutive failures open the circuit here, though this instance saw fewer", async () => {
+    const clock = new SimulatedClock();
+    const one = new MemoryStore({ now: () => clock.now() });
+    const two = one.peer();
+    try {
+      const a = await setup([new MockWorker({ name: 'a' })], { shared: one, failureThreshold: 2 }, clock);
+      const b = await setup([new MockWorker({ name: 'a' })], { shared: two, failureThreshold: 2 }, clock);
+      for (const s of [a, b]) {
+        const l = await lease(s);
+        l.settle!(failure(), undefined);
+        l.store.release(l.ticket, undefined, clock.now());
+        reportOutcome(s.pool, 'a', failure());
+        await settle(10);
+      }
+      expect((await poolStatus(b.pool)).workers[0]).toMatchObject({ failures: 1, circuit: 'open' });
+    } finally {
+      await one.close();
+      await two.close();
+    }
+  });
+
+  it('health is checked by one instance per interval, the others read it; checkHealth checks every worker itself', async () => {
+    const clock = new SimulatedClock();
+    const one = new MemoryStore({ now: () => clock.now() });
+    const two = one.peer();
+    try {
+      const wa = new MockWorker({ name: 'a', health: { status: 'busy', reason: 'loading' } });
+      const wb = new MockWorker({ name: 'a', health: { status: 'busy', reason: 'loading' } });
+      await setup([wa], { shared: one, healthIntervalMs: 10_000 }, clock);
+      const b = await setup([wb], { shared: two, healthIntervalMs: 10_000 }, clock);
+      expect([wa.healthChecks, wb.healthChecks]).toEqual([1, 0]);
+      expect((await poolStatus(b.pool)).workers[0]).toMatchObject({ health: 'busy', healthReason: 'loading' });
+      await checkHealth(b.pool);
+      expect([wa.healthChecks, wb.healthChecks]).toEqual([1, 1]);
+    } finally {
+      await one.close();
+      await two.close();
+    }
+  });
+
+  /** A MemoryStore seen through a store in trouble: `admit` fails, `degraded` as set, events sent by hand. */
+  function troubled(store: MemoryStore, state: { degraded: boolean; admitFails: boolean }) {
+    const listeners: Array<(e: StoreEvent) => void> = [];
+    const proxy = new Proxy(store, {
+      get(target, key) {
+        if (key === 'degraded') return state.degraded;
+        if (key === 'admit' && state.admitFails) return () => Promise.reject(new Error('connection reset'));
+        if (key === 'subscribe') return (l: (e: StoreEvent) => void) => (listeners.push(l), () => undefined);
+        const v = Reflect.get(target, key, target) as unknown;
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    });
+    return { proxy, send: (e: StoreEvent) => listeners.forEach((l) => l(e)) };
+  }
+
+  it('a store that fails to answer: the request is decided here, not lost', async () => {
+    const clock = new SimulatedClock();
+    const store = new MemoryStore({ now: () => clock.now() });
+    try {
+      const { proxy } = troubled(store, { degraded: false, admitFails: true });
+      const s = await setup([new MockWorker({ name: 'a' })], { shared: proxy }, clock);
+      expect((await lease(s)).name).toBe('a');
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('says when the store is degraded at start, and passes on its degraded and restored events', async () => {
+    const clock = new SimulatedClock();
+    const store = new MemoryStore({ now: () => clock.now() });
+    try {
+      const trouble = { degraded: true, admitFails: false };
+      const { proxy, send } = troubled(store, trouble);
+      const events: InspectionEvent[] = [];
+      const system = createSystem({ clock });
+      system.inspect((e) => e.type.startsWith('store.') && events.push(e));
+      const registry = await startRegistry(system);
+      await register(registry, 'a', new MockWorker({ name: 'a' }));
+      const pool = await startPool(system, { registry, healthIntervalMs: 0, shared: proxy });
+      send({ type: 'degraded', reason: 'timed out' });
+      trouble.degraded = false;
+      send({ type: 'restored' });
+      await settle(10);
+      expect(events).toEqual([
+        { type: 'store.degraded', store: 'memory', reason: 'unreachable when the pool started' },
+        { type: 'store.degraded', store: 'memory', reason: 'timed out' },
+        { type: 'store.restored', store: 'memory' },
+      ]);
+      expect((await poolStatus(pool)).store).toEqual({ kind: 'memory', shared: true, degraded: false });
+    } finally {
+      await store.close();
     }
   });
 });
