@@ -4,6 +4,21 @@
  * (the reasons `NoWorkersAvailableError` carries), how an outcome changes a worker, health,
  * cool-downs, routes and capabilities, the shared store's plan, holds and verdicts, and every
  * `status()` field.
+ *
+ * Survivors of mutation testing left as equivalent (the same decisions, only more work or a
+ * cache bypassed): rebuilding the eligible set when nothing changed (`#dirty`, the cool-down
+ * expiry check, `lacking` computed when no worker declares a context length, the route cache
+ * not kept or not narrowed, `lacking` or the route wrapped when empty); telling a strategy that
+ * does not listen of load changes (its optional method is absent); marking a trial or closing
+ * a circuit that is already in that state (the circuit ignores it and emits nothing); the
+ * guards of the optional fields of a lease and of an alias for a request without a route;
+ * the dispose of circuits (opossum holds no timer in cortex's use); a replaced worker's old
+ * circuit not disposed; the `reason` of an `available` health change (it has none); a limits
+ * field name in an error that is swallowed (a worker whose limits throw is unlimited);
+ * counting a first chunk's time for a failure's own circuit count (`failed()` before `trip()`
+ * on a bad key: the cool-down's reason is shown first); `nextFree` asked of a worker without
+ * rate limits (Infinity either way); the `'not eligible'` fallback (no path reaches it: each
+ * worker left out has a reason above it).
  */
 import { describe, expect, it } from 'vitest';
 import { MemoryAdmissionStore, SimulatedClock, WorkerError, localFirst, type InspectionEvent, type LlmWorker, type WorkerInfo, type WorkerLimits } from '../../src/index.js';
@@ -87,12 +102,14 @@ describe('PoolState: reading a worker', () => {
       { name: 'odd', info: { kind: 7 as never, models: [42 as never], tags: 'fast' as never }, priority: Number.NaN },
     ]);
     expect(status('good')).toMatchObject({ kind: 'ollama', model: 'llama3.2', tags: ['fast', 'local'], priority: 5, limits: { maxConcurrent: 2, rpm: 10 }, window: { requests: 0, tokens: 0 } });
-    expect(status('throws')).toEqual({ name: 'throws', kind: 'unknown', priority: 100, health: 'unknown', circuit: 'closed', inflight: 0, successes: 0, failures: 0 });
-    expect(status('odd')).toEqual({ name: 'odd', kind: 'unknown', priority: 100, health: 'unknown', circuit: 'closed', inflight: 0, successes: 0, failures: 0 });
+    // Strictly: a field that does not apply is absent, not present as undefined.
+    expect(status('throws')).toStrictEqual({ name: 'throws', kind: 'unknown', priority: 100, health: 'unknown', circuit: 'closed', inflight: 0, successes: 0, failures: 0 });
+    expect(status('odd')).toStrictEqual({ name: 'odd', kind: 'unknown', priority: 100, health: 'unknown', circuit: 'closed', inflight: 0, successes: 0, failures: 0 });
   });
 
   it('a worker without tags lists none; its name and model are routes, not tags', () => {
-    const { status } = harness([{ name: 'a' }, { name: 'b', info: { models: [] } }]);
+    const { status } = harness([{ name: 'a' }, { name: 'b', info: { models: [] } }, { name: 'c', info: { models: [], tags: ['fast'] } }]);
+    expect(status('c').tags).toEqual(['fast']);
     expect(status('a').tags).toBeUndefined();
     expect(status('a').model).toBe('m1');
     expect(status('b').model).toBeUndefined();
@@ -116,6 +133,44 @@ describe('PoolState: reading a worker', () => {
     state.remove('a');
     expect(outcome(state.checkout(req()))).toBe('b');
     expect(state.snapshot(3)).toMatchObject({ strategy: 'local_first', queued: 3, maxQueue: 10, workers: [{ name: 'b' }] });
+  });
+});
+
+describe('PoolState: membership and routes', () => {
+  it('a worker without models or with capabilities null is read safely', () => {
+    const { state, req, status } = harness([
+      { name: 'bare', info: () => ({ name: 'bare', kind: 'x' }) as unknown as WorkerInfo },
+      { name: 'nulls', info: { capabilities: null as never } },
+    ]);
+    expect(status('bare').model).toBeUndefined();
+    expect(outcome(state.checkout(req({ needs: ['tools'] })))).toEqual([
+      ['bare', 'does not support tools'],
+      ['nulls', 'does not support tools'],
+    ]);
+  });
+
+  it('a route follows workers that join and leave after it was first used', () => {
+    const { state, req } = harness([{ name: 'a', info: { tags: ['chat'] } }, { name: 'b' }]);
+    expect(outcome(state.checkout(req({ route: 'chat', strict: true })))).toBe('a');
+    state.add({ name: 'c', worker: worker({ name: 'c', priority: 1, info: { tags: ['chat'] } }) });
+    expect(outcome(state.checkout(req({ route: 'chat', strict: true })))).toBe('c');
+    state.remove('b');
+    state.remove('c');
+    expect(outcome(state.checkout(req({ route: 'chat', strict: true })))).toBe('a');
+  });
+
+  it('a context length is checked when every worker declares one', () => {
+    const { state, req } = harness([{ name: 'small', info: { capabilities: { contextLength: 10 } } }]);
+    expect(outcome(state.checkout(req({ tokens: 11 })))).toEqual([['small', 'context of 10 tokens is too small for about 11']]);
+  });
+
+  it('busy workers are tried in priority order', () => {
+    const { state, req } = harness([{ name: 'x', priority: 20 }, { name: 'y', priority: 10 }, { name: 'ok', priority: 1 }]);
+    state.applyHealth([
+      { worker: 'x', health: { status: 'busy', reason: 'deep queue' }, ms: 1 },
+      { worker: 'y', health: { status: 'busy', reason: 'deep queue' }, ms: 1 },
+    ]);
+    expect(outcome(state.checkout(req({ exclude: ['ok'] })))).toBe('y');
   });
 });
 
@@ -207,8 +262,10 @@ describe('PoolState: outcomes', () => {
     expect(status('a')).toMatchObject({ successes: 1, failures: 0, firstChunkMs: 40, latencyMs: 300 });
     state.released('a', { ...fail('a', 'idle_timeout', 'silent for 5000 ms'), firstChunkMs: 70 });
     expect(status('a')).toMatchObject({ successes: 1, failures: 1, lastError: 'worker a: silent for 5000 ms', firstChunkMs: 70, circuit: 'closed' });
+    state.released('a', fail('a', 'connection', 'refused')); // no first chunk: the last one known stays
+    expect(status('a')).toMatchObject({ failures: 2, firstChunkMs: 70 });
     state.released('a', { kind: 'cancelled' });
-    expect(status('a')).toMatchObject({ successes: 1, failures: 1 });
+    expect(status('a')).toMatchObject({ successes: 1, failures: 2 });
     state.released('ghost', { kind: 'cancelled' }); // a worker that left meanwhile
   });
 
@@ -242,13 +299,16 @@ describe('PoolState: outcomes', () => {
     ]);
   });
 
-  it('the circuit opens at the threshold of consecutive failures, once', () => {
+  it('the circuit opens at the threshold of consecutive failures, once; only an opening schedules a reset', () => {
     const { state, status, opened, seen } = harness([{ name: 'a' }], { failureThreshold: 2 });
     state.released('a', fail('a', 'http'));
     expect([status('a').circuit, opened]).toEqual(['closed', []]);
     state.released('a', fail('a', 'http'));
     expect([status('a').circuit, opened]).toEqual(['open', ['a']]);
-    expect(seen.filter((e) => e.type === 'pool.circuit_changed')).toEqual([{ type: 'pool.circuit_changed', worker: 'a', state: 'open' }]);
+    state.halfOpen('a');
+    state.released('a', { kind: 'success', firstChunkMs: 1, latencyMs: 1 });
+    expect([status('a').circuit, opened]).toEqual(['closed', ['a']]);
+    expect(seen.filter((e) => e.type === 'pool.circuit_changed').map((e) => e.state)).toEqual(['open', 'half_open', 'closed']);
   });
 
   it('a half-open worker takes one trial; its success closes the circuit and it is picked again', () => {
@@ -261,6 +321,31 @@ describe('PoolState: outcomes', () => {
     state.released('a', { kind: 'success', firstChunkMs: 1, latencyMs: 2 });
     expect(status('a').circuit).toBe('closed');
     expect(outcome(state.checkout(req()))).toBe('a');
+  });
+
+  it('a trial answered with a 429 frees the trial: after the cool-down the worker may be tried again', async () => {
+    const { state, req, clock } = harness([{ name: 'a', priority: 1 }, { name: 'b', priority: 2 }], { failureThreshold: 1 });
+    state.released('a', fail('a', 'http'));
+    state.halfOpen('a');
+    expect(outcome(state.checkout(req()))).toBe('a');
+    state.released('a', fail('a', 'rate_limited', '429', { retryAfterMs: 100 }));
+    await clock.advance(100);
+    expect(outcome(state.checkout(req()))).toBe('a');
+  });
+
+  it('tells the strategy how each attempt went, failures with their first chunk time when one came', () => {
+    const samples: unknown[] = [];
+    const recording: SelectionStrategy<null> = { name: 'rec', prepare: () => null, pick: () => undefined, observed: (_s, name, x) => samples.push([name, x]) };
+    const { state } = harness([{ name: 'a' }], {}, recording as never);
+    state.released('a', { kind: 'success', firstChunkMs: 5, latencyMs: 9 });
+    state.released('a', { ...fail('a', 'idle_timeout'), firstChunkMs: 7 });
+    state.released('a', fail('a', 'connection'));
+    state.released('a', { kind: 'cancelled' });
+    expect(samples).toStrictEqual([
+      ['a', { ok: true, firstChunkMs: 5, latencyMs: 9 }],
+      ['a', { ok: false, firstChunkMs: 7 }],
+      ['a', { ok: false }],
+    ]);
   });
 
   it('a cancelled trial lets the next request be the trial', () => {
@@ -295,6 +380,7 @@ describe('PoolState: cool-downs and rate windows', () => {
     state.rest('a', 10_000, 'backend asked');
     state.rest('a', 1_000, 'a shorter one');
     expect(status('a')).toMatchObject({ coolingDownMs: 10_000 });
+    state.rest('a', 10_000, 'the same again');
     expect(seen.filter((e) => e.type === 'pool.cooldown')).toHaveLength(1);
     expect(outcome(state.checkout(req()))).toBe('b');
     expect(state.nextChange(clock.now())).toBe(10_000);
@@ -311,6 +397,16 @@ describe('PoolState: cool-downs and rate windows', () => {
     state.rest('a', 1_000, 'first');
     state.rest('a', 2_000, 'second');
     expect(status('a').coolingDownMs).toBe(2_000);
+  });
+
+  it('the time left of a cool-down is counted from now; an ended one is no reason', async () => {
+    const { state, req, clock } = harness([{ name: 'a' }], { failureThreshold: 1 });
+    state.rest('a', 2_500, 'backend asked');
+    await clock.advance(500);
+    expect(outcome(state.checkout(req()))).toEqual([['a', 'backend asked; cooling down for 2000 ms']]);
+    await clock.advance(2_000);
+    state.released('a', fail('a', 'http'));
+    expect(outcome(state.checkout(req()))).toEqual([['a', 'circuit open after 1 consecutive failures (last: worker a: boom)']]);
   });
 
   it('nextChange: when a rate window or a cool-down next frees a worker', () => {
@@ -366,6 +462,8 @@ describe('PoolState: with a shared store', () => {
       ],
     });
     expect(state.plan(req({ exclude: ['a', 'b'] }))).toEqual({ kind: 'none', skipped: [] });
+    const waiting = harness([{ name: 'a', priority: 1 }, { name: 'b', priority: 2 }], { overflow: 'wait' });
+    expect(waiting.state.plan(waiting.req())).toMatchObject({ kind: 'plan', candidates: [{ name: 'a' }] }); // never a worse tier
     state.rest('a', 100, 'held');
     expect(state.plan(req({ exclude: ['b'] }))).toEqual({ kind: 'none', skipped: [{ worker: 'a', reason: 'held; cooling down for 100 ms' }] });
   });
@@ -380,8 +478,11 @@ describe('PoolState: with a shared store', () => {
     expect(outcome(state.checkout(req()))).toBe('b'); // the trial is out: nobody else
   });
 
-  it("applies the cluster's holds and verdicts", () => {
-    const { state, status } = harness([{ name: 'a' }, { name: 'b' }]);
+  it("applies the cluster's holds and verdicts, each change once", () => {
+    const { state, status, seen, req } = harness([{ name: 'a' }, { name: 'b' }, { name: 'c' }]);
+    state.applyHolds([{ kind: 'trial', worker: 'c' }]); // a trial elsewhere changes nothing here
+    state.applyVerdict('c', { circuit: 'half_open', failures: 1 });
+    expect(status('c').circuit).toBe('closed');
     state.applyHolds([
       { kind: 'cooling', worker: 'a', ms: 700, reason: 'rate limited (429) elsewhere' },
       { kind: 'open', worker: 'b', ms: 1_000 },
@@ -396,6 +497,15 @@ describe('PoolState: with a shared store', () => {
     state.applyVerdict('a', { circuit: 'open', failures: 4 });
     state.applyVerdict('ghost', { circuit: 'open', failures: 4 });
     expect(status('a').circuit).toBe('open');
+    expect(seen.filter((e) => e.type === 'pool.circuit_changed').map((e) => [e.worker, e.state])).toEqual([
+      ['b', 'open'],
+      ['b', 'closed'],
+      ['a', 'open'],
+    ]);
+    expect(outcome(state.checkout(req({ exclude: ['b', 'c'] })))).toEqual([['a', 'rate limited (429) elsewhere; cooling down for 700 ms']]);
+    const other = harness([{ name: 'x' }]);
+    other.state.applyHolds([{ kind: 'open', worker: 'x', ms: 1_000 }]);
+    expect(outcome(other.state.checkout(other.req()))).toEqual([['x', 'circuit open (opened by another instance)']]);
   });
 });
 
@@ -407,7 +517,8 @@ describe('PoolState: leases', () => {
       if (c === 'full' || !c.ok) throw new Error('no lease');
       return c.lease;
     };
-    expect(lease().firstChunkPercentileMs).toBeUndefined();
+    expect('firstChunkPercentileMs' in lease()).toBe(false);
+    expect('settle' in lease()).toBe(false); // only a shared store's lease is settled there
     for (let i = 1; i <= 20; i++) state.released('a', { kind: 'success', firstChunkMs: i * 10, latencyMs: 500 });
     expect(lease().firstChunkPercentileMs).toBe(100);
     expect(lease()).toMatchObject({ name: 'a', kind: 'mock', model: 'm1', alternatives: 0 });
