@@ -2,7 +2,15 @@
  * The pool actor itself (`startPool` over a registry), on a simulated clock: its health rounds
  * (the first at start, then every interval; callers of `checkHealth` during a round share it),
  * the registry it follows, its queue (bounded, served when a slot or a rate window frees room),
- * circuit resets, and what `status()` says of its store.
+ * circuit resets, what `status()` says of its store, and the same with a shared store (one
+ * that answers, one in trouble).
+ *
+ * Survivors of mutation testing left as equivalent: the guards around arming the `$wake` (an
+ * extra or repeated wake-up only runs one more serving pass that finds nothing), the guard on
+ * announcing a worker just added (it is always there), a `DOWN` from another actor than the
+ * registry and an `EXIT` (the pool monitors only its registry and does not trap exits), and its
+ * `terminate` disposing circuits and the shared side (nothing they hold keeps running: opossum
+ * starts no timer in cortex's use; the store's subscription dies with the store).
  */
 import { describe, expect, it } from 'vitest';
 import { settle } from '../support/settle.js';
