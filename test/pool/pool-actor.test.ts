@@ -9,8 +9,7 @@
  * extra or repeated wake-up only runs one more serving pass that finds nothing), the guard on
  * announcing a worker just added (it is always there), a `DOWN` from another actor than the
  * registry and an `EXIT` (the pool monitors only its registry and does not trap exits), and its
- * `terminate` disposing circuits and the shared side (nothing they hold keeps running: opossum
- * starts no timer in cortex's use; the store's subscription dies with the store).
+ * `terminate` disposing circuits (opossum starts no timer in cortex's use).
  */
 import { describe, expect, it } from 'vitest';
 import { settle } from '../support/settle.js';
@@ -315,16 +314,22 @@ describe('the pool actor with a shared store', () => {
   /** A MemoryStore seen through a store in trouble: `admit` fails, `degraded` as set, events sent by hand. */
   function troubled(store: MemoryStore, state: { degraded: boolean; admitFails: boolean }) {
     const listeners: Array<(e: StoreEvent) => void> = [];
+    const subscriptions = { open: 0 };
     const proxy = new Proxy(store, {
       get(target, key) {
         if (key === 'degraded') return state.degraded;
         if (key === 'admit' && state.admitFails) return () => Promise.reject(new Error('connection reset'));
-        if (key === 'subscribe') return (l: (e: StoreEvent) => void) => (listeners.push(l), () => undefined);
+        if (key === 'subscribe')
+          return (l: (e: StoreEvent) => void) => {
+            listeners.push(l);
+            subscriptions.open++;
+            return () => subscriptions.open--;
+          };
         const v = Reflect.get(target, key, target) as unknown;
         return typeof v === 'function' ? v.bind(target) : v;
       },
     });
-    return { proxy, send: (e: StoreEvent) => listeners.forEach((l) => l(e)) };
+    return { proxy, subscriptions, send: (e: StoreEvent) => listeners.forEach((l) => l(e)) };
   }
 
   it('a store that fails to answer: the request is decided here, not lost', async () => {
@@ -344,7 +349,7 @@ describe('the pool actor with a shared store', () => {
     const store = new MemoryStore({ now: () => clock.now() });
     try {
       const trouble = { degraded: true, admitFails: false };
-      const { proxy, send } = troubled(store, trouble);
+      const { proxy, send, subscriptions } = troubled(store, trouble);
       const events: InspectionEvent[] = [];
       const system = createSystem({ clock });
       system.inspect((e) => e.type.startsWith('store.') && events.push(e));
@@ -361,6 +366,9 @@ describe('the pool actor with a shared store', () => {
         { type: 'store.restored', store: 'memory' },
       ]);
       expect((await poolStatus(pool)).store).toEqual({ kind: 'memory', shared: true, degraded: false });
+      expect(subscriptions.open).toBe(1);
+      await stop(pool);
+      expect(subscriptions.open).toBe(0); // a stopped pool leaves no listener on the store
     } finally {
       await store.close();
     }
