@@ -109,7 +109,6 @@ interface Record_ {
 interface State {
   children: Record_[];
   history: readonly number[];
-  retired: WeakSet<object>;
 }
 
 interface Config {
@@ -203,7 +202,7 @@ function supervisorBehaviour(cfg: Config): Behaviour<State, SupervisorProtocol> 
     return child;
   }
 
-  async function stopRecord(ctx: ActorContext, state: State, rec: Record_): Promise<void> {
+  async function stopRecord(ctx: ActorContext, rec: Record_): Promise<void> {
     if (rec.timer !== null) {
       ctx.cancelTimer(rec.timer);
       rec.timer = null;
@@ -214,7 +213,6 @@ function supervisorBehaviour(cfg: Config): Behaviour<State, SupervisorProtocol> 
     const h = rec.handle;
     if (h === null) return;
     rec.handle = null;
-    state.retired.add(h.child);
     const outcome = await h.stop(rec.spec.shutdown);
     if (outcome === 'killed') {
       emit.emit(() => ({
@@ -226,8 +224,8 @@ function supervisorBehaviour(cfg: Config): Behaviour<State, SupervisorProtocol> 
     }
   }
 
-  async function stopAll(ctx: ActorContext, state: State, recs: Record_[]): Promise<void> {
-    for (let i = recs.length - 1; i >= 0; i--) await stopRecord(ctx, state, recs[i]!);
+  async function stopAll(ctx: ActorContext, recs: Record_[]): Promise<void> {
+    for (let i = recs.length - 1; i >= 0; i--) await stopRecord(ctx, recs[i]!);
   }
 
   /** The records a crash of `rec` restarts, in start order, per the strategy. */
@@ -284,7 +282,7 @@ function supervisorBehaviour(cfg: Config): Behaviour<State, SupervisorProtocol> 
       return stopping({ shutdown: err }, state);
     }
     const members = group(state, rec);
-    await stopAll(ctx, state, members.filter((r) => r !== rec));
+    await stopAll(ctx, members.filter((r) => r !== rec));
     const toStart = restartable(members, rec);
     state.children = state.children.filter((r) => !members.includes(r) || toStart.includes(r));
 
@@ -337,13 +335,13 @@ function supervisorBehaviour(cfg: Config): Behaviour<State, SupervisorProtocol> 
 
   return {
     async init(_args, ctx) {
-      const state: State = { children: [], history: [], retired: new WeakSet() };
+      const state: State = { children: [], history: [] };
       for (const spec of cfg.specs) {
         const rec = newRecord(spec);
         try {
           await startRecord(ctx, rec);
         } catch (e) {
-          await stopAll(ctx, state, state.children);
+          await stopAll(ctx, state.children);
           throw e;
         }
         state.children.push(rec);
@@ -375,7 +373,7 @@ function supervisorBehaviour(cfg: Config): Behaviour<State, SupervisorProtocol> 
         case 'terminateChild': {
           const rec = find(state, msg.id);
           if (!rec) return reply({ ok: false, error: new ChildOperationError('terminateChild', msg.id, 'not_found') }, state);
-          await stopRecord(ctx, state, rec);
+          await stopRecord(ctx, rec);
           if (rec.spec.restart === 'temporary') state.children = state.children.filter((r) => r !== rec);
           return reply({ ok: true, value: undefined }, state);
         }
@@ -431,7 +429,9 @@ function supervisorBehaviour(cfg: Config): Behaviour<State, SupervisorProtocol> 
         case '$child_exit': {
           const child = msg.type === 'EXIT' ? (msg as ExitMessage).from : msg.child;
           const rec = state.children.find((r) => r.handle?.child === child);
-          if (rec === undefined) return state; // a retired child, or a linked non-child: ignored, as in OTP (the parent's exit never gets here)
+          if (rec === undefined) return state; // a stopped child, or a linked non-child: ignored, as in OTP (the parent's exit never gets here)
+          // `noproc` cannot come from a child (attach reports one already dead with its own
+          // reason), but the type allows it: an error reason, so it restarts as a crash.
           const reason = msg.reason === 'noproc' ? { error: new NoProcError(String(child), 'link') } : msg.reason;
           return onChildExit(ctx, state, rec, reason);
         }
@@ -449,7 +449,7 @@ function supervisorBehaviour(cfg: Config): Behaviour<State, SupervisorProtocol> 
     },
 
     async terminate(reason, state, ctx) {
-      await stopAll(ctx, state, state.children);
+      await stopAll(ctx, state.children);
       emit.emit(() => ({ type: 'supervisor.shutdown', supervisor: ctx.self, reason }));
     },
   };

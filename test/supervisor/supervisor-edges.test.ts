@@ -68,6 +68,7 @@ describe('options and child specs are checked by field', () => {
     [{ maxSeconds: 0 }, 'maxSeconds', 'invalid maxSeconds: expected a finite number > 0, received 0'],
     [{ maxSeconds: Infinity }, 'maxSeconds', 'invalid maxSeconds: expected a finite number > 0, received Infinity'],
     [{ children: [null as never] }, 'children[0]', 'invalid children[0]: expected a child spec object, received null'],
+    [{ children: [5 as never] }, 'children[0]', 'invalid children[0]: expected a child spec object, received 5'],
     [{ children: [{ id: 'a', start }, { id: '', start }] }, 'children[1].id', 'invalid children[1].id: expected a non-empty string, received ""'],
     [{ children: [{ id: 7 as never, start }] }, 'children[0].id', 'invalid children[0].id: expected a non-empty string, received 7'],
     [{ children: [{ id: 'a', start: 'go' as never }] }, 'children[0].start', 'invalid children[0].start: expected a function returning a child, received "go"'],
@@ -79,6 +80,11 @@ describe('options and child specs are checked by field', () => {
   ];
   it.each(cases)('%j is refused naming %s', async (options, field, message) => {
     expect(await refusal(startSupervisor(system, options))).toEqual([field, message]);
+  });
+
+  it('refuses a missing system and options that are not an object', async () => {
+    expect((await refusal(startSupervisor(undefined as never)))[0]).toBe('system');
+    expect((await refusal(startSupervisor(system, 5 as never)))[0]).toBe('options');
   });
 
   it('accepts the edges: no restarts allowed, a shutdown of 0 ms, every restart type and kind', async () => {
@@ -135,6 +141,8 @@ describe('child operations, refused and allowed', () => {
   it('restartChild of a terminated child starts it again and answers the new child', async () => {
     const { sup, system, log } = await setup();
     await terminateChild(sup, 'a');
+    // supervisor.erl: a stopped child's kept spec answers start_child with already_present.
+    expect(await refusal(startChild(sup, spec(system, [], 'a')))).toEqual(['already_present', 'startChild("a") refused: a child with this id already exists']);
     expect(await countChildren(sup)).toEqual({ specs: 2, active: 1, workers: 2, supervisors: 0 });
     const again = await restartChild(sup, 'a');
     expect(again).toBe(system.whereis('a'));
@@ -215,7 +223,8 @@ describe('a child waiting for its backoff restart', () => {
 
   it('the delay doubles with each crash, and starts again after a run longer than resetAfterMs', async () => {
     const { sup, clock, system, events } = await waiting();
-    await clock.advance(100);
+    await clock.advance(100); // restarted at 100
+    await clock.advance(800); // ran 800 ms: less than resetAfterMs (1000), the count goes on
     kill(system.whereis('a')!);
     await settle();
     await clock.advance(200);
@@ -283,5 +292,76 @@ describe('events, one per fact', () => {
     ]);
     expect(events[1]).toMatchObject({ delayMs: 0 });
     expect(events[3]).toMatchObject({ reason: 'shutdown' });
+  });
+});
+
+describe('slow children', () => {
+  /** A child whose start and stop each take `ms` on the simulated clock. */
+  function slow(system: ActorSystem, clock: SimulatedClock, id: string, ms: number): ChildSpec {
+    const b: Behaviour<null> = {
+      init: () => new Promise<null>((r) => clock.setTimeout(() => r(null), ms)),
+      terminate: () => new Promise<void>((r) => clock.setTimeout(r, ms)),
+    };
+    return { id, shutdown: 60_000, start: () => system.spawn(b, undefined, { name: id }) };
+  }
+
+  it('startChild, terminateChild and restartChild wait as long as the child takes, with no call timeout of their own', async () => {
+    const clock = new SimulatedClock();
+    const system = createSystem({ clock });
+    const sup = await startSupervisor(system);
+    const done: string[] = [];
+    void startChild(sup, slow(system, clock, 's', 20_000)).then(() => done.push('started'), (e: unknown) => done.push(String(e)));
+    await clock.advance(20_000);
+    void terminateChild(sup, 's').then(() => done.push('terminated'), (e: unknown) => done.push(String(e)));
+    await clock.advance(20_000);
+    void restartChild(sup, 's').then(() => done.push('restarted'), (e: unknown) => done.push(String(e)));
+    await clock.advance(20_000);
+    expect(done).toEqual(['started', 'terminated', 'restarted']);
+  });
+
+  it('a worker child gets 5000 ms to stop by default, then is abandoned', async () => {
+    const clock = new SimulatedClock();
+    const system = createSystem({ clock });
+    const events: InspectionEvent[] = [];
+    system.inspect((e) => e.type === 'supervisor.child_shutdown_timeout' && events.push(e));
+    const hung: Behaviour<null> = { init: () => null, terminate: () => new Promise<void>(() => {}) };
+    const sup = await startSupervisor(system, { children: [{ id: 'w', start: () => system.spawn(hung, undefined, { trapExit: true }) }] });
+    const stopped = stop(sup);
+    await clock.advance(4_999);
+    expect(events).toEqual([]);
+    await clock.advance(1);
+    await stopped;
+    expect(events).toMatchObject([{ id: 'w', timeoutMs: 5_000 }]);
+  });
+});
+
+describe('a child that is already dead when its supervisor links to it', () => {
+  // erlang:link/1 docs: linking to a process that does not exist gives the linker an exit
+  // signal with reason noproc. Deliberate difference (ADR 0001): the supervisor reports the
+  // child's own exit reason, which it still knows, and restarts it as for any exit.
+  it("is seen as exiting with its own reason, and restarted", async () => {
+    const system = createSystem();
+    const events: InspectionEvent[] = [];
+    system.inspect((e) => e.type === 'supervisor.child_exited' && events.push(e));
+    let starts = 0;
+    const sup = await startSupervisor(system, {
+      children: [
+        {
+          id: 'ghost',
+          start: async () => {
+            const ref = await system.spawn(child([], 'ghost'), undefined);
+            if (++starts === 1) {
+              kill(ref);
+              await whenExited(ref);
+            }
+            return ref;
+          },
+        },
+      ],
+    });
+    await settle(10);
+    expect(starts).toBe(2);
+    expect(events).toMatchObject([{ id: 'ghost', reason: 'killed' }]);
+    expect((await whichChildren(sup))[0]!.status).toBe('running');
   });
 });
