@@ -3,6 +3,17 @@
  * child specs (by field), the refusals of the child operations (`not_found`, `running`,
  * `already_started`), operations on a child waiting for its backoff restart, temporary siblings
  * in a group restart, the backoff's reset after a long run, and the events of each step.
+ *
+ * Survivors of mutation testing left as equivalent: cancelling a pending restart's timer in
+ * `terminateChild`, `restartChild` and `deleteChild` (the restart's generation no longer matches,
+ * or its record is gone or running, so the message is ignored anyway), the generation counted
+ * down instead of up (any change makes it differ), stopping the crashed child again with its
+ * group (it has already exited: nothing to stop), a backoff delay of 0 taken through a timer of
+ * 0 ms instead of at once, `startGroup` skipping a running member and `$restart` for a record
+ * that is gone (defensive: the timer is cancelled first), the restart history's initial value
+ * (an entry that is not a time never counts), the `system.closed` guard (the system stops a
+ * supervisor before its children's exits reach it), `deleteChild`'s call timeout (it never
+ * waits on a child), and the `noproc` translation (no child can send it: see the last case).
  */
 import { describe, expect, it } from 'vitest';
 import { settle } from '../support/settle.js';
