@@ -8,8 +8,11 @@
  * Survivors of mutation testing left as equivalent: the guards around arming the `$wake` (an
  * extra or repeated wake-up only runs one more serving pass that finds nothing), the guard on
  * announcing a worker just added (it is always there), a `DOWN` from another actor than the
- * registry and an `EXIT` (the pool monitors only its registry and does not trap exits), and its
- * `terminate` disposing circuits (opossum starts no timer in cortex's use).
+ * registry and an `EXIT` (the pool monitors only its registry and does not trap exits), its
+ * `terminate` disposing circuits (opossum starts no timer in cortex's use), the type of the
+ * `rest` cast (every cast that is not `released` is a rest), and, for a store that failed to
+ * answer, how a request that then has to queue is answered (queued: its reply comes later
+ * either way).
  */
 import { describe, expect, it } from 'vitest';
 import { settle } from '../support/settle.js';
@@ -193,6 +196,8 @@ describe('the pool actor', () => {
     try {
       const s = await setup([new MockWorker({ name: 'a', limits: { maxConcurrent: 1 } }), new MockWorker({ name: 'b', priority: 90 })], { shared, failureThreshold: 1 });
       expect((await poolStatus(s.pool)).store).toEqual({ kind: 'memory', shared: true, degraded: false });
+      const storeEvents: InspectionEvent[] = [];
+      s.system.inspect((e) => e.type.startsWith('store.') && storeEvents.push(e));
       const first = await lease(s);
       expect(first.name).toBe('a');
       expect((await lease(s)).name).toBe('b'); // a is full cluster-wide
@@ -202,6 +207,7 @@ describe('the pool actor', () => {
       await settle();
       expect((await poolStatus(s.pool)).workers.find((w) => w.name === 'a')!.circuit).toBe('open');
       expect((await lease(s)).name).toBe('b');
+      expect(storeEvents).toEqual([]); // a store that works says nothing
     } finally {
       await shared.close();
     }
@@ -356,6 +362,7 @@ describe('the pool actor with a shared store', () => {
       const registry = await startRegistry(system);
       await register(registry, 'a', new MockWorker({ name: 'a' }));
       const pool = await startPool(system, { registry, healthIntervalMs: 0, shared: proxy });
+      send({ type: 'freed', worker: 'a' }); // room elsewhere: not a change of the store's health
       send({ type: 'degraded', reason: 'timed out' });
       trouble.degraded = false;
       send({ type: 'restored' });
