@@ -14,6 +14,8 @@
  * (an entry that is not a time never counts), the `system.closed` guard (the system stops a
  * supervisor before its children's exits reach it), `deleteChild`'s call timeout (it never
  * waits on a child), and the `noproc` translation (no child can send it: see the last case).
+ * Without coverage, unreachable: the `default:` branches of the exhaustive switches (the types
+ * allow no other message) and `DOWN` (a supervisor monitors nobody).
  */
 import { describe, expect, it } from 'vitest';
 import { settle } from '../support/settle.js';
