@@ -14,7 +14,7 @@
  * answer, how a request that then has to queue is answered (queued: its reply comes later
  * either way).
  */
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { settle } from '../support/settle.js';
 import {
   checkHealth,
@@ -56,6 +56,20 @@ async function setup(workers: MockWorker[], options: PoolOptions & { shared?: Me
   const pool = await startPool(system, { registry, healthIntervalMs: 0, ...options });
   await settle();
   return { clock, system, registry, pool, workers };
+}
+
+const opened: MemoryStore[] = [];
+afterEach(async () => {
+  await Promise.all(opened.splice(0).map((store) => store.close()));
+});
+
+/** A simulated clock and two instances of one shared MemoryStore on its time (closed after the test). */
+function cluster(): { clock: SimulatedClock; one: MemoryStore; two: MemoryStore } {
+  const clock = new SimulatedClock();
+  const one = new MemoryStore({ now: () => clock.now() });
+  const two = one.peer();
+  opened.push(one, two);
+  return { clock, one, two };
 }
 
 const req = (r: Partial<CheckoutRequest> = {}): CheckoutRequest => ({ type: 'checkout', exclude: [], tokens: 1, priority: 0, ...r });
@@ -192,25 +206,21 @@ describe('the pool actor', () => {
   });
 
   it('with a shared store: admitted through it, its leases settled there, its circuit verdicts applied here', async () => {
-    const shared = new MemoryStore({ now: () => 0 });
-    try {
-      const s = await setup([new MockWorker({ name: 'a', limits: { maxConcurrent: 1 } }), new MockWorker({ name: 'b', priority: 90 })], { shared, failureThreshold: 1 });
-      expect((await poolStatus(s.pool)).store).toEqual({ kind: 'memory', shared: true, degraded: false });
-      const storeEvents: InspectionEvent[] = [];
-      s.system.inspect((e) => e.type.startsWith('store.') && storeEvents.push(e));
-      const first = await lease(s);
-      expect(first.name).toBe('a');
-      expect((await lease(s)).name).toBe('b'); // a is full cluster-wide
-      first.store.release(first.ticket, undefined, 0);
-      first.settle!({ kind: 'failure', error: new WorkerError('a', 'http', 'HTTP 500', { status: 500 }) }, undefined);
-      reportOutcome(s.pool, 'a', { kind: 'failure', error: new WorkerError('a', 'http', 'HTTP 500', { status: 500 }) });
-      await settle();
-      expect((await poolStatus(s.pool)).workers.find((w) => w.name === 'a')!.circuit).toBe('open');
-      expect((await lease(s)).name).toBe('b');
-      expect(storeEvents).toEqual([]); // a store that works says nothing
-    } finally {
-      await shared.close();
-    }
+    const { one: shared } = cluster();
+    const s = await setup([new MockWorker({ name: 'a', limits: { maxConcurrent: 1 } }), new MockWorker({ name: 'b', priority: 90 })], { shared, failureThreshold: 1 });
+    expect((await poolStatus(s.pool)).store).toEqual({ kind: 'memory', shared: true, degraded: false });
+    const storeEvents: InspectionEvent[] = [];
+    s.system.inspect((e) => e.type.startsWith('store.') && storeEvents.push(e));
+    const first = await lease(s);
+    expect(first.name).toBe('a');
+    expect((await lease(s)).name).toBe('b'); // a is full cluster-wide
+    first.store.release(first.ticket, undefined, 0);
+    first.settle!({ kind: 'failure', error: new WorkerError('a', 'http', 'HTTP 500', { status: 500 }) }, undefined);
+    reportOutcome(s.pool, 'a', { kind: 'failure', error: new WorkerError('a', 'http', 'HTTP 500', { status: 500 }) });
+    await settle();
+    expect((await poolStatus(s.pool)).workers.find((w) => w.name === 'a')!.circuit).toBe('open');
+    expect((await lease(s)).name).toBe('b');
+    expect(storeEvents).toEqual([]); // a store that works says nothing
   });
 });
 
@@ -218,103 +228,72 @@ describe('the pool actor with a shared store', () => {
   const failure = () => ({ kind: 'failure' as const, error: new WorkerError('a', 'http', 'HTTP 500', { status: 500 }) });
 
   it('a request queued behind a worker full cluster-wide is served when the lease is settled', async () => {
-    const clock = new SimulatedClock();
-    const shared = new MemoryStore({ now: () => clock.now() });
-    try {
-      const s = await setup([new MockWorker({ name: 'a', limits: { maxConcurrent: 1 } })], { shared }, clock);
-      const first = await lease(s);
-      let got: Checkout | undefined;
-      void (checkoutNow(s.pool, req(), 10_000, undefined) as Promise<Checkout>).then((c) => (got = c));
-      await settle();
-      expect(got).toBeUndefined();
-      first.settle!({ kind: 'success', firstChunkMs: 1, latencyMs: 2 }, undefined);
-      done(s, first);
-      await settle(10);
-      expect(got).toMatchObject({ ok: true, lease: { name: 'a' } });
-    } finally {
-      await shared.close();
-    }
+    const { clock, one: shared } = cluster();
+    const s = await setup([new MockWorker({ name: 'a', limits: { maxConcurrent: 1 } })], { shared }, clock);
+    const first = await lease(s);
+    let got: Checkout | undefined;
+    void (checkoutNow(s.pool, req(), 10_000, undefined) as Promise<Checkout>).then((c) => (got = c));
+    await settle();
+    expect(got).toBeUndefined();
+    first.settle!({ kind: 'success', firstChunkMs: 1, latencyMs: 2 }, undefined);
+    done(s, first);
+    await settle(10);
+    expect(got).toMatchObject({ ok: true, lease: { name: 'a' } });
   });
 
   it("a request queued behind the cluster's rate window is served when the window frees room", async () => {
-    const clock = new SimulatedClock();
-    const shared = new MemoryStore({ now: () => clock.now() });
-    try {
-      const s = await setup([new MockWorker({ name: 'a', limits: { rpm: 1 } })], { shared }, clock);
-      const first = await lease(s);
-      first.settle!({ kind: 'success', firstChunkMs: 1, latencyMs: 2 }, undefined);
-      done(s, first);
-      let got: Checkout | undefined;
-      void (checkoutNow(s.pool, req(), 120_000, undefined) as Promise<Checkout>).then((c) => (got = c));
-      await clock.advance(59_000);
-      expect(got).toBeUndefined();
-      await clock.advance(1_000);
-      await settle(10);
-      expect(got).toMatchObject({ ok: true, lease: { name: 'a' } });
-    } finally {
-      await shared.close();
-    }
+    const { clock, one: shared } = cluster();
+    const s = await setup([new MockWorker({ name: 'a', limits: { rpm: 1 } })], { shared }, clock);
+    const first = await lease(s);
+    first.settle!({ kind: 'success', firstChunkMs: 1, latencyMs: 2 }, undefined);
+    done(s, first);
+    let got: Checkout | undefined;
+    void (checkoutNow(s.pool, req(), 120_000, undefined) as Promise<Checkout>).then((c) => (got = c));
+    await clock.advance(59_000);
+    expect(got).toBeUndefined();
+    await clock.advance(1_000);
+    await settle(10);
+    expect(got).toMatchObject({ ok: true, lease: { name: 'a' } });
   });
 
   it('an instance whose worker is configured differently is told which fields differ', async () => {
-    const clock = new SimulatedClock();
-    const one = new MemoryStore({ now: () => clock.now() });
-    const two = one.peer();
-    try {
-      await setup([new MockWorker({ name: 'a', limits: { maxConcurrent: 2 } })], { shared: one }, clock);
-      const events: InspectionEvent[] = [];
-      const clock2 = new SimulatedClock();
-      const system2 = createSystem({ clock: clock2 });
-      system2.inspect((e) => e.type === 'store.config_mismatch' && events.push(e));
-      const registry2 = await startRegistry(system2);
-      await register(registry2, 'a', new MockWorker({ name: 'a', limits: { maxConcurrent: 4 } }));
-      await startPool(system2, { registry: registry2, healthIntervalMs: 0, shared: two });
-      await settle(10);
-      expect(events).toEqual([{ type: 'store.config_mismatch', worker: 'a', fields: ['maxConcurrent'] }]);
-    } finally {
-      await one.close();
-      await two.close();
-    }
+    const { clock, one, two } = cluster();
+    await setup([new MockWorker({ name: 'a', limits: { maxConcurrent: 2 } })], { shared: one }, clock);
+    const events: InspectionEvent[] = [];
+    const clock2 = new SimulatedClock();
+    const system2 = createSystem({ clock: clock2 });
+    system2.inspect((e) => e.type === 'store.config_mismatch' && events.push(e));
+    const registry2 = await startRegistry(system2);
+    await register(registry2, 'a', new MockWorker({ name: 'a', limits: { maxConcurrent: 4 } }));
+    await startPool(system2, { registry: registry2, healthIntervalMs: 0, shared: two });
+    await settle(10);
+    expect(events).toEqual([{ type: 'store.config_mismatch', worker: 'a', fields: ['maxConcurrent'] }]);
   });
 
   it("the cluster's consecutive failures open the circuit here, though this instance saw fewer", async () => {
-    const clock = new SimulatedClock();
-    const one = new MemoryStore({ now: () => clock.now() });
-    const two = one.peer();
-    try {
-      const a = await setup([new MockWorker({ name: 'a' })], { shared: one, failureThreshold: 2 }, clock);
-      const b = await setup([new MockWorker({ name: 'a' })], { shared: two, failureThreshold: 2 }, clock);
-      for (const s of [a, b]) {
-        const l = await lease(s);
-        l.settle!(failure(), undefined);
-        l.store.release(l.ticket, undefined, clock.now());
-        reportOutcome(s.pool, 'a', failure());
-        await settle(10);
-      }
-      expect((await poolStatus(b.pool)).workers[0]).toMatchObject({ failures: 1, circuit: 'open' });
-    } finally {
-      await one.close();
-      await two.close();
+    const { clock, one, two } = cluster();
+    const a = await setup([new MockWorker({ name: 'a' })], { shared: one, failureThreshold: 2 }, clock);
+    const b = await setup([new MockWorker({ name: 'a' })], { shared: two, failureThreshold: 2 }, clock);
+    for (const s of [a, b]) {
+      const l = await lease(s);
+      l.settle!(failure(), undefined);
+      l.store.release(l.ticket, undefined, clock.now());
+      reportOutcome(s.pool, 'a', failure());
+      await settle(10);
     }
+    expect((await poolStatus(b.pool)).workers[0]).toMatchObject({ failures: 1, circuit: 'open' });
   });
 
   it('health is checked by one instance per interval, the others read it; checkHealth checks every worker itself', async () => {
-    const clock = new SimulatedClock();
-    const one = new MemoryStore({ now: () => clock.now() });
-    const two = one.peer();
-    try {
-      const wa = new MockWorker({ name: 'a', health: { status: 'busy', reason: 'loading' } });
-      const wb = new MockWorker({ name: 'a', health: { status: 'busy', reason: 'loading' } });
-      await setup([wa], { shared: one, healthIntervalMs: 10_000 }, clock);
-      const b = await setup([wb], { shared: two, healthIntervalMs: 10_000 }, clock);
-      expect([wa.healthChecks, wb.healthChecks]).toEqual([1, 0]);
-      expect((await poolStatus(b.pool)).workers[0]).toMatchObject({ health: 'busy', healthReason: 'loading' });
-      await checkHealth(b.pool);
-      expect([wa.healthChecks, wb.healthChecks]).toEqual([1, 1]);
-    } finally {
-      await one.close();
-      await two.close();
-    }
+    const { clock, one, two } = cluster();
+    const wa = new MockWorker({ name: 'a', health: { status: 'busy', reason: 'loading' } });
+    const wb = new MockWorker({ name: 'a', health: { status: 'busy', reason: 'loading' } });
+    await setup([wa], { shared: one, healthIntervalMs: 10_000 }, clock);
+    const b = await setup([wb], { shared: two, healthIntervalMs: 10_000 }, clock);
+    expect([wa.healthChecks, wb.healthChecks]).toEqual([1, 0]);
+    expect((await poolStatus(b.pool)).workers[0]).toMatchObject({ health: 'busy', healthReason: 'loading' });
+    await checkHealth(b.pool);
+    expect([wa.healthChecks, wb.healthChecks]).toEqual([1, 1]);
   });
 
   /** A MemoryStore seen through a store in trouble: `admit` fails, `degraded` as set, events sent by hand. */
@@ -339,45 +318,35 @@ describe('the pool actor with a shared store', () => {
   }
 
   it('a store that fails to answer: the request is decided here, not lost', async () => {
-    const clock = new SimulatedClock();
-    const store = new MemoryStore({ now: () => clock.now() });
-    try {
-      const { proxy } = troubled(store, { degraded: false, admitFails: true });
-      const s = await setup([new MockWorker({ name: 'a' })], { shared: proxy }, clock);
-      expect((await lease(s)).name).toBe('a');
-    } finally {
-      await store.close();
-    }
+    const { clock, one: store } = cluster();
+    const { proxy } = troubled(store, { degraded: false, admitFails: true });
+    const s = await setup([new MockWorker({ name: 'a' })], { shared: proxy }, clock);
+    expect((await lease(s)).name).toBe('a');
   });
 
   it('says when the store is degraded at start, and passes on its degraded and restored events', async () => {
-    const clock = new SimulatedClock();
-    const store = new MemoryStore({ now: () => clock.now() });
-    try {
-      const trouble = { degraded: true, admitFails: false };
-      const { proxy, send, subscriptions } = troubled(store, trouble);
-      const events: InspectionEvent[] = [];
-      const system = createSystem({ clock });
-      system.inspect((e) => e.type.startsWith('store.') && events.push(e));
-      const registry = await startRegistry(system);
-      await register(registry, 'a', new MockWorker({ name: 'a' }));
-      const pool = await startPool(system, { registry, healthIntervalMs: 0, shared: proxy });
-      send({ type: 'freed', worker: 'a' }); // room elsewhere: not a change of the store's health
-      send({ type: 'degraded', reason: 'timed out' });
-      trouble.degraded = false;
-      send({ type: 'restored' });
-      await settle(10);
-      expect(events).toEqual([
-        { type: 'store.degraded', store: 'memory', reason: 'unreachable when the pool started' },
-        { type: 'store.degraded', store: 'memory', reason: 'timed out' },
-        { type: 'store.restored', store: 'memory' },
-      ]);
-      expect((await poolStatus(pool)).store).toEqual({ kind: 'memory', shared: true, degraded: false });
-      expect(subscriptions.open).toBe(1);
-      await stop(pool);
-      expect(subscriptions.open).toBe(0); // a stopped pool leaves no listener on the store
-    } finally {
-      await store.close();
-    }
+    const { clock, one: store } = cluster();
+    const trouble = { degraded: true, admitFails: false };
+    const { proxy, send, subscriptions } = troubled(store, trouble);
+    const events: InspectionEvent[] = [];
+    const system = createSystem({ clock });
+    system.inspect((e) => e.type.startsWith('store.') && events.push(e));
+    const registry = await startRegistry(system);
+    await register(registry, 'a', new MockWorker({ name: 'a' }));
+    const pool = await startPool(system, { registry, healthIntervalMs: 0, shared: proxy });
+    send({ type: 'freed', worker: 'a' }); // room elsewhere: not a change of the store's health
+    send({ type: 'degraded', reason: 'timed out' });
+    trouble.degraded = false;
+    send({ type: 'restored' });
+    await settle(10);
+    expect(events).toEqual([
+      { type: 'store.degraded', store: 'memory', reason: 'unreachable when the pool started' },
+      { type: 'store.degraded', store: 'memory', reason: 'timed out' },
+      { type: 'store.restored', store: 'memory' },
+    ]);
+    expect((await poolStatus(pool)).store).toEqual({ kind: 'memory', shared: true, degraded: false });
+    expect(subscriptions.open).toBe(1);
+    await stop(pool);
+    expect(subscriptions.open).toBe(0); // a stopped pool leaves no listener on the store
   });
 });

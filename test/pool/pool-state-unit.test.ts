@@ -25,20 +25,11 @@ import { MemoryAdmissionStore, SimulatedClock, WorkerError, localFirst, type Ins
 import { EventStream } from '../../src/runtime/inspection.js';
 import { PoolState } from '../../src/pool/pool-state.js';
 import { Selection } from '../../src/pool/selection.js';
-import type { ResolvedPoolOptions } from '../../src/pool/options.js';
+import { resolvePoolOptions, type ResolvedPoolOptions } from '../../src/pool/options.js';
 import type { CheckoutRequest, Checkout } from '../../src/pool/pool.js';
 import type { SelectionStrategy } from '../../src/pool/strategies.js';
 
-const OPTIONS: ResolvedPoolOptions = {
-  healthIntervalMs: 30_000,
-  healthTimeoutMs: 5_000,
-  failureThreshold: 3,
-  circuitResetMs: 30_000,
-  defaultCooldownMs: 1_000,
-  disableMs: 300_000,
-  maxQueue: 10,
-  overflow: 'next',
-};
+const OPTIONS: ResolvedPoolOptions = resolvePoolOptions({ maxQueue: 10 }).pool;
 
 interface Spec {
   name: string;
