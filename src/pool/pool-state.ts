@@ -291,7 +291,10 @@ export class PoolState {
   #whyNot(s: Slot, now: number): string {
     if (s.cooldown !== null && s.cooldown.until > now) return `${s.cooldown.reason}; cooling down for ${Math.ceil(s.cooldown.until - now)} ms`;
     const c = s.circuit.view;
-    if (c.kind === 'open') return s.circuit.failures === 0 ? 'circuit open (opened by another instance)' : `circuit open after ${s.circuit.failures} consecutive failures${s.stats.lastError ? ` (last: ${s.stats.lastError})` : ''}`;
+    if (c.kind === 'open') {
+      if (s.circuit.failures === 0) return 'circuit open (opened by another instance)';
+      return `circuit open after ${s.circuit.failures} consecutive failures${s.stats.lastError ? ` (last: ${s.stats.lastError})` : ''}`;
+    }
     if (c.kind === 'half_open' && c.trial) return 'circuit half-open, trial request in flight';
     // A busy worker is never skipped here: it is tried when nothing else is left.
     if (s.health?.status === 'unavailable') return `unavailable: ${s.health.reason}`;
