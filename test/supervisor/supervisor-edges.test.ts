@@ -20,6 +20,7 @@
 import { describe, expect, it } from 'vitest';
 import { settle } from '../support/settle.js';
 import {
+  backoffDelay,
   cast,
   countChildren,
   createSystem,
@@ -378,3 +379,24 @@ describe('a child that is already dead when its supervisor links to it', () => {
     expect((await whichChildren(sup))[0]!.status).toBe('running');
   });
 });
+
+describe('backoff options at their edges', () => {
+  it('accepts a factor of 1 and a jitter of 0 or 1; refuses a negative jitter, a bad attempt, options not an object', async () => {
+    const base = { initialMs: 100, maxMs: 1_000, resetAfterMs: 0, random: () => 0 };
+    expect(backoffDelay({ ...base, factor: 1, jitter: 1 }, 3)).toBe(100); // the same delay each time
+    expect(backoffDelay({ ...base, factor: 2, jitter: 0 }, 2)).toBe(400);
+    const refused = (f: () => unknown): string => {
+      try {
+        f();
+      } catch (e) {
+        if (isInvalidArgumentError(e)) return e.field;
+      }
+      return 'accepted';
+    };
+    expect(refused(() => backoffDelay({ ...base, jitter: -0.1 }, 0))).toBe('backoff.jitter');
+    expect(refused(() => backoffDelay({ ...base, factor: 0.9 }, 0))).toBe('backoff.factor');
+    expect(refused(() => backoffDelay(base, 1.5))).toBe('attempt');
+    expect(refused(() => backoffDelay(5 as never, 0))).toBe('backoff');
+  });
+});
+
