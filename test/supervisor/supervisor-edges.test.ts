@@ -34,7 +34,6 @@ import {
   startChild,
   startSupervisor,
   stop,
-  stopping,
   terminateChild,
   whenExited,
   whichChildren,
@@ -46,18 +45,10 @@ import {
   type SupervisorOptions,
   type SupervisorRef,
 } from '../../src/index.js';
-
-type P = { cast: { type: 'crash' } | { type: 'quit' } };
-const child = (log: string[], id: string): Behaviour<null, P> => ({
-  init: () => (log.push(`start ${id}`), null),
-  handleCast: (m, s) => {
-    if (m.type === 'crash') throw new Error(`${id} crashed`);
-    return stopping('normal', s);
-  },
-});
+import { worker, type WorkerP } from './helpers.js';
 
 function spec(system: ActorSystem, log: string[], id: string, extra: Partial<ChildSpec> = {}): ChildSpec {
-  return { id, start: () => system.spawn(child(log, id), undefined, { name: id }), ...extra };
+  return { id, start: () => system.spawn(worker(log, id), undefined, { name: id }), ...extra };
 }
 
 /** The field and message of the error `p` rejects with. */
@@ -160,7 +151,7 @@ describe('child operations, refused and allowed', () => {
     expect(await countChildren(sup)).toEqual({ specs: 2, active: 1, workers: 2, supervisors: 0 });
     const again = await restartChild(sup, 'a');
     expect(again).toBe(system.whereis('a'));
-    expect(log).toEqual(['start a', 'start b', 'start a']);
+    expect(log).toEqual(['start a', 'start b', 'stop a shutdown', 'start a']);
     expect((await whichChildren(sup)).map((c) => [c.id, c.status, c.child === system.whereis(c.id)])).toEqual([
       ['a', 'running', true],
       ['b', 'running', true],
@@ -171,7 +162,7 @@ describe('child operations, refused and allowed', () => {
     const system = createSystem();
     let fail = false;
     const sup = await startSupervisor(system, {
-      children: [{ id: 'a', start: () => (fail ? Promise.reject(new Error('no')) : system.spawn(child([], 'a'), undefined)) }],
+      children: [{ id: 'a', start: () => (fail ? Promise.reject(new Error('no')) : system.spawn(worker([], 'a'), undefined)) }],
     });
     await terminateChild(sup, 'a');
     fail = true;
@@ -262,7 +253,7 @@ describe('group restarts and temporary children', () => {
     });
     kill(system.whereis('a')!);
     await settle(10);
-    expect(log).toEqual(['start a', 'start tmp', 'start c', 'start a', 'start c']);
+    expect(log).toEqual(['start a', 'start tmp', 'start c', 'stop c shutdown', 'stop tmp shutdown', 'start a', 'start c']); // siblings stopped in reverse order
     expect((await whichChildren(sup)).map((c) => c.id)).toEqual(['a', 'c']);
   });
 
@@ -272,7 +263,7 @@ describe('group restarts and temporary children', () => {
     const sup = await startSupervisor(system, { strategy: 'rest_for_one', children: ['a', 'b', 'c'].map((id) => spec(system, log, id)) });
     kill(system.whereis('b')!);
     await settle(10);
-    expect(log).toEqual(['start a', 'start b', 'start c', 'start b', 'start c']);
+    expect(log).toEqual(['start a', 'start b', 'start c', 'stop c shutdown', 'start b', 'start c']);
     expect((await countChildren(sup)).active).toBe(3);
   });
 
@@ -280,11 +271,11 @@ describe('group restarts and temporary children', () => {
     const system = createSystem();
     const log: string[] = [];
     const sup = await startSupervisor(system, { children: [spec(system, log, 'tmp', { restart: 'temporary' }), spec(system, log, 'tr', { restart: 'transient' })] });
-    cast(system.whereis('tmp') as ActorRef<P>, { type: 'crash' });
-    cast(system.whereis('tr') as ActorRef<P>, { type: 'quit' });
+    cast(system.whereis('tmp') as ActorRef<WorkerP>, { type: 'crash' });
+    cast(system.whereis('tr') as ActorRef<WorkerP>, { type: 'quit' });
     await settle(10);
     expect((await whichChildren(sup)).map((c) => [c.id, c.status])).toEqual([['tr', 'stopped']]);
-    expect(log).toEqual(['start tmp', 'start tr']);
+    expect(log).toEqual(['start tmp', 'start tr', 'stop tmp error', 'stop tr normal']);
   });
 });
 
@@ -363,7 +354,7 @@ describe('a child that is already dead when its supervisor links to it', () => {
         {
           id: 'ghost',
           start: async () => {
-            const ref = await system.spawn(child([], 'ghost'), undefined);
+            const ref = await system.spawn(worker([], 'ghost'), undefined);
             if (++starts === 1) {
               kill(ref);
               await whenExited(ref);

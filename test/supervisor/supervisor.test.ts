@@ -12,43 +12,22 @@ import {
   isRestartIntensityError,
   kill,
   recordRestart,
-  reply,
   restartChild,
   SimulatedClock,
   startChild,
   startSupervisor,
   stop,
-  stopping,
   terminateChild,
   whenExited,
   whichChildren,
   type ActorRef,
   type ActorSystem,
-  type Behaviour,
   type ChildSpec,
   type InspectionEvent,
   type RestartType,
   type Strategy,
 } from '../../src/index.js';
-
-type WorkerP = { call: { type: 'ping' }; replies: { ping: string }; cast: { type: 'crash' } | { type: 'quit' } | { type: 'hang' } };
-
-/** A child that logs its lifecycle; `cast crash` crashes it, `cast quit` exits normally. */
-function worker(log: string[], id: string, stopMs = 0, clock?: SimulatedClock): Behaviour<null, WorkerP> {
-  return {
-    init: () => (log.push(`start ${id}`), null),
-    handleCall: (_m, s) => reply(`pong ${id}`, s),
-    handleCast(msg, s) {
-      if (msg.type === 'crash') throw new Error(`${id} crashed`);
-      if (msg.type === 'hang') return new Promise(() => {});
-      return stopping('normal', s);
-    },
-    terminate: (reason) =>
-      stopMs > 0
-        ? new Promise<void>((r) => clock!.setTimeout(() => (log.push(`stop ${id}`), r()), stopMs))
-        : void log.push(`stop ${id} ${typeof reason === 'string' ? reason : 'error'}`),
-  };
-}
+import { worker, type WorkerP } from './helpers.js';
 
 const tick = () => new Promise<void>((r) => setImmediate(r));
 async function settleAll(n = 5) {
