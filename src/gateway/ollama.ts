@@ -59,7 +59,7 @@ export async function ollamaChat(call: Call): Promise<void> {
   }, route);
 }
 
-/** A tool call as Ollama sends it: arguments as an object (as text when the model wrote no valid JSON). */
+/** A tool call as Ollama sends it: arguments as an object (as text when the model wrote no JSON object). */
 function wireToolCall(c: ToolCall): object {
   return { id: c.id, function: { name: c.name, arguments: argumentsObject(c.arguments) ?? c.arguments } };
 }
