@@ -130,14 +130,21 @@ export interface AttemptFailedEvent {
   readonly phase: 'start' | 'first_chunk' | 'mid_stream';
   readonly reason: string;
   readonly error: unknown;
+  /**
+   * Whose fault: `'worker'` (its backend failed), or `'caller'` (the backend refused the request
+   * itself, HTTP 400/422: not counted against the worker).
+   */
+  readonly blame: 'worker' | 'caller';
 }
-/** The request moves on to the next worker. */
+/** The request moves on to the next worker: emitted when the next attempt starts, and only then. */
 export interface FailoverEvent {
   readonly type: 'pool.failover';
   readonly requestId: number;
   readonly from: string;
   /** Characters already delivered: above 0, this is a continuation. */
   readonly deliveredChars: number;
+  /** Set when `from`'s backend found the conversation too long: the next worker has a larger (or unknown) context. */
+  readonly because?: 'context_length_exceeded';
 }
 /** A request ended. */
 export interface StreamFinishedEvent {
@@ -145,7 +152,13 @@ export interface StreamFinishedEvent {
   readonly requestId: number;
   /** The last worker that streamed, if any. */
   readonly worker: string | undefined;
-  readonly outcome: 'complete' | 'interrupted' | 'aborted' | 'no_workers' | 'deadline' | 'shutdown';
+  /**
+   * How it ended: `complete`; `interrupted` (broke after text); `aborted` (the caller's signal);
+   * `abandoned` (the caller stopped reading: `break`, `return()`); `invalid_request` (a backend
+   * refused the request itself); `no_workers` (none could take it, the queue full or timed out);
+   * `deadline`; `shutdown`.
+   */
+  readonly outcome: 'complete' | 'interrupted' | 'aborted' | 'abandoned' | 'invalid_request' | 'no_workers' | 'deadline' | 'shutdown';
   readonly chars: number;
   readonly ms: number;
   /** Chunks delivered to the caller, across workers. */
@@ -159,6 +172,8 @@ export interface StreamFinishedEvent {
   /** The last worker's kind and the model asked of it. */
   readonly kind?: string;
   readonly model?: string;
+  /** Why it did not complete, in words (the message of the error the caller got), when it is known. */
+  readonly reason?: string;
 }
 /** A health check changed a worker's health. */
 export interface HealthChangedEvent {

@@ -41,11 +41,13 @@ export function formatEvent(e: InspectionEvent): string {
     case 'pool.dispatch':
       return `request ${e.requestId}: attempt ${e.attempt} on ${e.worker}${e.segment > 0 ? ` (continuation ${e.segment})` : ''}`;
     case 'pool.attempt_failed':
-      return `request ${e.requestId}: ${e.worker} failed (${e.phase}): ${e.reason}`;
+      return e.blame === 'caller'
+        ? `request ${e.requestId}: ${e.worker}'s backend refused the request as invalid: ${e.reason}`
+        : `request ${e.requestId}: ${e.worker} failed (${e.phase}): ${e.reason}`;
     case 'pool.failover':
-      return `request ${e.requestId}: failing over from ${e.from}${e.deliveredChars > 0 ? `, continuing after ${e.deliveredChars} chars` : ''}`;
+      return `request ${e.requestId}: failing over from ${e.from}${e.deliveredChars > 0 ? `, continuing after ${e.deliveredChars} chars` : ''}${e.because === 'context_length_exceeded' ? ' to a worker with a larger context (context length exceeded)' : ''}`;
     case 'pool.stream_finished':
-      return `request ${e.requestId}: ${e.outcome} from ${e.worker ?? 'no worker'}, ${e.chars} chars in ${Math.round(e.ms)} ms`;
+      return `request ${e.requestId}: ${e.outcome} from ${e.worker ?? 'no worker'}, ${e.chars} chars in ${Math.round(e.ms)} ms${e.reason !== undefined ? `: ${oneLine(e.reason)}` : ''}`;
     case 'pool.health_changed':
       return `worker ${e.worker}: ${e.from} -> ${e.to}${e.reason ? ` (${e.reason})` : ''}`;
     case 'pool.circuit_changed':
@@ -141,7 +143,7 @@ export function eventLevel(e: InspectionEvent): LogLevel {
     case 'pool.health_changed':
       return e.to === 'available' ? 'info' : 'warn';
     case 'pool.stream_finished':
-      return e.outcome === 'complete' || e.outcome === 'aborted' ? 'info' : 'warn';
+      return e.outcome === 'complete' || e.outcome === 'aborted' || e.outcome === 'abandoned' ? 'info' : 'warn';
     case 'pool.dispatch':
     case 'pool.request_started':
     case 'pool.cache_hit':
@@ -186,4 +188,9 @@ function isNormal(reason: unknown): boolean {
 
 function assertNever(x: never): never {
   throw new TypeError(`unknown event ${JSON.stringify(x)}`);
+}
+
+/** A multi-line error message (a list of workers and reasons) on one line. */
+function oneLine(text: string): string {
+  return text.replace(/:\n\s+- /, ': ').replace(/\n\s+- /g, '; ').replace(/\n/g, ' ');
 }

@@ -4,7 +4,7 @@ import { capabilitiesShape, limitsShape, parseWith, pickLimits, tagsShape } from
 import type { WorkerLimits } from '../pool/admission.js';
 import { isWorkerError, WorkerError } from '../errors/pool.js';
 import type { ChunkStream } from './chunk-stream.js';
-import { connectionReason, errorMessage, openStream, publicEndpoint, readError, readSome, redact } from './http.js';
+import { connectionReason, errorMessage, openStream, publicEndpoint, readError, readSome, clip } from './http.js';
 import { httpUrl } from './ollama.js';
 import { sseChunks, type SseItem } from './sse.js';
 import { anthropicRequest, ToolUseBlocks, type AnthropicEvent } from './anthropic-request.js';
@@ -123,7 +123,7 @@ export class AnthropicWorker implements LlmWorker {
     const body = await readSome(res);
     if (res.status === 401 || res.status === 403) return { status: 'unavailable', reason: `rejected credentials (HTTP ${res.status})` };
     if (res.status === 529) return { status: 'busy', reason: 'overloaded (HTTP 529)' };
-    if (!res.ok) return { status: 'unavailable', reason: `GET /v1/models answered HTTP ${res.status}: ${redact(errorMessage(body), [key]).slice(0, 200)}` };
+    if (!res.ok) return { status: 'unavailable', reason: `GET /v1/models answered HTTP ${res.status}: ${clip(errorMessage(body), [key], 200)}` };
     return { status: 'available' };
   }
 
@@ -161,7 +161,7 @@ export class AnthropicWorker implements LlmWorker {
       try {
         e = JSON.parse(item.event.data) as AnthropicEvent;
       } catch {
-        throw new WorkerError(name, 'protocol', `malformed JSON event: ${redact(item.event.data.slice(0, 80), secrets)}`);
+        throw new WorkerError(name, 'protocol', `malformed JSON event: ${clip(item.event.data, secrets, 80)}`);
       }
       switch (e?.type ?? item.event.event) {
         case 'message_start':
@@ -178,7 +178,7 @@ export class AnthropicWorker implements LlmWorker {
         case 'message_stop':
           return { text: '', done: true, finishReason: stop ?? 'stop', ...(usage.promptTokens !== undefined || usage.completionTokens !== undefined ? { usage: usage as Usage } : {}) };
         case 'error': {
-          const msg = redact(typeof e.error?.message === 'string' ? e.error.message : item.event.data, secrets).slice(0, 500);
+          const msg = clip(typeof e.error?.message === 'string' ? e.error.message : item.event.data, secrets, 500);
           throw new WorkerError(name, 'stream_error', `error event mid-stream (${String(e.error?.type ?? 'error')}): ${msg}`, { body: msg });
         }
         default:

@@ -23,29 +23,85 @@ export function retryAfterMs(headers: Headers, now: number = Date.now()): number
  * @internal
  */
 export function errorMessage(body: string): string {
+  return errorDetails(body).message;
+}
+
+/**
+ * An error body's message, with the backend's own code and the field it names when it sent
+ * them: OpenAI's `error.code` (else `error.type`) and `error.param`, Anthropic's `error.type`.
+ * @internal
+ */
+export function errorDetails(body: string): { message: string; code?: string; param?: string } {
   let parsed: unknown;
   try {
     parsed = JSON.parse(body);
   } catch {
-    return body.trim();
+    return { message: body.trim() };
   }
   const first = Array.isArray(parsed) ? parsed[0] : parsed;
-  const o = first as { error?: unknown; message?: unknown } | null;
-  if (o && typeof o === 'object') {
-    if (typeof o.error === 'string') return o.error;
-    if (o.error && typeof o.error === 'object' && typeof (o.error as { message?: unknown }).message === 'string') {
-      return (o.error as { message: string }).message;
-    }
-    if (typeof o.message === 'string') return o.message;
-  }
-  return body.trim();
+  const o = first as ({ error?: unknown; message?: unknown } & CodeFields) | null;
+  if (o === null || typeof o !== 'object') return { message: body.trim() };
+  if (typeof o.error === 'string') return { message: o.error };
+  const e = o.error as ({ message?: unknown } & CodeFields) | null | undefined;
+  if (e !== null && typeof e === 'object' && typeof e.message === 'string') return withCode(e.message, e);
+  if (typeof o.message === 'string') return withCode(o.message, o);
+  return { message: body.trim() };
 }
 
-/** Replaces every occurrence of each secret with `[redacted]`. @internal */
+interface CodeFields {
+  code?: unknown;
+  type?: unknown;
+  param?: unknown;
+}
+
+function withCode(message: string, e: CodeFields): { message: string; code?: string; param?: string } {
+  const code = nonEmpty(e.code) ?? (e.type === 'error' ? undefined : nonEmpty(e.type));
+  const param = nonEmpty(e.param);
+  return { message, ...(code !== undefined ? { code } : {}), ...(param !== undefined ? { param } : {}) };
+}
+
+function nonEmpty(v: unknown): string | undefined {
+  return typeof v === 'string' && v !== '' ? v : undefined;
+}
+
+/** The shortest piece of a secret redacted where a text was cut through it (a shorter piece says nothing). */
+const MIN_SECRET_PIECE = 4;
+
+/**
+ * Replaces every occurrence of each secret with `[redacted]`, and a piece of one where the text
+ * was cut through it: a start that is a secret's end, an end that is a secret's start.
+ * @internal
+ */
 export function redact(text: string, secrets: readonly string[]): string {
   let out = text;
-  for (const s of secrets) if (s.length >= 4) out = out.split(s).join('[redacted]');
+  for (const s of secrets) {
+    if (s.length < MIN_SECRET_PIECE) continue;
+    out = redactEdges(out.split(s).join('[redacted]'), s);
+  }
   return out;
+}
+
+function redactEdges(text: string, secret: string): string {
+  let out = text;
+  for (let n = Math.min(secret.length - 1, out.length); n >= MIN_SECRET_PIECE; n--) {
+    if (out.endsWith(secret.slice(0, n))) {
+      out = out.slice(0, out.length - n) + '[redacted]';
+      break;
+    }
+  }
+  for (let n = Math.min(secret.length - 1, out.length); n >= MIN_SECRET_PIECE; n--) {
+    if (out.startsWith(secret.slice(secret.length - n))) {
+      out = '[redacted]' + out.slice(n);
+      break;
+    }
+  }
+  return out;
+}
+
+/** A backend's text fit for an error: redacted first, then cut to `limit` characters. @internal */
+export function clip(text: string, secrets: readonly string[], limit: number): string {
+  const safe = redact(text, secrets);
+  return safe.length > limit ? safe.slice(0, limit) : safe;
 }
 
 /** Reads at most `limit` characters of a body, then releases it. @internal */
@@ -60,7 +116,8 @@ export async function readSome(res: Response, limit = 4096): Promise<string> {
 
 /** Maps a non-2xx response to a typed WorkerError (status, body, retry-after). @internal */
 export function httpError(worker: string, res: Response, body: string, secrets: readonly string[] = []): WorkerError {
-  const message = redact(errorMessage(body), secrets).slice(0, MAX_BODY);
+  const details = errorDetails(body);
+  const message = clip(details.message, secrets, MAX_BODY);
   const status = res.status;
   const lower = body.toLowerCase();
   let kind: WorkerErrorKind;
@@ -75,6 +132,8 @@ export function httpError(worker: string, res: Response, body: string, secrets: 
   return new WorkerError(worker, kind, `HTTP ${status}${message ? `: ${message}` : ''}`, {
     status,
     body: message,
+    ...(details.code !== undefined ? { backendCode: clip(details.code, secrets, 100) } : {}),
+    ...(details.param !== undefined ? { param: clip(details.param, secrets, 200) } : {}),
     ...(retry !== undefined ? { retryAfterMs: retry } : {}),
   });
 }

@@ -8,7 +8,7 @@ import type { WorkerLimits } from '../pool/admission.js';
 import { WorkerError } from '../errors/pool.js';
 import { describe } from '../errors/runtime.js';
 import { ChunkStream } from './chunk-stream.js';
-import { connectionReason, offersModel, readError, openStream, publicEndpoint, readSome } from './http.js';
+import { connectionReason, offersModel, readError, openStream, publicEndpoint, readSome, clip } from './http.js';
 import { NdjsonSplitter } from './ndjson.js';
 
 /** Options of {@link OllamaWorker}. Defaults are the seed's. */
@@ -221,7 +221,7 @@ function parseLine(name: string, line: string): OllamaLine {
   try {
     obj = JSON.parse(line) as OllamaLine;
   } catch {
-    throw new WorkerError(name, 'protocol', `malformed JSON line: ${line.slice(0, 80)}`);
+    throw new WorkerError(name, 'protocol', `malformed JSON line: ${clip(line, [], 80)}`);
   }
   if (typeof obj !== 'object' || obj === null) throw new WorkerError(name, 'protocol', 'a line is not a JSON object');
   if (obj.error !== undefined) {

@@ -5,22 +5,22 @@ import { ALL_CAPABILITIES, openaiRequest, toolCallDeltas } from './openai-reques
 import type { WorkerLimits } from '../pool/admission.js';
 import { ValidationError, WorkerError } from '../errors/pool.js';
 import type { ChunkStream } from './chunk-stream.js';
-import { connectionReason, readError, errorMessage, offersModel, openStream, publicEndpoint, rateLimitRest, readSome, redact } from './http.js';
+import { connectionReason, readError, errorMessage, offersModel, openStream, publicEndpoint, rateLimitRest, readSome, clip } from './http.js';
 import { httpUrl } from './ollama.js';
 import { sseChunks, type SseItem } from './sse.js';
 
 /** Known OpenAI-compatible services: base URL, default priority, and where the key lives. */
 export const OPENAI_PRESETS = {
-  openai: { baseUrl: 'https://api.openai.com/v1', priority: 80, apiKeyEnv: 'OPENAI_API_KEY', includeUsage: true },
-  groq: { baseUrl: 'https://api.groq.com/openai/v1', priority: 60, apiKeyEnv: 'GROQ_API_KEY', includeUsage: true },
-  gemini: { baseUrl: 'https://generativelanguage.googleapis.com/v1beta/openai', priority: 70, apiKeyEnv: 'GEMINI_API_KEY', includeUsage: true },
-  vllm: { baseUrl: 'http://localhost:8000/v1', priority: 20, apiKeyEnv: undefined, includeUsage: true },
-  lmstudio: { baseUrl: 'http://localhost:1234/v1', priority: 15, apiKeyEnv: undefined, includeUsage: false },
-  llamacpp: { baseUrl: 'http://localhost:8080/v1', priority: 15, apiKeyEnv: undefined, includeUsage: true },
-  ollama: { baseUrl: 'http://localhost:11434/v1', priority: 10, apiKeyEnv: undefined, includeUsage: true },
+  openai: { baseUrl: 'https://api.openai.com/v1', priority: 80, apiKeyEnv: 'OPENAI_API_KEY', includeUsage: true, provider: 'openai' },
+  groq: { baseUrl: 'https://api.groq.com/openai/v1', priority: 60, apiKeyEnv: 'GROQ_API_KEY', includeUsage: true, provider: 'groq' },
+  gemini: { baseUrl: 'https://generativelanguage.googleapis.com/v1beta/openai', priority: 70, apiKeyEnv: 'GEMINI_API_KEY', includeUsage: true, provider: 'gcp.gemini' },
+  vllm: { baseUrl: 'http://localhost:8000/v1', priority: 20, apiKeyEnv: undefined, includeUsage: true, provider: 'vllm' },
+  lmstudio: { baseUrl: 'http://localhost:1234/v1', priority: 15, apiKeyEnv: undefined, includeUsage: false, provider: 'lmstudio' },
+  llamacpp: { baseUrl: 'http://localhost:8080/v1', priority: 15, apiKeyEnv: undefined, includeUsage: true, provider: 'llama.cpp' },
+  ollama: { baseUrl: 'http://localhost:11434/v1', priority: 10, apiKeyEnv: undefined, includeUsage: true, provider: 'ollama' },
   // Both refuse `stream_options` (422 extra_forbidden); Mistral sends usage on its last chunk anyway.
-  mistral: { baseUrl: 'https://api.mistral.ai/v1', priority: 70, apiKeyEnv: 'MISTRAL_API_KEY', includeUsage: false },
-  cohere: { baseUrl: 'https://api.cohere.ai/compatibility/v1', priority: 70, apiKeyEnv: 'COHERE_API_KEY', includeUsage: false },
+  mistral: { baseUrl: 'https://api.mistral.ai/v1', priority: 70, apiKeyEnv: 'MISTRAL_API_KEY', includeUsage: false, provider: 'mistral_ai' },
+  cohere: { baseUrl: 'https://api.cohere.ai/compatibility/v1', priority: 70, apiKeyEnv: 'COHERE_API_KEY', includeUsage: false, provider: 'cohere' },
 } as const;
 
 /** Name of an entry of {@link OPENAI_PRESETS}. */
@@ -109,6 +109,7 @@ export class OpenAIWorker implements LlmWorker {
   readonly #limits: WorkerLimits;
   readonly #tags: string[] | undefined;
   readonly #caps: WorkerCapabilities;
+  readonly #provider: string;
 
   constructor(options: OpenAIWorkerOptions) {
     const o = parseWith(schema, options, 'OpenAIWorker options');
@@ -129,6 +130,7 @@ export class OpenAIWorker implements LlmWorker {
     this.#limits = pickLimits(o);
     this.#tags = o.tags;
     this.#caps = { ...ALL_CAPABILITIES, ...o.capabilities };
+    this.#provider = p?.provider ?? 'openai';
   }
 
   /** `maxConcurrent`, `rpm`, `tpm`, as given (unlimited by default). */
@@ -137,7 +139,7 @@ export class OpenAIWorker implements LlmWorker {
   }
 
   info(): WorkerInfo {
-    return { name: this.#name, kind: 'openai', models: [this.#model], endpoint: publicEndpoint(this.#base), ...(this.#tags ? { tags: this.#tags } : {}), capabilities: this.#caps };
+    return { name: this.#name, kind: 'openai', provider: this.#provider, models: [this.#model], endpoint: publicEndpoint(this.#base), ...(this.#tags ? { tags: this.#tags } : {}), capabilities: this.#caps };
   }
 
   priority(): number {
@@ -172,7 +174,7 @@ export class OpenAIWorker implements LlmWorker {
     }
     const body = await readSome(res, 1 << 20);
     if (res.status === 401 || res.status === 403) return { status: 'unavailable', reason: `rejected credentials (HTTP ${res.status})` };
-    if (!res.ok) return { status: 'unavailable', reason: `GET /models answered HTTP ${res.status}: ${redact(errorMessage(body), key ? [key] : []).slice(0, 200)}` };
+    if (!res.ok) return { status: 'unavailable', reason: `GET /models answered HTTP ${res.status}: ${clip(errorMessage(body), key ? [key] : [], 200)}` };
     try {
       const data = (JSON.parse(body) as { data?: Array<{ id?: unknown }> | null }).data ?? [];
       const ids = data.map((m) => m.id).filter((x): x is string => typeof x === 'string');
@@ -231,10 +233,10 @@ export class OpenAIWorker implements LlmWorker {
       try {
         obj = JSON.parse(data) as Delta;
       } catch {
-        throw new WorkerError(name, 'protocol', `malformed JSON event: ${redact(data.slice(0, 80), secrets)}`);
+        throw new WorkerError(name, 'protocol', `malformed JSON event: ${clip(data, secrets, 80)}`);
       }
       if (event === 'error' || (obj && typeof obj === 'object' && (obj.error !== undefined || obj.object === 'error'))) {
-        const msg = redact(errorMessage(data), secrets).slice(0, 500);
+        const msg = clip(errorMessage(data), secrets, 500);
         throw new WorkerError(name, 'stream_error', `error event mid-stream: ${msg}`, { body: msg });
       }
       if (obj.usage && typeof obj.usage === 'object') {

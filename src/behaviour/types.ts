@@ -158,6 +158,11 @@ export interface WorkerInfo {
   readonly name: string;
   /** Backend kind, e.g. `'ollama'`, `'openai'`, `'mock'`. */
   readonly kind: string;
+  /**
+   * The GenAI provider, as OpenTelemetry's `gen_ai.provider.name` lists it (`openai`, `groq`,
+   * `mistral_ai`, `cohere`, `gcp.gemini`, `anthropic`...), for spans and metrics; `kind` when absent.
+   */
+  readonly provider?: string;
   /** Models it serves (the first is its default). */
   readonly models: readonly string[];
   /** Base URL without credentials, when it has one. */

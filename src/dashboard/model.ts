@@ -88,7 +88,7 @@ export class DashboardModel implements Disposable {
         this.#tally(e.worker).attempts++;
         return;
       case 'pool.attempt_failed':
-        this.#tally(e.worker).failures++;
+        if (e.blame === 'worker') this.#tally(e.worker).failures++;
         return;
       case 'pool.stream_finished':
         return this.#finished(e);

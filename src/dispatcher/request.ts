@@ -3,6 +3,7 @@ import { ABORTS_PROMPTLY, type ChatMessage, type CompletionChunk, type FinishRea
 import { capabilitiesNeeded, pickGeneration, type Capability } from '../behaviour/validate.js';
 import {
   DeadlineExceededError,
+  InvalidRequestError,
   NoWorkersAvailableError,
   QueueFullError,
   QueueTimeoutError,
@@ -19,7 +20,7 @@ import { estimateTokens } from '../pool/admission.js';
 import { checkoutNow, reportOutcome, reportRest, type AttemptOutcome, type Checkout, type CheckoutRequest, type Lease, type PoolRef } from '../pool/pool.js';
 import { Attempt } from './attempt.js';
 import { DEFAULT_CONTINUATION_PROMPT, type RequestPolicy, type RequestPolicyOptions } from './policy.js';
-import type { InspectionEvent } from '../events.js';
+import type { InspectionEvent, StreamFinishedEvent } from '../events.js';
 import type { Router } from './routing.js';
 import { dropLoser, settle, type HedgeBudget, type Opened } from './hedge.js';
 
@@ -91,7 +92,12 @@ export interface RequestEnv {
 }
 
 type Ending = 'caller' | 'deadline' | 'shutdown';
-type Outcome = 'complete' | 'interrupted' | 'aborted' | 'no_workers' | 'deadline' | 'shutdown';
+type Outcome = StreamFinishedEvent['outcome'];
+/** How the request ended, decided inside a hedge race: the loop throws it as it is. */
+class Final {
+  constructor(readonly error: unknown) {}
+}
+
 /** Thrown inside the loop when the request was ended from outside while a read was pending. */
 const ENDED = Object.freeze({ name: 'Ended', message: 'the request was ended' });
 
@@ -141,6 +147,12 @@ export class Request {
   checkoutAt = 0;
   /** Why the request was ended from outside the loop, if it was. */
   ended: Ending | null = null;
+  /** The backend's refusal of the request itself (a caller's mistake), once one refused it. */
+  refused: WorkerError | undefined = undefined;
+  /** After a context length exceeded: only workers with a larger (or unknown) context may go on. */
+  minContext: number | undefined = undefined;
+  /** The failover to announce when (and only when) the next attempt starts. */
+  pendingFailover: { readonly from: string; readonly deliveredChars: number; readonly because?: 'context_length_exceeded' } | undefined = undefined;
   #finished = false;
   current: Attempt | null = null;
   /** The hedge racing `current` to the first chunk, while there is one. */
@@ -215,15 +227,20 @@ export class Request {
     this.finish(why === 'caller' ? 'aborted' : why);
   }
 
+  /** Whether the request's end was reported. */
+  get finished(): boolean {
+    return this.#finished;
+  }
+
   /** Reports how the request ended, once. */
-  finish(outcome: Outcome): void {
+  finish(outcome: Outcome, reason?: string): void {
     if (this.#finished) return;
     this.#finished = true;
     const events = this.env.system.events;
-    if (events.listening) events.emit(() => this.#finishedEvent(outcome));
+    if (events.listening) events.emit(() => this.#finishedEvent(outcome, reason));
   }
 
-  #finishedEvent(outcome: Outcome): InspectionEvent {
+  #finishedEvent(outcome: Outcome, reason: string | undefined): InspectionEvent {
     const t0 = this.started;
     return {
       type: 'pool.stream_finished',
@@ -237,6 +254,7 @@ export class Request {
       ...(this.usage !== undefined ? { usage: this.usage } : {}),
       ...(this.lastKind !== undefined ? { kind: this.lastKind } : {}),
       ...(this.lastModel !== undefined ? { model: this.lastModel } : {}),
+      ...(reason !== undefined ? { reason } : {}),
     };
   }
 
@@ -251,13 +269,23 @@ export class Request {
   /** No worker is left: the typed error, with every attempt and skipped worker. */
   noMore(skipped: readonly AttemptFailure[]): Error {
     const all = [...this.attempts, ...skipped];
+    if (this.refused !== undefined && this.chars === 0) return this.invalidRequest(this.refused, all);
     if (this.chars > 0) {
-      this.finish('interrupted');
       const last = this.attempts.at(-1);
-      return new StreamInterruptedError(last?.worker ?? this.lastWorker ?? '(none)', this.parts.join(''), last?.error ?? new NoWorkersAvailableError(all), all);
+      return this.ending('interrupted', new StreamInterruptedError(last?.worker ?? this.lastWorker ?? '(none)', this.parts.join(''), last?.error ?? new NoWorkersAvailableError(all), all));
     }
-    this.finish('no_workers');
-    return new NoWorkersAvailableError(all);
+    return this.ending('no_workers', new NoWorkersAvailableError(all, this.route));
+  }
+
+  /** The backend refused the request itself: the caller's typed error, with the backend's words. */
+  invalidRequest(e: WorkerError, attempts: readonly AttemptFailure[] = this.attempts): Error {
+    return this.ending('invalid_request', new InvalidRequestError(e.worker, e.status ?? 400, e.body ?? e.message, e.backendCode, e.param, attempts, e));
+  }
+
+  /** Reports the request's end with the error it ends with (its message is the event's `reason`), and returns the error. */
+  ending<E extends Error>(outcome: Outcome, error: E): E {
+    this.finish(outcome, error.message);
+    return error;
   }
 
   // ---- checkout -----------------------------------------------------------------------------
@@ -280,6 +308,7 @@ export class Request {
       priority: this.o.priority ?? 0,
       ...(this.route !== undefined ? { route: this.route, strict: this.strictRoute } : {}),
       ...(this.needs.length > 0 ? { needs: this.needs } : {}),
+      ...(this.minContext !== undefined ? { minContext: this.minContext } : {}),
       ...extra,
     };
   }
@@ -312,8 +341,7 @@ export class Request {
         this.end('deadline');
         return this.endedError();
       }
-      this.finish('no_workers');
-      return new QueueTimeoutError(this.#waitMs);
+      return this.ending('no_workers', new QueueTimeoutError(this.#waitMs));
     }
     if (isCallAbortedError(e)) {
       this.end('caller');
@@ -323,8 +351,7 @@ export class Request {
   }
 
   queueFull(maxQueue: number, depth: number): Error {
-    this.finish('no_workers');
-    return new QueueFullError(maxQueue, depth);
+    return this.ending('no_workers', new QueueFullError(maxQueue, depth));
   }
 
   // ---- one attempt --------------------------------------------------------------------------
@@ -416,33 +443,55 @@ export class Request {
 
   /**
    * An attempt failed: record it, give its slot back, and decide: fail over (return), or end
-   * the stream (throw) when text was delivered and continuation is off or used up.
+   * the stream (throw) when text was delivered and continuation is off or used up, or when the
+   * backend refused the request itself (the caller's mistake: not the worker's failure).
    */
   failed(a: Attempt, e: unknown, segmentChars: number): void {
     const error = a.ctl.signal.aborted ? a.ctl.signal.reason : e;
-    // A worker that refused what it cannot do is not down: its slot goes back untouched.
-    if (isWorkerError(error) && error.kind === 'unsupported') a.release({ kind: 'cancelled' });
+    const refused = this.chars === 0 && isWorkerError(error) && error.kind === 'bad_request' ? error : undefined;
+    // A worker that refused what it cannot do, or a request that is itself wrong: the worker is not down.
+    if (refused !== undefined || (isWorkerError(error) && error.kind === 'unsupported')) a.release({ kind: 'cancelled' });
     else a.release({ kind: 'failure', error, ...(a.firstAt !== undefined ? { firstChunkMs: a.firstAt - a.started } : {}) });
     const reason = describe(error);
-    this.attempts.push({ worker: a.name, reason, error });
+    const rest = isWorkerError(error) && error.kind === 'rate_limited' ? error.retryAfterMs : undefined;
+    this.attempts.push({ worker: a.name, reason, error, ...(rest !== undefined ? { retryAfterMs: rest } : {}) });
     this.tried.push(a.name);
     const events = this.env.system.events;
     const phase = a.firstAt !== undefined ? 'mid_stream' : a.accepted ? 'first_chunk' : 'start';
-    if (events.listening) events.emit(() => ({ type: 'pool.attempt_failed', requestId: this.id, worker: a.name, phase, reason, error }));
+    const blame = refused !== undefined ? 'caller' : 'worker';
+    if (events.listening) events.emit(() => ({ type: 'pool.attempt_failed', requestId: this.id, worker: a.name, phase, reason, error, blame }));
+    if (refused !== undefined) return this.#refusedBy(a, refused);
     const toolDeltas = this.toolDeltas;
     this.toolDeltas = 0;
     if (segmentChars > 0 || toolDeltas > 0) {
       const cont = this.policy.continuation;
       // A half-streamed tool call cannot be continued by another worker: the stream ends with the error.
       if (cont === false || this.switches >= cont.maxSwitches || toolDeltas > 0) {
-        this.finish('interrupted');
-        throw new StreamInterruptedError(a.name, this.parts.join(''), error, this.attempts);
+        throw this.ending('interrupted', new StreamInterruptedError(a.name, this.parts.join(''), error, this.attempts));
       }
       this.switches++;
       this.segment++;
     }
-    if (events.listening) events.emit(() => ({ type: 'pool.failover', requestId: this.id, from: a.name, deliveredChars: this.chars }));
+    this.pendingFailover = { from: a.name, deliveredChars: this.chars };
   }
+
+  /**
+   * The backend refused the request: it ends here with the caller's error, but a context length
+   * exceeded goes on to the workers whose context is larger than this one's (or unknown).
+   */
+  #refusedBy(a: Attempt, e: WorkerError): void {
+    this.refused = e;
+    if (!contextExceeded(e)) throw this.invalidRequest(e);
+    const ctx = a.lease.worker.info().capabilities?.contextLength;
+    if (typeof ctx === 'number') this.minContext = Math.max(this.minContext ?? 0, ctx);
+    this.pendingFailover = { from: a.name, deliveredChars: 0, because: 'context_length_exceeded' };
+  }
+}
+
+/** A backend's refusal saying the conversation does not fit its context (OpenAI's code, Anthropic's and Ollama's words). */
+function contextExceeded(e: WorkerError): boolean {
+  if (e.backendCode === 'context_length_exceeded') return true;
+  return /context[_ ]length|context window|maximum context|prompt is too long|too many tokens/i.test(e.body ?? e.message);
 }
 
 /**
@@ -496,6 +545,7 @@ export async function* runRequest(env: RequestEnv, messages: readonly ChatMessag
         }
       } catch (e) {
         if (r.ended !== null) throw r.endedError();
+        if (e instanceof Final) throw e.error;
         a = r.current ?? a; // after a hedge race, the attempt that failed last
         r.failed(a, e, r.chars - before);
       } finally {
@@ -507,7 +557,12 @@ export async function* runRequest(env: RequestEnv, messages: readonly ChatMessag
         a.close(completed);
       }
     }
+  } catch (e) {
+    if (!r.finished) r.finish('no_workers', describe(e)); // an unexpected refusal of the pool: no worker served it
+    throw e;
   } finally {
+    // The consumer stopped reading (`break`, `return()`): the request ends here, seen by every listener.
+    if (!r.finished) r.finish('abandoned');
     r.stopWatchdog();
     o.signal?.removeEventListener('abort', onCallerAbort);
     leave();
@@ -550,6 +605,9 @@ function startAttempt(r: Request, got: { pool: PoolRef; checkout: Checkout } | u
   noteWorker(r, lent);
   r.count++;
   const events = r.env.system.events;
+  const failover = r.pendingFailover;
+  r.pendingFailover = undefined;
+  if (failover !== undefined && events.listening) events.emit(() => ({ type: 'pool.failover', requestId: r.id, ...failover }));
   if (events.listening) {
     const queuedMs = a.started - r.checkoutAt;
     events.emit(() => ({ type: 'pool.dispatch', requestId: r.id, worker: lent.name, attempt: r.count, segment: r.segment, kind: lent.kind, model: r.lastModel, queuedMs }));
@@ -699,7 +757,13 @@ async function race(r: Request, [a, pa]: [Attempt, Promise<Opened>], [b, pb]: [A
   // One failed: it is recorded, and the other goes on alone.
   r.current = first;
   r.hedge = null;
-  r.failed(first, one.error, 0);
+  try {
+    r.failed(first, one.error, 0);
+  } catch (final) {
+    dropLoser(other, pending); // the request ends here (the caller's mistake): the other is not waited for
+    throw new Final(final);
+  }
+  r.pendingFailover = undefined; // the other attempt was already running: no attempt starts
   r.current = other;
   const last = await settle(other, pending);
   if (last.ok) return won(r, last.opened, other === b ? 'hedge_won' : 'primary_won');

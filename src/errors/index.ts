@@ -40,6 +40,8 @@ export {
   isNoWorkersAvailableError,
   StreamInterruptedError,
   isStreamInterruptedError,
+  InvalidRequestError,
+  isInvalidRequestError,
   StreamAbortedError,
   isStreamAbortedError,
   DeadlineExceededError,

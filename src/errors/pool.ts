@@ -32,7 +32,11 @@ export const isValidationError = guardFor<ValidationError>('validation');
  * - `http`: 5xx and other statuses: fail over;
  * - `rate_limited`: 429 with a delay: cool the worker down for `retryAfterMs`, do not count it as down;
  * - `quota`, `auth`: not transient (insufficient quota, bad key): take the worker out of rotation;
- * - `model_not_found`, `bad_request`: fail over;
+ * - `model_not_found`: fail over;
+ * - `bad_request`: the backend refused the request itself (HTTP 400/422): the caller's mistake,
+ *   not the worker's. Never counted against the worker, never failed over (the next worker would
+ *   refuse it the same way) but for `context_length_exceeded`, which goes on only to workers with
+ *   a larger or unknown `contextLength`; the caller gets an {@link InvalidRequestError};
  * - `protocol`: malformed or oversized data; `stream_error`: the backend reported an error mid-stream;
  * - `truncated`: the stream ended without its final chunk;
  * - `first_chunk_timeout`, `idle_timeout`: the backend went silent;
@@ -62,6 +66,10 @@ export interface WorkerErrorDetails {
   readonly retryAfterMs?: number;
   /** The backend's error text or body (truncated; never contains credentials). */
   readonly body?: string;
+  /** The backend's own error code (OpenAI's `error.code`, Anthropic's `error.type`), when it sent one. */
+  readonly backendCode?: string;
+  /** The request field the backend named as wrong (OpenAI's `error.param`), when it named one. */
+  readonly param?: string;
   readonly cause?: unknown;
 }
 
@@ -73,6 +81,10 @@ export class WorkerError extends CortexError {
   readonly retryAfterMs: number | undefined;
   /** The backend's error text (truncated). */
   readonly body: string | undefined;
+  /** The backend's own error code, when it sent one (e.g. `context_length_exceeded`). */
+  readonly backendCode: string | undefined;
+  /** The request field the backend named as wrong, when it named one. */
+  readonly param: string | undefined;
 
   constructor(
     /** The worker's name. */
@@ -86,6 +98,8 @@ export class WorkerError extends CortexError {
     this.status = details.status;
     this.retryAfterMs = details.retryAfterMs;
     this.body = details.body;
+    this.backendCode = details.backendCode;
+    this.param = details.param;
   }
 }
 /** True when `e` is a {@link WorkerError}. */
@@ -99,24 +113,76 @@ export interface AttemptFailure {
   readonly reason: string;
   /** The error, when it failed (absent when it was skipped). */
   readonly error?: unknown;
+  /** The worker is resting (rate limited, or cooling down) for this much longer, ms: it may answer then. */
+  readonly retryAfterMs?: number;
 }
 
-/** No worker could start the stream. Lists every worker and why. */
+/**
+ * No worker could start the stream. Lists every worker and why, and the route asked for.
+ * When every worker is only resting (rate limited or cooling down), `retryAfterMs` says when
+ * the first comes back.
+ */
 export class NoWorkersAvailableError extends CortexError {
+  /** When every worker listed is resting: the time until the first one's rest ends, ms; else undefined. */
+  readonly retryAfterMs: number | undefined;
+
   constructor(
     /** Each worker tried or skipped, with its reason. */
     readonly attempts: readonly AttemptFailure[],
+    /** The tag, worker name or model the request was routed to, if any. */
+    readonly route?: string,
   ) {
+    const where = route === undefined ? '' : ` for route "${route}"`;
     super(
       'no_workers_available',
       attempts.length === 0
-        ? 'no workers available: none registered'
-        : `no workers available:\n${attempts.map((a) => `  - ${a.worker}: ${a.reason}`).join('\n')}`,
+        ? `no workers available${where}: none registered`
+        : `no workers available${where}:\n${attempts.map((a) => `  - ${a.worker}: ${a.reason}`).join('\n')}`,
     );
+    this.retryAfterMs = soonestBack(attempts);
   }
+}
+
+function soonestBack(attempts: readonly AttemptFailure[]): number | undefined {
+  if (attempts.length === 0) return undefined;
+  let soonest = Infinity;
+  for (const a of attempts) {
+    if (a.retryAfterMs === undefined) return undefined;
+    soonest = Math.min(soonest, a.retryAfterMs);
+  }
+  return soonest;
 }
 /** True when `e` is a {@link NoWorkersAvailableError}. */
 export const isNoWorkersAvailableError = guardFor<NoWorkersAvailableError>('no_workers_available');
+
+/**
+ * The backend refused the request itself (HTTP 400 or 422: a context too long, a bad tool
+ * schema, a refused parameter): the caller's to fix, not a failure of any worker. It was not
+ * failed over (another worker would refuse it the same way), except that a context length
+ * exceeded goes on to workers with a larger or unknown `contextLength` first. Carries the
+ * backend's status, message and code (credentials redacted).
+ */
+export class InvalidRequestError extends CortexError {
+  constructor(
+    /** The worker whose backend refused the request (the last one, after context fallbacks). */
+    readonly worker: string,
+    /** The backend's HTTP status (400 or 422). */
+    readonly status: number,
+    /** The backend's error message (redacted, truncated). */
+    readonly backendMessage: string,
+    /** The backend's own error code (`context_length_exceeded`, `invalid_request_error`...), when sent. */
+    readonly backendCode: string | undefined,
+    /** The request field the backend named, when it named one. */
+    readonly param: string | undefined,
+    /** Every attempt of this request, in order. */
+    readonly attempts: readonly AttemptFailure[] = [],
+    cause?: unknown,
+  ) {
+    super('invalid_request', `the backend of worker ${worker} refused the request (HTTP ${status}${backendCode ? `, ${backendCode}` : ''}): ${backendMessage}`, cause === undefined ? undefined : { cause });
+  }
+}
+/** True when `e` is an {@link InvalidRequestError}. */
+export const isInvalidRequestError = guardFor<InvalidRequestError>('invalid_request');
 
 /**
  * A stream broke after some text was delivered, and was not (or could not be) continued.

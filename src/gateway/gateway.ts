@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Dispatcher } from '../dispatcher/dispatcher.js';
-import { isDeadlineExceededError, isNoWorkersAvailableError, isQueueFullError, isQueueTimeoutError, isShutdownError, isStreamInterruptedError, isValidationError } from '../errors/pool.js';
+import { isDeadlineExceededError, isInvalidRequestError, isNoWorkersAvailableError, isQueueFullError, isQueueTimeoutError, isShutdownError, isStreamInterruptedError, isValidationError } from '../errors/pool.js';
 import { InvalidArgumentError } from '../errors/runtime.js';
 import { checkObject } from '../runtime/checks.js';
 import { ollamaChat, ollamaTags, ollamaVersion } from './ollama.js';
@@ -54,6 +54,8 @@ export class GatewayError extends Error {
     readonly param: string | null = null,
     readonly type = status === 401 ? 'authentication_error' : status === 404 ? 'not_found_error' : status >= 500 ? 'api_error' : 'invalid_request_error',
     readonly retryAfterS?: number,
+    /** A machine-readable code (OpenAI's `error.code`): the backend's own, when it refused the request. */
+    readonly code: string | null = null,
   ) {
     super(message);
   }
@@ -126,7 +128,15 @@ export function toGatewayError(e: unknown): GatewayError {
   if (isValidationError(e)) return new GatewayError(400, e.message, e.issues[0]?.path ?? null);
   if (isQueueFullError(e)) return new GatewayError(429, 'every worker is busy and the queue is full; retry later', null, 'rate_limit_error', 1);
   if (isQueueTimeoutError(e)) return new GatewayError(429, 'waited too long for a worker; retry later', null, 'rate_limit_error', 1);
-  if (isNoWorkersAvailableError(e)) return new GatewayError(503, 'no worker can answer now', null, 'service_unavailable_error');
+  if (isInvalidRequestError(e)) {
+    const status = e.status === 422 ? 422 : 400;
+    return new GatewayError(status, e.backendMessage, e.param ?? null, 'invalid_request_error', undefined, e.backendCode ?? 'invalid_request');
+  }
+  if (isNoWorkersAvailableError(e)) {
+    // Every worker only rests (rate limited upstream, cooling down): a client may retry when the first is back.
+    if (e.retryAfterMs !== undefined) return new GatewayError(429, `every worker is rate limited; retry later. ${e.message}`, null, 'rate_limit_error', Math.max(1, Math.ceil(e.retryAfterMs / 1000)), 'rate_limited');
+    return new GatewayError(503, e.message, null, 'service_unavailable_error');
+  }
   if (isShutdownError(e)) return new GatewayError(503, 'the gateway is shutting down', null, 'service_unavailable_error');
   if (isStreamInterruptedError(e)) return new GatewayError(502, 'the answer broke off and no worker could continue it', null, 'api_error');
   if (isDeadlineExceededError(e)) return new GatewayError(504, 'the request ran past its deadline', null, 'api_error');
@@ -138,7 +148,7 @@ export function sendError(res: ServerResponse, api: 'openai' | 'ollama', e: Gate
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (e.retryAfterS !== undefined) headers['retry-after'] = String(e.retryAfterS);
   res.writeHead(e.status, headers);
-  res.end(JSON.stringify(api === 'openai' ? { error: { message: e.message, type: e.type, param: e.param, code: null } } : { error: e.message }));
+  res.end(JSON.stringify(api === 'openai' ? { error: { message: e.message, type: e.type, param: e.param, code: e.code } } : { error: e.message }));
 }
 
 async function readJson(req: IncomingMessage, max: number): Promise<unknown> {
@@ -162,9 +172,10 @@ async function readJson(req: IncomingMessage, max: number): Promise<unknown> {
 function keyCheck(keys: readonly string[]): (req: IncomingMessage) => boolean {
   const digests = keys.map((k) => createHash('sha256').update(k).digest());
   return (req) => {
-    const auth = req.headers.authorization;
-    if (!auth?.startsWith('Bearer ')) return false;
-    const given = createHash('sha256').update(auth.slice(7)).digest();
+    // The scheme is case-insensitive (RFC 9110 11.1): `bearer KEY` is as good as `Bearer KEY`.
+    const m = /^bearer +(\S+) *$/i.exec(req.headers.authorization ?? '');
+    if (m === null) return false;
+    const given = createHash('sha256').update(m[1]!).digest();
     let ok = false;
     for (const d of digests) ok = timingSafeEqual(given, d) || ok;
     return ok;

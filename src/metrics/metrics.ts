@@ -133,6 +133,7 @@ function listener(m: Metrics): (e: InspectionEvent) => void {
       case 'pool.dispatch':
         return observe(m.queueWait, '', NO_LABELS, e.queuedMs / 1000);
       case 'pool.attempt_failed':
+        if (e.blame === 'caller') return; // the request was wrong, not the worker: seen in cortex_requests_total{outcome="invalid_request"}
         return inc(m.attemptFailures, `${e.worker}\0${e.phase}`, () => ({ worker: e.worker, phase: e.phase }));
       case 'pool.failover':
         return inc(e.deliveredChars > 0 ? m.continuations : m.failovers, e.from, () => ({ worker: e.from }));

@@ -20,6 +20,8 @@ interface Slot {
   readonly name: string;
   readonly worker: LlmWorker;
   readonly kind: string;
+  /** The GenAI provider for events, spans and metrics (`info().provider`, else its kind). */
+  readonly provider: string;
   /** The worker's default model (the first it lists). */
   readonly model: string | undefined;
   /** What a request may route by to reach it: its tags, its name and its model. */
@@ -82,6 +84,7 @@ export class PoolState {
       name,
       worker: entry.worker,
       kind: typeof info?.kind === 'string' ? info.kind : 'unknown',
+      provider: typeof info?.provider === 'string' ? info.provider : typeof info?.kind === 'string' ? info.kind : 'unknown',
       model,
       routes: routesOf(name, info?.tags, model),
       capabilities: typeof info?.capabilities === 'object' && info.capabilities !== null ? info.capabilities : {},
@@ -158,7 +161,7 @@ export class PoolState {
       ticket,
       name: slot.name,
       worker: slot.worker,
-      kind: slot.kind,
+      kind: slot.provider,
       model: slot.model,
       aliased: aliased(slot, req),
       alternatives: this.selection.alternatives(req.exclude, slot.name),
@@ -279,7 +282,7 @@ export class PoolState {
     const tried = new Set(req.exclude);
     const outside = req.route !== undefined ? this.#routeOutside(req.route) : undefined;
     for (const s of this.slots.values()) {
-      if (!exclude.has(s.name)) out.push({ worker: s.name, reason: this.#whyNot(s, now) });
+      if (!exclude.has(s.name)) out.push(this.#whyNot(s, now));
       else if (!tried.has(s.name) && (outside === undefined || !outside.has(s.name) || outside.size === this.slots.size)) {
         const why = lacks(s, req);
         if (why !== undefined) out.push({ worker: s.name, reason: why });
@@ -288,8 +291,15 @@ export class PoolState {
     return out;
   }
 
-  #whyNot(s: Slot, now: number): string {
-    if (s.cooldown !== null && s.cooldown.until > now) return `${s.cooldown.reason}; cooling down for ${Math.ceil(s.cooldown.until - now)} ms`;
+  #whyNot(s: Slot, now: number): AttemptFailure {
+    if (s.cooldown !== null && s.cooldown.until > now) {
+      const ms = Math.ceil(s.cooldown.until - now);
+      return { worker: s.name, reason: `${s.cooldown.reason}; cooling down for ${ms} ms`, retryAfterMs: ms };
+    }
+    return { worker: s.name, reason: this.#notEligible(s) };
+  }
+
+  #notEligible(s: Slot): string {
     const c = s.circuit.view;
     if (c.kind === 'open') {
       if (s.circuit.failures === 0) return 'circuit open (opened by another instance)';
@@ -492,6 +502,9 @@ function lacks(slot: Slot, req: CheckoutRequest): string | undefined {
   for (const need of req.needs ?? []) if (caps[need] !== true) return `does not support ${CAPABILITY_WORDS[need]}`;
   const ctx = caps.contextLength;
   if (typeof ctx === 'number' && req.tokens > ctx) return `context of ${ctx} tokens is too small for about ${req.tokens}`;
+  if (typeof ctx === 'number' && req.minContext !== undefined && ctx <= req.minContext) {
+    return `context of ${ctx} tokens is not larger than that of a worker whose backend found the conversation too long (${req.minContext})`;
+  }
   return undefined;
 }
 

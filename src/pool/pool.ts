@@ -76,7 +76,7 @@ export interface Lease {
   readonly ticket: Ticket;
   readonly name: string;
   readonly worker: LlmWorker;
-  /** The worker's kind and default model (for events). */
+  /** The worker's GenAI provider (`info().provider`, else its kind) and default model (for events). */
   readonly kind: string;
   readonly model: string | undefined;
   /** The request reached it by a tag or its name: it answers with its own model, not the one asked. */
@@ -112,6 +112,8 @@ export interface CheckoutRequest {
   readonly strict?: boolean;
   /** What a worker must support to take it (tools, images, a JSON schema). */
   readonly needs?: readonly Capability[];
+  /** A backend found the conversation too long for this context: only workers with a larger (or unknown) `contextLength`. */
+  readonly minContext?: number;
   /** Answer at once, never queue: a hedge is started only on a worker with room now. */
   readonly noWait?: boolean;
   /** Report the worker's recent time to first chunk at this percentile (0.95...) in the lease (for a hedge's delay). */

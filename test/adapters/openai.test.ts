@@ -117,7 +117,7 @@ describe('OpenAIWorker over real HTTP (SSE)', () => {
   it('has presets for the common services', () => {
     expect(Object.keys(OPENAI_PRESETS).sort()).toEqual(['cohere', 'gemini', 'groq', 'llamacpp', 'lmstudio', 'mistral', 'ollama', 'openai', 'vllm']);
     const groq = new OpenAIWorker({ preset: 'groq', model: 'llama-3.1-8b-instant' });
-    expect(groq.info()).toEqual({ name: 'groq', kind: 'openai', models: ['llama-3.1-8b-instant'], endpoint: 'https://api.groq.com/openai/v1', capabilities: { tools: true, images: true, jsonSchema: true } });
+    expect(groq.info()).toEqual({ name: 'groq', kind: 'openai', provider: 'groq', models: ['llama-3.1-8b-instant'], endpoint: 'https://api.groq.com/openai/v1', capabilities: { tools: true, images: true, jsonSchema: true } });
     expect(groq.priority()).toBe(60);
   });
 

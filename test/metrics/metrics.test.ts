@@ -5,13 +5,13 @@
 import fc from 'fast-check';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { isInvalidArgumentError, OllamaWorker, startWorkers, type InspectionEvent, type Workers } from '../../src/index.js';
+import { isInvalidArgumentError, OllamaWorker, OpenAIWorker, startWorkers, type InspectionEvent, type Workers } from '../../src/index.js';
 import { collectMetrics } from '../../src/metrics.js';
 import { MockWorker } from '../../src/testing.js';
 import { useServers } from '../support/servers.js';
 import { runWithout } from '../support/run-script.js';
 
-const { ollama, start } = useServers();
+const { ollama, openai, start } = useServers();
 
 /** The value of one sample of the registry's metrics, by name and labels (0 when absent). */
 async function sample(registry: Registry, name: string, labels: Record<string, string> = {}): Promise<number> {
@@ -66,6 +66,29 @@ describe('collectMetrics', () => {
     expect(await sample(r, 'cortex_circuit_changes_total', { worker: 'broken', state: 'open' })).toBe(1);
     expect(await sample(r, 'cortex_circuit_state', { worker: 'broken' })).toBe(2);
     expect(await sample(r, 'cortex_requests_total', { worker: 'good', outcome: 'complete' })).toBe(1);
+    metrics.dispose();
+  });
+
+  it("names the provider OTel lists for a preset (groq, mistral_ai), not the protocol's", async () => {
+    const server = await openai({ script: { chunks: ['a'] } });
+    const { cortex } = await start([new OpenAIWorker({ preset: 'mistral', name: 'mistral', baseUrl: server.url, model: 'mistral-small', apiKey: 'k-not-used-1234' })]);
+    expect(new OpenAIWorker({ preset: 'groq', model: 'llama', apiKey: 'k-not-used-1234' }).info()).toMatchObject({ kind: 'openai', provider: 'groq' });
+    const metrics = collectMetrics(cortex);
+    await ask(cortex);
+    const r = metrics.registry as Registry;
+    expect(await sample(r, 'gen_ai_client_operation_duration_seconds_count', { gen_ai_provider_name: 'mistral_ai', cortex_worker: 'mistral' })).toBe(1);
+    expect(await sample(r, 'gen_ai_client_operation_duration_seconds_count', { gen_ai_provider_name: 'openai' })).toBe(0);
+    metrics.dispose();
+  });
+
+  it('counts a failover only when another attempt starts (one worker failing: none)', async () => {
+    const { cortex } = await start([new MockWorker({ name: 'only', failOnStart: true })]);
+    const metrics = collectMetrics(cortex);
+    await ask(cortex);
+    const r = metrics.registry as Registry;
+    expect(await sample(r, 'cortex_attempt_failures_total', { worker: 'only' })).toBe(1);
+    expect(await sample(r, 'cortex_failovers_total', { worker: 'only' })).toBe(0);
+    expect(await sample(r, 'cortex_requests_total', { worker: 'only', outcome: 'no_workers' })).toBe(1);
     metrics.dispose();
   });
 

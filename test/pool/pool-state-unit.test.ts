@@ -456,7 +456,7 @@ describe('PoolState: with a shared store', () => {
     const waiting = harness([{ name: 'a', priority: 1 }, { name: 'b', priority: 2 }], { overflow: 'wait' });
     expect(waiting.state.plan(waiting.req())).toMatchObject({ kind: 'plan', candidates: [{ name: 'a' }] }); // never a worse tier
     state.rest('a', 100, 'held');
-    expect(state.plan(req({ exclude: ['b'] }))).toEqual({ kind: 'none', skipped: [{ worker: 'a', reason: 'held; cooling down for 100 ms' }] });
+    expect(state.plan(req({ exclude: ['b'] }))).toEqual({ kind: 'none', skipped: [{ worker: 'a', reason: 'held; cooling down for 100 ms', retryAfterMs: 100 }] });
   });
 
   it('lends what the store admitted, counted here; a trial half-opens the circuit even if this instance saw it closed', () => {

@@ -1,0 +1,115 @@
+/**
+ * Whose fault, as a gateway client sees it: a request its backend refused as invalid comes back
+ * with the backend's status, message and code in each API's error shape (never a retryable 503);
+ * a pool whose only worker is rate limited answers 429 with `retry-after`; a 503 says which route
+ * was asked for and why each worker could not take it.
+ */
+import { Ollama } from 'ollama';
+import OpenAI from 'openai';
+import { describe, expect, it } from 'vitest';
+import { OpenAIWorker, type Workers } from '../../src/index.js';
+import { serveGateway, type GatewayServer } from '../../src/gateway.js';
+import { MockWorker } from '../../src/testing.js';
+import { useServers } from '../support/servers.js';
+
+const { openai, start } = useServers();
+
+async function gateway(cortex: Workers, keys?: string[]): Promise<GatewayServer> {
+  return serveGateway(cortex, keys ? { keys } : {});
+}
+
+const refusal = JSON.stringify({
+  error: { message: "This model's maximum context length is 8192 tokens. However, your messages resulted in 9000 tokens.", type: 'invalid_request_error', param: 'messages', code: 'context_length_exceeded' },
+});
+
+describe("a backend's refusal reaches the client as the caller's error", () => {
+  it('the openai client gets a 400 BadRequestError with the backend message, code and param; the spare worker is not asked', async () => {
+    const strict = await openai({ script: { status: 400, errorBody: refusal } });
+    const spare = new MockWorker({ name: 'spare', priority: 2, capabilities: { contextLength: 8192 } });
+    const { cortex } = await start([new OpenAIWorker({ name: 'strict', baseUrl: strict.url, model: 'm', priority: 1, capabilities: { contextLength: 8192 } }), spare]);
+    const g = await gateway(cortex);
+    const client = new OpenAI({ baseURL: `${g.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+    try {
+      const e = await client.chat.completions.create({ model: 'x', messages: [{ role: 'user', content: 'long' }], stream: true }).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      expect(e).toBeInstanceOf(OpenAI.BadRequestError);
+      expect(e).toMatchObject({ status: 400, code: 'context_length_exceeded', param: 'messages', type: 'invalid_request_error' });
+      expect((e as Error).message).toContain("This model's maximum context length is 8192 tokens");
+      expect(spare.calls).toHaveLength(0); // its context is not larger: it would refuse the same
+    } finally {
+      await g.close();
+    }
+  });
+
+  it("the ollama client gets the backend's status and message as Ollama's { error }", async () => {
+    const strict = await openai({ script: { status: 422, errorBody: JSON.stringify({ error: { message: 'tools[0].function.parameters is not a valid JSON schema', type: 'invalid_request_error', param: 'tools', code: null } }) } });
+    const { cortex } = await start([new OpenAIWorker({ name: 'strict', baseUrl: strict.url, model: 'm' })]);
+    const g = await gateway(cortex);
+    try {
+      const e = await new Ollama({ host: g.url }).chat({ model: 'm', messages: [{ role: 'user', content: 'hi' }] }).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      expect(e).toMatchObject({ status_code: 422, error: 'tools[0].function.parameters is not a valid JSON schema' });
+      // Three refusals in a row open no circuit: the worker still answers everyone else.
+      for (let i = 0; i < 3; i++) await fetch(`${g.url}/v1/chat/completions`, { method: 'POST', body: JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'x' }] }) });
+      expect((await cortex.dispatcher.status()).workers[0]).toMatchObject({ circuit: 'closed', failures: 0 });
+    } finally {
+      await g.close();
+    }
+  });
+});
+
+describe('rate limits and unavailable workers', () => {
+  it("answers 429 with retry-after when the only worker's backend is rate limited", async () => {
+    const limited = await openai({ script: { status: 429, retryAfter: '7' } });
+    const { cortex } = await start([new OpenAIWorker({ name: 'limited', baseUrl: limited.url, model: 'm' })]);
+    const g = await gateway(cortex);
+    try {
+      const first = await fetch(`${g.url}/v1/chat/completions`, { method: 'POST', body: JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'hi' }] }) });
+      expect(first.status).toBe(429);
+      expect(first.headers.get('retry-after')).toBe('7');
+      expect(await first.json()).toMatchObject({ error: { type: 'rate_limit_error', code: 'rate_limited' } });
+      // Asked again while it rests: skipped as cooling down, still a 429 with the time left.
+      const again = await fetch(`${g.url}/api/chat`, { method: 'POST', body: JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'hi' }] }) });
+      expect(again.status).toBe(429);
+      expect(Number(again.headers.get('retry-after'))).toBeGreaterThanOrEqual(6);
+    } finally {
+      await g.close();
+    }
+  });
+
+  it('a 503 names the route asked for and why each worker could not take it', async () => {
+    const { cortex } = await start([new MockWorker({ name: 'coder', tags: ['code'], failOnStart: true }), new MockWorker({ name: 'writer', tags: ['prose'] })]);
+    const g = await gateway(cortex);
+    try {
+      const res = await fetch(`${g.url}/v1/chat/completions`, { method: 'POST', body: JSON.stringify({ model: 'code', messages: [{ role: 'user', content: 'hi' }] }) });
+      expect(res.status).toBe(503);
+      const body = (await res.json()) as { error: { message: string; type: string } };
+      expect(body.error.type).toBe('service_unavailable_error');
+      expect(body.error.message).toMatch(/no workers available for route "code"/);
+      expect(body.error.message).toMatch(/coder: .*failed to start/);
+    } finally {
+      await g.close();
+    }
+  });
+});
+
+describe('keys', () => {
+  it('accepts the bearer scheme in any case (RFC 9110 11.1)', async () => {
+    const { cortex } = await start([new MockWorker({ name: 'm' })]);
+    const g = await gateway(cortex, ['a-long-enough-key']);
+    try {
+      for (const scheme of ['Bearer', 'bearer', 'BEARER']) {
+        const res = await fetch(`${g.url}/v1/models`, { headers: { authorization: `${scheme} a-long-enough-key` } });
+        expect(res.status).toBe(200);
+      }
+      expect((await fetch(`${g.url}/v1/models`, { headers: { authorization: 'Basic a-long-enough-key' } })).status).toBe(401);
+      expect((await fetch(`${g.url}/v1/models`, { headers: { authorization: 'bearer wrong-key-here' } })).status).toBe(401);
+    } finally {
+      await g.close();
+    }
+  });
+});
