@@ -7,7 +7,7 @@ import { checkFunction, checkObject } from '../runtime/checks.js';
 import { checkSystem, type ActorSystem } from '../runtime/system.js';
 import type { SharedStore } from '../store/store.js';
 import { clusterView, colorOf, DashboardModel, type DashboardSnapshot } from './model.js';
-import { PAGE } from './page.js';
+import { PAGE, pagePolicy } from './page.js';
 
 /** What the dashboard shows: a `startWorkers` handle (its `store` gives the cluster view). */
 export interface DashboardSource {
@@ -68,7 +68,8 @@ export function dashboardHandler(source: DashboardSource, options: DashboardOpti
   if (!(typeof intervalMs === 'number' && Number.isFinite(intervalMs) && intervalMs >= 100)) throw new InvalidArgumentError('options.intervalMs', 'a number of ms >= 100', intervalMs);
   const model = new DashboardModel(source.system);
   const feed = new Feed(model, source, intervalMs);
-  let metrics: CortexMetrics | null | undefined;
+  // Counted from now, not from the first scrape: requests before it are not lost.
+  const metrics: CortexMetrics | null = openMetrics(source);
   const allowed = token === undefined ? () => true : tokenCheck(token);
   const handler = ((req: IncomingMessage, res: ServerResponse, next?: () => void) => {
     const url = new URL(req.url ?? '/', 'http://dashboard');
@@ -83,11 +84,11 @@ export function dashboardHandler(source: DashboardSource, options: DashboardOpti
     }
     if (route === 'feed') return feed.add(res);
     if (route === 'metrics') {
-      if (metrics === undefined) metrics = openMetrics(source);
       if (metrics === null) return send(res, 404, 'text/plain', 'metrics need the package prom-client: npm install prom-client');
       const m = metrics;
       return void m.metrics().then((text) => send(res, 200, m.registry.contentType, text));
     }
+    res.setHeader('content-security-policy', pagePolicy());
     return send(res, 200, 'text/html; charset=utf-8', PAGE);
   }) as DashboardHandler;
   handler.close = () => {
@@ -214,6 +215,6 @@ function tokenCheck(token: string): (req: IncomingMessage, url: URL) => boolean 
 }
 
 function send(res: ServerResponse, status: number, type: string, body: string): void {
-  res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
+  res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer' });
   res.end(body);
 }

@@ -71,4 +71,31 @@ describe('the dashboard in Chromium', () => {
       await dash.close();
     }
   }, 30_000);
+
+  it('sends its Content-Security-Policy as a header (hashes, no unsafe-inline) and the page still works under it', async () => {
+    const { cortex } = await start([new MockWorker({ name: 'w' })]);
+    const dash = await serveDashboard(cortex);
+    const page = await browser.newPage();
+    const violations: string[] = [];
+    page.on('console', (m) => {
+      if (/Content Security Policy|Refused to/i.test(m.text())) violations.push(m.text());
+    });
+    try {
+      const res = await fetch(dash.url);
+      const csp = res.headers.get('content-security-policy') ?? '';
+      for (const d of ["default-src 'none'", "base-uri 'none'", "frame-ancestors 'none'", "object-src 'none'", "connect-src 'self'"]) expect(csp).toContain(d);
+      expect(csp).toMatch(/script-src 'sha256-[A-Za-z0-9+/]+=*'/);
+      expect(csp).not.toContain('unsafe-inline');
+      expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(res.headers.get('referrer-policy')).toBe('no-referrer');
+      expect(await res.text()).not.toContain('http-equiv="Content-Security-Policy"');
+      await page.goto(dash.url);
+      await expect.poll(() => page.locator('tr[data-worker]').count(), { timeout: 5000 }).toBe(1); // the script ran
+      expect(await page.locator('h2').first().evaluate((h) => (globalThis as unknown as { getComputedStyle(e: unknown): { textTransform: string } }).getComputedStyle(h).textTransform)).toBe('uppercase'); // the style applies
+      expect(violations).toEqual([]);
+    } finally {
+      await page.close();
+      await dash.close();
+    }
+  }, 30_000);
 });

@@ -43,6 +43,18 @@ describe('dashboard over HTTP', () => {
     }
   });
 
+  it('/metrics counts from the handler\'s creation, not from the first scrape', async () => {
+    const { cortex } = await start([new MockWorker({ name: 'w' })]);
+    const dash = await serveDashboard(cortex);
+    try {
+      for (let i = 0; i < 3; i++) await cortex.dispatcher.complete([{ role: 'user', content: 'x' }]);
+      const text = await (await fetch(`${dash.url}metrics`)).text();
+      expect(text).toMatch(/cortex_requests_total\{worker="w",outcome="complete"\} 3/);
+    } finally {
+      await dash.close();
+    }
+  });
+
   it('/readyz answers 503 when no worker can take a request', async () => {
     const { cortex } = await start([new MockWorker({ name: 'down', health: { status: 'unavailable', reason: 'off' } })]);
     await cortex.dispatcher.checkHealth();
