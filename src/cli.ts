@@ -1,53 +1,111 @@
 #!/usr/bin/env node
 /**
- * `cortex-otp serve --config cortex.json [--port 8080] [--host 127.0.0.1]`: the pool of a config
- * file behind the OpenAI- and Ollama-compatible gateway. Gateway keys come from the environment
- * (`CORTEX_GATEWAY_KEYS`, comma-separated), never from the command line.
+ * `cortex-otp serve --config cortex.json [--port 8080] [--host 127.0.0.1] [--drain-ms 5000]`: the
+ * pool of a config file behind the OpenAI- and Ollama-compatible gateway. Gateway keys come from
+ * the environment (`CORTEX_GATEWAY_KEYS`, comma-separated), never from the command line. On
+ * SIGTERM or SIGINT it stops taking requests (`/readyz` 503), lets streams in flight finish for
+ * the drain time, ends the rest with their API's error, and exits 0.
  * @internal
  */
+import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
-import { loadConfig, logEvents, startWorkers } from './index.js';
-import { serveGateway } from './gateway.js';
+import { nodeTooOld } from './runtime/node-version.js';
 
-const USAGE = 'usage: cortex-otp serve --config FILE [--port N] [--host ADDRESS] [--quiet]';
+const USAGE = `usage: cortex-otp serve --config FILE [--port N] [--host ADDRESS] [--drain-ms MS] [--quiet]
+       cortex-otp --help | --version
+
+  serve          the pool of a config file behind the OpenAI- and Ollama-compatible gateway
+  --config FILE  the config file (JSON): workers, pool options, routes
+  --port N       default 8080 (0: a free port)
+  --host ADDRESS default 127.0.0.1
+  --drain-ms MS  on SIGTERM/SIGINT, how long streams in flight may finish; default 5000, 0: at once
+  --quiet        no event log on stderr
+
+  CORTEX_GATEWAY_KEYS  comma-separated keys clients must send (Authorization: Bearer KEY), each
+                       at least 8 characters; none: no key asked`;
+
+/** From package.json (beside `src/` and `dist/` alike). */
+const VERSION = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
 
 function fail(message: string): never {
   process.stderr.write(`${message}\n${USAGE}\n`);
   process.exit(2);
 }
 
-async function main(argv: string[]): Promise<void> {
-  const [command, ...rest] = argv;
-  if (command !== 'serve') fail(command === undefined ? 'a command is needed' : `unknown command "${command}"`);
-  let values: { config?: string; port?: string; host?: string; quiet?: boolean };
+type Flags = { config?: string; port?: string; host?: string; 'drain-ms'?: string; quiet?: boolean; help?: boolean; version?: boolean };
+
+function parse(argv: string[]): Flags & { command: string | undefined } {
   try {
-    ({ values } = parseArgs({ args: rest, options: { config: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, quiet: { type: 'boolean' } } }));
+    const { values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        config: { type: 'string' },
+        port: { type: 'string' },
+        host: { type: 'string' },
+        'drain-ms': { type: 'string' },
+        quiet: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean' },
+      },
+    });
+    return { ...(values as Flags), command: positionals[0] };
   } catch (e) {
     fail((e as Error).message);
   }
-  if (values.config === undefined) fail('--config is needed');
-  const port = values.port === undefined ? 8080 : Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`--port: expected a port number, got ${values.port}`);
+}
+
+function whole(text: string | undefined, fallback: number, flag: string, max = Number.MAX_SAFE_INTEGER): number {
+  const n = text === undefined ? fallback : Number(text);
+  if (!Number.isInteger(n) || n < 0 || n > max) fail(`${flag}: expected a whole number from 0 to ${max}, got ${text}`);
+  return n;
+}
+
+/** Keys from `CORTEX_GATEWAY_KEYS`, refused by name when one is too short (never shown). */
+function gatewayKeys(): string[] | undefined {
   const keys = process.env.CORTEX_GATEWAY_KEYS?.split(',').map((k) => k.trim()).filter((k) => k !== '');
+  if (keys === undefined || keys.length === 0) return undefined;
+  if (keys.some((k) => k.length < 8)) fail('CORTEX_GATEWAY_KEYS: every key must be at least 8 characters (the keys are not shown)');
+  return keys;
+}
+
+async function main(argv: string[]): Promise<void> {
+  const flags = parse(argv);
+  if (flags.help) return void process.stdout.write(`${USAGE}\n`);
+  if (flags.version) return void process.stdout.write(`cortex-otp ${VERSION}\n`);
+  if (flags.command !== 'serve') fail(flags.command === undefined ? 'a command is needed' : `unknown command "${flags.command}"`);
+  if (flags.config === undefined) fail('--config is needed');
+  const port = whole(flags.port, 8080, '--port', 65535);
+  const drainMs = whole(flags['drain-ms'], 5_000, '--drain-ms');
+  const keys = gatewayKeys();
+  const { loadConfig, logEvents, startWorkers } = await import('./index.js');
+  const { serveGateway } = await import('./gateway.js');
   let config;
   try {
-    config = await loadConfig(values.config);
+    config = await loadConfig(flags.config);
   } catch (e) {
     fail((e as Error).message);
   }
   const cortex = await startWorkers({ config });
-  if (!values.quiet) logEvents(cortex.system, { write: (l) => process.stderr.write(`[cortex] ${l}\n`) });
-  const gateway = await serveGateway(cortex, { port, host: values.host ?? '127.0.0.1', ...(keys && keys.length > 0 ? { keys } : {}) });
+  if (!flags.quiet) logEvents(cortex.system, { write: (l) => process.stderr.write(`[cortex] ${l}\n`) });
+  const gateway = await serveGateway(cortex, { port, host: flags.host ?? '127.0.0.1', drainMs, ...(keys ? { keys } : {}) });
   process.stdout.write(`cortex gateway: ${gateway.url} (OpenAI base URL ${gateway.url}/v1, Ollama host ${gateway.url})\n`);
-  const stop = (): void =>
+  const stop = (signal: string): void => {
+    if (!flags.quiet) process.stderr.write(`[cortex] ${signal}: draining for up to ${drainMs} ms\n`);
     void gateway
       .close()
-      .then(() => cortex.stop())
+      .then(() => cortex.stop({ drainMs: 0 }))
       .then(() => process.exit(0));
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  };
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.once('SIGTERM', () => stop('SIGTERM'));
 }
 
+const old = nodeTooOld();
+if (old !== undefined) {
+  process.stderr.write(`${old}\n`);
+  process.exit(1);
+}
 main(process.argv.slice(2)).catch((e: unknown) => {
   process.stderr.write(`cortex-otp: ${e instanceof Error ? e.message : String(e)}\n`);
   process.exit(1);

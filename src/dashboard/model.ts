@@ -1,3 +1,4 @@
+import { canAnswer } from '../pool/readiness.js';
 import type { InspectionEvent } from '../events.js';
 import { formatEvent } from '../logger.js';
 import type { Disposable } from '../runtime/inspection.js';
@@ -170,7 +171,7 @@ export class DashboardModel implements Disposable {
 /** A worker's color and the words for it. */
 export function colorOf(w: WorkerStatus): ['green' | 'amber' | 'red', string] {
   if (w.circuit === 'open') return ['red', 'circuit open'];
-  if (w.health === 'unavailable') return ['red', `down: ${w.healthReason ?? 'unavailable'}`];
+  if (!canAnswer(w)) return ['red', `down: ${w.healthReason ?? 'unavailable'}`];
   if (w.coolingDownMs !== undefined) return ['amber', `cooling down ${Math.ceil(w.coolingDownMs / 1000)} s`];
   if (w.circuit === 'half_open') return ['amber', 'circuit half-open'];
   if (w.health === 'busy') return ['amber', 'busy'];

@@ -6,8 +6,9 @@ import type { PoolStatus } from '../pool/pool.js';
 import { checkFunction, checkObject } from '../runtime/checks.js';
 import { checkSystem, type ActorSystem } from '../runtime/system.js';
 import type { SharedStore } from '../store/store.js';
-import { clusterView, colorOf, DashboardModel, type DashboardSnapshot } from './model.js';
+import { clusterView, DashboardModel, type DashboardSnapshot } from './model.js';
 import { PAGE, pagePolicy } from './page.js';
+import { readyWorkers } from '../pool/readiness.js';
 
 /** What the dashboard shows: a `startWorkers` handle (its `store` gives the cluster view). */
 export interface DashboardSource {
@@ -187,7 +188,7 @@ async function snapshot(model: DashboardModel, source: DashboardSource): Promise
 async function readiness(source: DashboardSource, res: ServerResponse): Promise<void> {
   try {
     const status = await source.dispatcher.status();
-    const ready = status.workers.filter((w) => colorOf(w)[0] !== 'red').map((w) => w.name);
+    const ready = readyWorkers(status);
     send(res, ready.length > 0 ? 200 : 503, 'application/json', JSON.stringify({ ready: ready.length > 0, workers: ready.length }));
   } catch {
     send(res, 503, 'application/json', '{"ready":false}');

@@ -4,7 +4,7 @@ import type { Dispatcher } from '../dispatcher/dispatcher.js';
 import type { DispatchOptions, StreamChunk } from '../dispatcher/request.js';
 import type { PoolRequest } from './requests.js';
 import { describe } from '../errors/runtime.js';
-import { toGatewayError, type Call, type GatewayError } from './gateway.js';
+import { CLOSING, toGatewayError, type Call, type GatewayError } from './call.js';
 
 /** How a protocol writes an answer: its headers, each chunk, the end, and a break after text was sent. @internal */
 export interface Writer {
@@ -21,7 +21,9 @@ export interface Writer {
  * Streams the pool's answer through `writer`: headers only once the first chunk came (so a
  * request no worker could take still gets a 503 or a 429), every chunk as it comes, and a break
  * mid-answer as the protocol's error, never as a complete answer. Errors before the first chunk
- * are thrown for the caller to answer. @internal
+ * are thrown for the caller to answer. A client that reads slowly is waited for (the next chunk
+ * is not asked of the pool, so the backend is not read either): memory per client stays bounded.
+ * @internal
  */
 export async function stream(call: Call, request: PoolRequest, writer: Writer, route?: string): Promise<void> {
   const it = call.dispatcher.dispatchStream(request.messages, dispatchOptions(call, request, route));
@@ -35,10 +37,12 @@ export async function stream(call: Call, request: PoolRequest, writer: Writer, r
       }
       if (c.done) writer.end(c, model);
       else writer.chunk(c, model);
+      if (call.res.writableNeedDrain) await drained(call.res);
     }
   } catch (e) {
     if (!started) throw e;
-    if (!call.signal.aborted) writer.broke(messageOf(toGatewayError(e), e));
+    if (call.signal.reason === CLOSING) writer.broke(`the gateway is shutting down: the answer was cut after its drain time`);
+    else if (!call.signal.aborted) writer.broke(messageOf(toGatewayError(e), e));
   }
 }
 
@@ -128,4 +132,17 @@ export async function modelOf(dispatcher: Dispatcher, worker: string): Promise<s
 export async function routeOf(dispatcher: Dispatcher, model: unknown): Promise<string | undefined> {
   if (typeof model !== 'string' || model === '') return undefined;
   return (await directory(dispatcher)).routes.has(model) ? model : undefined;
+}
+
+/** Resolves when `res` has written out what it buffered (or closed). */
+function drained(res: import('node:http').ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
 }

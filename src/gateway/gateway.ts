@@ -1,9 +1,11 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Dispatcher } from '../dispatcher/dispatcher.js';
-import { isDeadlineExceededError, isInvalidRequestError, isNoWorkersAvailableError, isQueueFullError, isQueueTimeoutError, isShutdownError, isStreamInterruptedError, isValidationError } from '../errors/pool.js';
 import { InvalidArgumentError } from '../errors/runtime.js';
 import { checkObject } from '../runtime/checks.js';
+import { readyWorkers } from '../pool/readiness.js';
+import { GatewayError, sendError, toGatewayError, type Api, type Call } from './call.js';
+import { Lifetime } from './lifetime.js';
 import { ollamaChat, ollamaTags, ollamaVersion } from './ollama.js';
 import { openaiChat, openaiModels } from './openai.js';
 
@@ -15,8 +17,9 @@ export interface GatewaySource {
 /** Options of {@link createGateway} and {@link serveGateway}. */
 export interface GatewayOptions {
   /**
-   * API keys a client must send (`Authorization: Bearer <key>`), compared in constant time; absent:
-   * no key asked. Take them from the environment; they are never logged or echoed.
+   * API keys a client must send (`Authorization: Bearer <key>`, the scheme in any case), compared
+   * in constant time; absent: no key asked. Each at least 8 characters. Take them from the
+   * environment; they are never logged or echoed.
    */
   keys?: readonly string[];
   /** Largest request body accepted, bytes. Default 20 MiB (room for images in base64; 413 beyond). */
@@ -29,50 +32,47 @@ export interface ServeGatewayOptions extends GatewayOptions {
   port?: number;
   /** Default `127.0.0.1`. */
   host?: string;
+  /** Time a client has to send its request line and headers, ms (then 408 and the socket closed). Default 10 000. */
+  headersTimeoutMs?: number;
+  /** Time a client has to send its whole request, body included, ms (then 408). Default 60 000. */
+  requestTimeoutMs?: number;
+  /** How long an idle keep-alive connection stays open, ms. Default 5 000. */
+  keepAliveTimeoutMs?: number;
+  /** Most connections open at once; more are refused (closed at once). Default 1 024. */
+  maxConnections?: number;
+  /** What `close()` gives requests in flight to finish before they are cut, ms. Default 5 000; 0: at once. */
+  drainMs?: number;
 }
 
 /**
  * The gateway as a node:http request handler: OpenAI's `POST /v1/chat/completions` and
  * `GET /v1/models`, Ollama's `POST /api/chat`, `GET /api/tags` and `GET /api/version`, over the
- * pool. Paths it does not serve go to `next` (404 without one).
+ * pool, and the probes `/healthz` (up) and `/readyz` (taking requests, and a worker can answer;
+ * 503 otherwise). Paths it does not serve go to `next` (404 without one). `close(drainMs)` stops
+ * taking requests (503, `/readyz` 503 at once), lets those in flight finish for `drainMs`, then
+ * ends the rest with their API's error (never as complete answers).
  */
-export type GatewayHandler = (req: IncomingMessage, res: ServerResponse, next?: () => void) => void;
+export interface GatewayHandler {
+  (req: IncomingMessage, res: ServerResponse, next?: () => void): void;
+  /** Stops taking requests and drains those in flight (see above). Default drain 5 000 ms. */
+  close(drainMs?: number): Promise<void>;
+}
 
 /** A running gateway, from {@link serveGateway}. */
 export interface GatewayServer {
   /** `http://host:port` (point a client's base URL at `${url}/v1`, or Ollama's host at `url`). */
   readonly url: string;
   readonly port: number;
-  close(): Promise<void>;
-}
-
-/** A request the gateway refuses, with the status and the field at fault. @internal */
-export class GatewayError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly param: string | null = null,
-    readonly type = status === 401 ? 'authentication_error' : status === 404 ? 'not_found_error' : status >= 500 ? 'api_error' : 'invalid_request_error',
-    readonly retryAfterS?: number,
-    /** A machine-readable code (OpenAI's `error.code`): the backend's own, when it refused the request. */
-    readonly code: string | null = null,
-  ) {
-    super(message);
-  }
-}
-
-/** What a protocol handler gets. @internal */
-export interface Call {
-  readonly req: IncomingMessage;
-  readonly res: ServerResponse;
-  readonly dispatcher: Dispatcher;
-  /** The request body, parsed (only for POST). */
-  readonly body: unknown;
-  /** Aborted when the client goes away: the upstream request is cancelled with it. */
-  readonly signal: AbortSignal;
+  /**
+   * Stops taking requests (`/readyz` answers 503 at once), lets streams in flight finish for
+   * `drainMs` (default the `drainMs` option, 5 000), ends the rest with their API's error event,
+   * then closes every connection. Resolves when the server is closed.
+   */
+  close(drainMs?: number): Promise<void>;
 }
 
 const DEFAULT_MAX_BODY = 20 << 20;
+const DEFAULT_DRAIN_MS = 5_000;
 
 /**
  * The gateway's handler over `source`. @throws InvalidArgumentError for bad options.
@@ -89,14 +89,19 @@ export function createGateway(source: GatewaySource, options: GatewayOptions = {
   }
   if (!(Number.isInteger(maxBodyBytes) && maxBodyBytes > 0)) throw new InvalidArgumentError('options.maxBodyBytes', 'a whole number of bytes > 0', maxBodyBytes);
   const authorized = keys === undefined ? () => true : keyCheck(keys);
-  return (req, res, next) => {
+  const lifetime = new Lifetime();
+  const handler = ((req, res, next) => {
     const path = new URL(req.url ?? '/', 'http://gateway').pathname.replace(/\/+$/, '');
+    if (req.method === 'GET' && (path === '/healthz' || path === '/readyz')) return void probe(path, source.dispatcher, lifetime, res);
     const route = ROUTES[`${req.method} ${path}`];
-    if (route === undefined) return next ? next() : sendError(res, path.startsWith('/api/') ? 'ollama' : 'openai', new GatewayError(404, `no route ${req.method} ${path}`));
-    const api = path.startsWith('/api/') ? 'ollama' : 'openai';
+    const api: Api = path.startsWith('/api/') ? 'ollama' : 'openai';
+    if (route === undefined) return next ? next() : sendError(res, api, new GatewayError(404, `no route ${req.method} ${path}`));
     if (!authorized(req)) return sendError(res, api, new GatewayError(401, 'invalid or missing API key', null, 'authentication_error'));
-    void serve(route, req, res, source.dispatcher, api, maxBodyBytes);
-  };
+    if (lifetime.draining) return sendError(res, api, new GatewayError(503, 'the gateway is shutting down', null, 'service_unavailable_error', 1), { connection: 'close' });
+    void serve(route, req, res, source.dispatcher, api, maxBodyBytes, lifetime);
+  }) as GatewayHandler;
+  handler.close = (drainMs = DEFAULT_DRAIN_MS) => lifetime.close(drainMs);
+  return handler;
 }
 
 type Route = (call: Call) => Promise<void>;
@@ -108,8 +113,9 @@ const ROUTES: Record<string, Route> = {
   'GET /api/version': ollamaVersion,
 };
 
-async function serve(route: Route, req: IncomingMessage, res: ServerResponse, dispatcher: Dispatcher, api: 'openai' | 'ollama', max: number): Promise<void> {
+async function serve(route: Route, req: IncomingMessage, res: ServerResponse, dispatcher: Dispatcher, api: Api, max: number, lifetime: Lifetime): Promise<void> {
   const ctl = new AbortController();
+  const leave = lifetime.enter(ctl);
   res.on('close', () => {
     if (!res.writableFinished) ctl.abort(new Error('the client went away'));
   });
@@ -119,36 +125,26 @@ async function serve(route: Route, req: IncomingMessage, res: ServerResponse, di
   } catch (e) {
     if (!res.headersSent) sendError(res, api, toGatewayError(e));
     else res.end();
+  } finally {
+    leave();
   }
 }
 
-/** A cortex error as the status a client of either API understands. @internal */
-export function toGatewayError(e: unknown): GatewayError {
-  if (e instanceof GatewayError) return e;
-  if (isValidationError(e)) return new GatewayError(400, e.message, e.issues[0]?.path ?? null);
-  if (isQueueFullError(e)) return new GatewayError(429, 'every worker is busy and the queue is full; retry later', null, 'rate_limit_error', 1);
-  if (isQueueTimeoutError(e)) return new GatewayError(429, 'waited too long for a worker; retry later', null, 'rate_limit_error', 1);
-  if (isInvalidRequestError(e)) {
-    const status = e.status === 422 ? 422 : 400;
-    return new GatewayError(status, e.backendMessage, e.param ?? null, 'invalid_request_error', undefined, e.backendCode ?? 'invalid_request');
+/** `/healthz`: the process is up. `/readyz`: taking requests (not draining) and a worker can answer. */
+async function probe(path: string, dispatcher: Dispatcher, lifetime: Lifetime, res: ServerResponse): Promise<void> {
+  if (path === '/healthz') return json(res, 200, { status: 'up' });
+  if (lifetime.draining) return json(res, 503, { ready: false, draining: true });
+  try {
+    const ready = readyWorkers(await dispatcher.status());
+    json(res, ready.length > 0 ? 200 : 503, { ready: ready.length > 0, workers: ready.length });
+  } catch {
+    json(res, 503, { ready: false });
   }
-  if (isNoWorkersAvailableError(e)) {
-    // Every worker only rests (rate limited upstream, cooling down): a client may retry when the first is back.
-    if (e.retryAfterMs !== undefined) return new GatewayError(429, `every worker is rate limited; retry later. ${e.message}`, null, 'rate_limit_error', Math.max(1, Math.ceil(e.retryAfterMs / 1000)), 'rate_limited');
-    return new GatewayError(503, e.message, null, 'service_unavailable_error');
-  }
-  if (isShutdownError(e)) return new GatewayError(503, 'the gateway is shutting down', null, 'service_unavailable_error');
-  if (isStreamInterruptedError(e)) return new GatewayError(502, 'the answer broke off and no worker could continue it', null, 'api_error');
-  if (isDeadlineExceededError(e)) return new GatewayError(504, 'the request ran past its deadline', null, 'api_error');
-  return new GatewayError(500, 'internal error');
 }
 
-/** An error in the API's own shape: OpenAI's `{ error: { message, type, param, code } }`, Ollama's `{ error }`. @internal */
-export function sendError(res: ServerResponse, api: 'openai' | 'ollama', e: GatewayError): void {
-  const headers: Record<string, string> = { 'content-type': 'application/json' };
-  if (e.retryAfterS !== undefined) headers['retry-after'] = String(e.retryAfterS);
-  res.writeHead(e.status, headers);
-  res.end(JSON.stringify(api === 'openai' ? { error: { message: e.message, type: e.type, param: e.param, code: e.code } } : { error: e.message }));
+function json(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+  res.end(JSON.stringify(body));
 }
 
 async function readJson(req: IncomingMessage, max: number): Promise<unknown> {
@@ -183,27 +179,40 @@ function keyCheck(keys: readonly string[]): (req: IncomingMessage) => boolean {
 }
 
 /**
- * Serves the gateway on its own HTTP server (127.0.0.1 and a free port unless told).
+ * Serves the gateway on its own HTTP server (127.0.0.1 and a free port unless told), with safe
+ * bounds on slow clients (headers, whole request, idle keep-alive, connections).
  * @throws InvalidArgumentError for bad options; the listen error as it is.
  */
 export async function serveGateway(source: GatewaySource, options: ServeGatewayOptions = {}): Promise<GatewayServer> {
   checkObject(options, 'options');
-  const { port = 0, host = '127.0.0.1', ...rest } = options;
+  const { port = 0, host = '127.0.0.1', headersTimeoutMs = 10_000, requestTimeoutMs = 60_000, keepAliveTimeoutMs = 5_000, maxConnections = 1_024, drainMs = DEFAULT_DRAIN_MS, ...rest } = options;
   if (!(Number.isInteger(port) && port >= 0 && port < 65536)) throw new InvalidArgumentError('options.port', 'a port number (0 for a free one)', port);
-  const server = createServer(createGateway(source, rest));
-  server.keepAliveTimeout = 5000;
+  for (const [field, v] of Object.entries({ headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs, maxConnections })) {
+    if (!(Number.isInteger(v) && v > 0)) throw new InvalidArgumentError(`options.${field}`, 'a whole number > 0', v);
+  }
+  if (!(Number.isInteger(drainMs) && drainMs >= 0)) throw new InvalidArgumentError('options.drainMs', 'a whole number of ms >= 0', drainMs);
+  const handler = createGateway(source, rest);
+  // Node checks the header and request timeouts on this interval (30 s by default): often enough to hold them.
+  const server = createServer({ headersTimeout: headersTimeoutMs, requestTimeout: Math.max(requestTimeoutMs, headersTimeoutMs), connectionsCheckingInterval: Math.min(1_000, Math.ceil(headersTimeoutMs / 2)) }, handler);
+  server.keepAliveTimeout = keepAliveTimeoutMs;
+  server.maxConnections = maxConnections;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve());
   });
   const actual = (server.address() as { port: number }).port;
+  let closing: Promise<void> | undefined;
   return {
     url: `http://${host.includes(':') ? `[${host}]` : host}:${actual}`,
     port: actual,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: (ms = drainMs) =>
+      (closing ??= (async () => {
+        server.closeIdleConnections();
+        await handler.close(ms);
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        });
+      })()),
   };
 }

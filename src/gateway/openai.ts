@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { StreamChunk } from '../dispatcher/request.js';
 import { batched, collect, routeOf, stream } from './answer.js';
-import { GatewayError, type Call } from './gateway.js';
+import { GatewayError, type Call } from './call.js';
 import { fromOpenAI } from './requests.js';
 import type { ToolCallDelta } from '../behaviour/types.js';
 

@@ -50,6 +50,18 @@ describe('cortex-otp serve and the README curl examples', () => {
     }
   }, 30_000);
 
+  it('--help, -h and --version exit 0; a short key in CORTEX_GATEWAY_KEYS is refused by that name, never shown', async () => {
+    for (const args of [['--help'], ['-h'], ['serve', '--help']]) {
+      const r = await run(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args]);
+      expect(r.stdout).toContain('usage: cortex-otp serve --config FILE');
+    }
+    expect((await run(process.execPath, ['--import', 'tsx', 'src/cli.ts', '--version'])).stdout.trim()).toMatch(/^cortex-otp \d+\.\d+\.\d+$/);
+    const short = await run(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve', '--config', 'x.json'], { env: { ...process.env, CORTEX_GATEWAY_KEYS: 'long-enough-key,short7k' } }).catch((e: { code: number; stderr: string }) => e);
+    expect((short as { code: number }).code).toBe(2);
+    expect((short as { stderr: string }).stderr).toContain('CORTEX_GATEWAY_KEYS: every key must be at least 8 characters');
+    expect((short as { stderr: string }).stderr).not.toContain('short7k');
+  });
+
   it('says how to call it when the command line is wrong (exit 2)', async () => {
     const r = await run(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve']).catch((e: { code: number; stderr: string }) => e);
     expect((r as { code: number }).code).toBe(2);
