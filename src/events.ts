@@ -1,3 +1,4 @@
+import type { StoreTrouble } from './store/store.js';
 import type { ExitReason } from './runtime/exit-reason.js';
 import type { ActorRef } from './runtime/types.js';
 
@@ -216,6 +217,8 @@ export interface StoreDegradedEvent {
   readonly type: 'store.degraded';
   readonly store: 'memory' | 'redis';
   readonly reason: string;
+  /** Why, for a machine: `auth_failed`, `protocol`, `timeout` or `unreachable`. */
+  readonly code: StoreTrouble;
 }
 /** The shared store is back: limits, circuits and cool-downs are shared again. */
 export interface StoreRestoredEvent {

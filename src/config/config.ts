@@ -80,6 +80,7 @@ const schemas = lazy((z) => {
         prefix: z.string().regex(/^[\w.-]{1,64}$/, 'expected letters, digits, _ . - (1 to 64)').optional(),
         leaseMs: z.number().int().min(30).optional(),
         timeoutMs: z.number().int().positive().optional(),
+        required: z.boolean().optional(),
       })
       .strict(),
   ]);

@@ -16,7 +16,7 @@ import { NO_ROOM, WaitQueue } from './queue.js';
 import { Selection } from './selection.js';
 import { resolveStrategy, type SelectionStrategy } from './strategies.js';
 import { SharedAdmission, type SharedInfo } from './shared.js';
-import type { SharedStore } from '../store/store.js';
+import type { SharedStore, StoreTrouble } from '../store/store.js';
 
 export type { CircuitState } from './circuit.js';
 
@@ -62,7 +62,14 @@ export interface PoolStatus {
    * `MemoryStore` is shared by pools of one process) or `'redis'` (every instance with the
    * prefix); `degraded` while a shared store is unreachable and this instance decides alone.
    */
-  readonly store: { readonly kind: 'memory' | 'redis'; readonly shared: boolean; readonly degraded: boolean };
+  readonly store: {
+    readonly kind: 'memory' | 'redis';
+    readonly shared: boolean;
+    readonly degraded: boolean;
+    /** While degraded: why (`auth_failed`, `protocol`, `timeout`, `unreachable`), and in words. */
+    readonly trouble?: StoreTrouble;
+    readonly troubleReason?: string;
+  };
 }
 
 /** How an attempt ended, as reported to the pool. @internal */
@@ -179,6 +186,11 @@ interface State {
 
 const LOCAL_STORE = Object.freeze({ kind: 'memory', shared: false, degraded: false } as const);
 
+function sharedStatus(s: SharedStore): PoolStatus['store'] {
+  const t = s.degraded ? s.trouble : undefined;
+  return { kind: s.kind, shared: true, degraded: s.degraded, ...(t !== undefined ? { trouble: t.code, troubleReason: t.reason } : {}) };
+}
+
 /** Timers of the pool's own upkeep (health rounds, circuit resets) never keep Node running. */
 const HOUSEKEEPING = { keepAlive: false } as const;
 
@@ -254,7 +266,10 @@ function sharedInfo(env: Env, state: State, msg: SharedInfo, ctx: ActorContext<P
       env.system.events.emit(() => ({ type: 'store.config_mismatch', worker: msg.worker, fields: msg.fields }));
       return;
     case '$store':
-      if (msg.event.type === 'degraded') env.system.events.emit(() => ({ type: 'store.degraded', store: kind, reason: (msg.event as { reason: string }).reason }));
+      if (msg.event.type === 'degraded') {
+        const { reason, code } = msg.event;
+        env.system.events.emit(() => ({ type: 'store.degraded', store: kind, reason, code }));
+      }
       if (msg.event.type === 'restored') env.system.events.emit(() => ({ type: 'store.restored', store: kind }));
       serve(env, state, ctx);
       return;
@@ -310,7 +325,10 @@ async function initPool(
   if (shared !== undefined) {
     const wakeIn = (ms: number): void => wakeAt(env, state, self, system.clock.now() + ms);
     (state as { shared: SharedAdmission }).shared = new SharedAdmission(shared, { options: opts, events: system.events, clock: system.clock, send: (m) => self.info(m), wakeIn });
-    if (shared.degraded) system.events.emit(() => ({ type: 'store.degraded', store: shared.kind, reason: 'unreachable when the pool started' }));
+    if (shared.degraded) {
+      const trouble = shared.trouble ?? { code: 'unreachable', reason: 'unreachable when the pool started' };
+      system.events.emit(() => ({ type: 'store.degraded', store: shared.kind, reason: trouble.reason, code: trouble.code }));
+    }
   }
   const entries = await subscribe(registry, ctx.self);
   self.monitor(registry as unknown as Actor);
@@ -348,7 +366,7 @@ function poolBehaviour(
           return reply(got, state);
         }
         case 'status': {
-          const store = state.shared ? { kind: state.shared.store.kind, shared: true, degraded: state.shared.store.degraded } : LOCAL_STORE;
+          const store = state.shared ? sharedStatus(state.shared.store) : LOCAL_STORE;
           return reply({ ...state.pool.snapshot(state.queue.depth), store }, state);
         }
         case 'checkHealth':

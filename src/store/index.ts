@@ -11,6 +11,7 @@ export type {
   WorkerFingerprint,
   WorkerCounters,
   StoreEvent,
+  StoreTrouble,
   InstanceCounters,
 } from './store.js';
 export { DEFAULT_LEASE_MS, type StoreOptions } from './common.js';

@@ -15,6 +15,7 @@ import type {
   SharedStore,
   Settlement,
   StoreEvent,
+  StoreTrouble,
   Verdict,
   WorkerCounters,
   WorkerFingerprint,
@@ -31,9 +32,17 @@ export interface RedisStoreOptions extends StoreOptions {
   timeoutMs?: number;
 }
 
-/** The store could not be reached in time; the pool decides alone meanwhile. `code` is `'store_unavailable'`. */
+/**
+ * The store could not be reached in time; the pool decides alone meanwhile. `code` is
+ * `'store_unavailable'`; `trouble` says why when it is known (what `startWorkers` rejects with
+ * when the store is `required`).
+ */
 export class StoreUnavailableError extends CortexError {
-  constructor(reason: string) {
+  constructor(
+    reason: string,
+    /** Why: `auth_failed`, `protocol`, `timeout`, `unreachable`, when known. */
+    readonly trouble?: StoreTrouble,
+  ) {
     super('store_unavailable', `shared store unavailable: ${reason}`);
   }
 }
@@ -105,7 +114,10 @@ export class RedisStore implements SharedStore {
   readonly #listeners = new Listeners<StoreEvent>();
   readonly #heartbeat: Heartbeat;
   readonly #own = new OwnCounts();
-  #degraded: string | null = null;
+  #degraded: { readonly code: StoreTrouble; readonly reason: string } | null = null;
+  /** The client's last connection error (what a degraded state is blamed on). */
+  #lastError: unknown = undefined;
+  readonly #timeoutMs: number;
   /** The subscription to `freed` news is in place. */
   readonly #subscribed: Promise<boolean>;
   #probe: ReturnType<typeof setInterval> | undefined;
@@ -128,20 +140,25 @@ export class RedisStore implements SharedStore {
     this.prefix = prefix;
     this.#now = o.now;
     this.#leaseMs = o.leaseMs;
+    this.#timeoutMs = timeoutMs;
     this.#client = new Redis(url, {
       commandTimeout: timeoutMs,
       connectTimeout: Math.max(1000, timeoutMs),
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
       retryStrategy: (times: number) => Math.min(50 * times, 1000),
+      // How long a closed connection's socket may linger before it is destroyed (2 s by default,
+      // which kept a process alive after close()).
+      disconnectTimeout: DISCONNECT_MS,
     });
-    this.#client.on('error', () => undefined); // connection trouble shows as `degraded`, not as an unhandled error
-    this.#client.on('close', () => this.#markDegraded('connection closed'));
+    // Connection trouble shows as `degraded` (with its reason), never as an unhandled error.
+    this.#client.on('error', (e: unknown) => (this.#lastError = e));
+    this.#client.on('close', () => this.#markDegraded(this.#lastError === undefined ? 'connection closed' : undefined));
     this.#client.on('ready', () => this.#restored());
     for (const [name, lua] of Object.entries({ cortexAdmit: ADMIT, cortexRelease: RELEASE, cortexRest: REST, cortexAnnounce: ANNOUNCE, cortexCacheSet: CACHE_SET })) {
       this.#client.defineCommand(name, { lua });
     }
-    this.#subscriber = this.#client.duplicate({ enableOfflineQueue: true, commandTimeout: undefined });
+    this.#subscriber = this.#client.duplicate({ enableOfflineQueue: true, commandTimeout: undefined, disconnectTimeout: DISCONNECT_MS });
     this.#subscriber.on('error', () => undefined);
     this.#subscriber.on('message', (_channel, worker) => this.#listeners.emit({ type: 'freed', worker: String(worker) }));
     this.#subscribed = this.#subscriber.subscribe(this.#channel).then(
@@ -156,6 +173,10 @@ export class RedisStore implements SharedStore {
     return this.#degraded !== null;
   }
 
+  get trouble(): { readonly code: StoreTrouble; readonly reason: string } | undefined {
+    return this.#degraded ?? undefined;
+  }
+
   /**
    * Resolves true once connected and subscribed to other instances' news, false if not within
    * `timeoutMs` (the store then starts degraded).
@@ -166,7 +187,8 @@ export class RedisStore implements SharedStore {
     const connected = this.#client.status === 'ready' ? Promise.resolve(true) : new Promise<true>((resolve) => this.#client.on('ready', () => resolve(true)));
     const ok = await Promise.race([connected.then(() => this.#subscribed), late]);
     clearTimeout(timer);
-    if (!ok) this.#markDegraded(`no connection to ${this.server} after ${timeoutMs} ms`);
+    // A server that accepted the connection and never answered is a timeout, not unreachable.
+    if (!ok) this.#markDegraded(this.#lastError === undefined && this.#client.status === 'connect' ? `${this.server} accepted the connection but did not answer within ${timeoutMs} ms` : undefined, this.#lastError === undefined ? 'timeout' : undefined);
     return ok;
   }
 
@@ -309,13 +331,18 @@ export class RedisStore implements SharedStore {
     return this.#listeners.add(listener);
   }
 
+  /**
+   * Closes both connections: politely (QUIT) when Redis answers within `timeoutMs`, else at once.
+   * Resolves within about `timeoutMs` whatever Redis does (stopped, silent, gone), with nothing
+   * of the store left running.
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     this.#heartbeat.stop();
     if (this.#probe) clearInterval(this.#probe);
     this.#held.clear();
-    await Promise.all([this.#client, this.#subscriber].map((c) => c.quit().catch(() => c.disconnect())));
+    await Promise.all([this.#client, this.#subscriber].map((c) => shut(c, this.#timeoutMs)));
   }
 
   /** Renews held leases (ZADD XX: only those still there) and this instance's config announcements. */
@@ -351,20 +378,24 @@ export class RedisStore implements SharedStore {
   /** Runs one operation, or fails at once while degraded; a failure makes the store degraded. */
   async #guard<T>(op: () => Promise<T>): Promise<T> {
     if (this.#closed) throw new StoreUnavailableError('store closed');
-    if (this.#degraded !== null) throw new StoreUnavailableError(this.#degraded);
+    const now = this.#degraded;
+    if (now !== null) throw new StoreUnavailableError(now.reason, now.code);
     try {
       return await op();
     } catch (e) {
-      const reason = e instanceof Error && /timed out/i.test(e.message) ? 'operation timed out' : `no connection to ${this.server}`;
-      this.#markDegraded(reason);
-      throw new StoreUnavailableError(reason);
+      this.#lastError = e;
+      this.#markDegraded();
+      const t = describeTrouble(e, this.server);
+      throw new StoreUnavailableError(t.reason, t.code);
     }
   }
 
-  #markDegraded(reason: string): void {
+  /** Degraded, blamed on the last connection error unless told otherwise. */
+  #markDegraded(reason?: string, code?: StoreTrouble): void {
     if (this.#closed || this.#degraded !== null) return;
-    this.#degraded = reason;
-    this.#listeners.emit({ type: 'degraded', reason });
+    const blamed = describeTrouble(this.#lastError, this.server);
+    this.#degraded = { code: code ?? blamed.code, reason: reason ?? blamed.reason };
+    this.#listeners.emit({ type: 'degraded', ...this.#degraded });
     // Back when a PING answers (the connection may have stayed up while Redis was slow).
     this.#probe = setInterval(() => {
       if (this.#client.status === 'ready') void this.#client.ping().then(() => this.#restored(), () => undefined);
@@ -373,6 +404,7 @@ export class RedisStore implements SharedStore {
   }
 
   #restored(): void {
+    this.#lastError = undefined;
     if (this.#degraded === null || this.#closed) return;
     this.#degraded = null;
     if (this.#probe) clearInterval(this.#probe);
@@ -390,4 +422,39 @@ function toCounters(h: Record<string, string> | null): WorkerCounters {
   const failures: Record<string, number> = {};
   for (const [k, v] of Object.entries(h ?? {})) if (k.startsWith('failures:')) failures[k.slice(9)] = Number(v);
   return { requests: Number(h?.requests ?? 0), successes: Number(h?.successes ?? 0), failures, tokens: Number(h?.tokens ?? 0) };
+}
+
+/** How long a closed connection's socket may take to close before it is destroyed, ms. */
+const DISCONNECT_MS = 20;
+
+/**
+ * Closes one connection: QUIT if Redis answers within `ms`, else disconnect; then waits for the
+ * socket to be gone (the client's `end`, or its destroy timer), so nothing is left running.
+ */
+async function shut(c: Client, ms: number): Promise<void> {
+  if (c.status === 'end') return;
+  const ended = new Promise<void>((resolve) => c.on('end', () => resolve()));
+  if (c.status === 'ready') await within(c.quit().catch(() => undefined), ms);
+  c.disconnect();
+  await within(ended, DISCONNECT_MS + 10);
+}
+
+/** `p`, or nothing after `ms`. */
+async function within(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([p, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
+}
+
+/** What a connection error says about the store, for a machine and in words (no credentials: ioredis never puts them in errors). */
+function describeTrouble(e: unknown, server: string): { code: StoreTrouble; reason: string } {
+  const msg = e instanceof Error ? e.message : '';
+  if (/WRONGPASS|NOAUTH|invalid username-password|invalid password/i.test(msg)) return { code: 'auth_failed', reason: `authentication failed at ${server}: ${firstWords(msg)}` };
+  if (/Unknown RESP type|Protocol error|unexpected reply/i.test(msg)) return { code: 'protocol', reason: `${server} does not speak the Redis protocol (${firstWords(msg)})` };
+  if (/timed out|ETIMEDOUT/i.test(msg)) return { code: 'timeout', reason: `${server} did not answer in time` };
+  return { code: 'unreachable', reason: `no connection to ${server}${msg ? ` (${firstWords(msg)})` : ''}` };
+}
+
+function firstWords(text: string): string {
+  return text.length > 120 ? `${text.slice(0, 120)}...` : text;
 }

@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from '../errors/runtime.js';
-import { RedisStore, type RedisStoreOptions } from './redis.js';
+import { RedisStore, StoreUnavailableError, type RedisStoreOptions } from './redis.js';
 import type { SharedStore } from './store.js';
 
 /**
@@ -13,6 +13,12 @@ export type StoreSpec = 'memory' | RedisStoreSpec | SharedStore;
 /** The Redis store, as a spec (in code or in a config file's `store`). */
 export interface RedisStoreSpec extends Omit<RedisStoreOptions, 'now'> {
   readonly kind: 'redis';
+  /**
+   * `true`: `startWorkers` rejects with a `StoreUnavailableError` (its `trouble` says why) when
+   * Redis is not usable at start, instead of starting degraded with per-instance limits. For
+   * deployments where a limit held per instance is not acceptable. Default false.
+   */
+  readonly required?: boolean;
 }
 
 /**
@@ -24,9 +30,14 @@ export async function openStore(spec: StoreSpec | undefined): Promise<{ store: S
   if (spec === undefined || spec === 'memory') return { store: undefined, owned: false };
   if (typeof spec !== 'object' || spec === null) throw new InvalidArgumentError('store', "'memory', { kind: 'redis', url? } or a SharedStore", spec);
   if ('kind' in spec && spec.kind === 'redis' && !('admit' in spec)) {
-    const { kind: _kind, ...options } = spec;
+    const { kind: _kind, required, ...options } = spec;
     const store = new RedisStore(options);
-    await store.ready(Math.max(1000, options.timeoutMs ?? 0));
+    const ok = await store.ready(Math.max(1000, options.timeoutMs ?? 0));
+    if (!ok && required === true) {
+      const t = store.trouble;
+      await store.close();
+      throw new StoreUnavailableError(`${t?.reason ?? `no connection to ${store.server}`} (the store is required: not starting with limits held per instance)`, t?.code);
+    }
     return { store, owned: true };
   }
   if (typeof (spec as SharedStore).admit !== 'function') throw new InvalidArgumentError('store', "'memory', { kind: 'redis', url? } or a SharedStore", spec);

@@ -20,6 +20,8 @@ export interface SharedStore {
   readonly instance: string;
   /** True while the store cannot be reached: the pool then decides alone. */
   readonly degraded: boolean;
+  /** Why it is degraded, while it is (undefined otherwise, and for stores that cannot tell). */
+  readonly trouble?: { readonly code: StoreTrouble; readonly reason: string } | undefined;
   /**
    * Takes a capacity lease on the first candidate (in the order given) that the shared state
    * lets in: not cooling down, circuit not open (an open circuit whose reset time passed lets
@@ -167,10 +169,17 @@ export class OwnCounts {
   }
 }
 
-/** News from a store: a slot freed by any instance, or the connection lost / back. */
+/**
+ * Why a shared store is degraded: `auth_failed` (a wrong password or user), `protocol` (the
+ * server does not speak Redis), `timeout` (it accepts connections but does not answer in time),
+ * `unreachable` (refused, reset, closed, unknown host).
+ */
+export type StoreTrouble = 'auth_failed' | 'protocol' | 'timeout' | 'unreachable';
+
+/** News from a store: a slot freed by any instance, or the connection lost (and why) / back. */
 export type StoreEvent =
   | { readonly type: 'freed'; readonly worker: string }
-  | { readonly type: 'degraded'; readonly reason: string }
+  | { readonly type: 'degraded'; readonly reason: string; readonly code: StoreTrouble }
   | { readonly type: 'restored' };
 
 /** Length of the rate windows, ms (as in the pool). @internal */

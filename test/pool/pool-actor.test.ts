@@ -335,13 +335,13 @@ describe('the pool actor with a shared store', () => {
     await register(registry, 'a', new MockWorker({ name: 'a' }));
     const pool = await startPool(system, { registry, healthIntervalMs: 0, shared: proxy });
     send({ type: 'freed', worker: 'a' }); // room elsewhere: not a change of the store's health
-    send({ type: 'degraded', reason: 'timed out' });
+    send({ type: 'degraded', reason: 'timed out', code: 'timeout' });
     trouble.degraded = false;
     send({ type: 'restored' });
     await settle(10);
     expect(events).toEqual([
-      { type: 'store.degraded', store: 'memory', reason: 'unreachable when the pool started' },
-      { type: 'store.degraded', store: 'memory', reason: 'timed out' },
+      { type: 'store.degraded', store: 'memory', reason: 'unreachable when the pool started', code: 'unreachable' },
+      { type: 'store.degraded', store: 'memory', reason: 'timed out', code: 'timeout' },
       { type: 'store.restored', store: 'memory' },
     ]);
     expect((await poolStatus(pool)).store).toEqual({ kind: 'memory', shared: true, degraded: false });
