@@ -1,7 +1,7 @@
 import { context, trace } from '@opentelemetry/api';
 import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
 import { lib, testing } from './lib.js';
-import type { ChatMessage, Workers } from '../src/index.js';
+import type { ChatMessage, InspectionEvent, Workers } from '../src/index.js';
 import { interleaved, median, record } from './harness.js';
 
 const hi: ChatMessage[] = [{ role: 'user', content: 'Hi' }];
@@ -68,7 +68,40 @@ export async function observeBench(): Promise<void> {
   }
   record({ group: 'observe', name: 'of which the SDK itself: two spans with their attributes', value: ((performance.now() - t0) / N) * 1000, unit: 'us' });
   for (const w of Object.values(pools)) await w.stop();
+  await metricsListener(collectMetrics);
   await cacheHit();
+}
+
+/**
+ * cortex's own metrics work per request, alone: the events of one request (started, dispatch,
+ * finished with usage) fed to collectMetrics' listener, against the same events to a listener
+ * that does nothing. No pool, no scheduler: what the listener costs, to the nanosecond.
+ */
+async function metricsListener(collectMetrics: typeof import('../src/metrics.js').collectMetrics): Promise<void> {
+  const make = async (name: string, listen: (w: Workers) => void): Promise<Workers> => {
+    const w = await lib.startWorkers({ workers: [new testing.MockWorker({ name: 'w' })], healthIntervalMs: 0, prefix: `ml-${name}` });
+    listen(w);
+    return w;
+  };
+  const empty = await make('empty', (w) => void w.system.inspect(() => undefined));
+  const metered = await make('metered', (w) => void collectMetrics(w));
+  const events = (requestId: number): InspectionEvent[] => [
+    { type: 'pool.request_started', requestId, model: 'm', messages: 1 },
+    { type: 'pool.dispatch', requestId, worker: 'w', attempt: 1, segment: 0, kind: 'mock', model: 'm', queuedMs: 0 },
+    { type: 'pool.stream_finished', requestId, worker: 'w', outcome: 'complete', chars: 3, ms: 5, chunks: 3, firstChunkMs: 1, lastChunkMs: 4, usage: { promptTokens: 5, completionTokens: 3 }, kind: 'mock', model: 'm' },
+  ];
+  const N = 50_000;
+  const run = (w: Workers): number => {
+    const t0 = performance.now();
+    for (let i = 0; i < N; i++) for (const e of events(i)) w.system.events.emit(() => e);
+    return ((performance.now() - t0) / N) * 1000;
+  };
+  const rounds: number[] = [];
+  for (let r = 0; r < 7; r++) rounds.push(run(metered) - run(empty));
+  const own = median(rounds);
+  record({ group: 'observe', name: "metrics' own work per request (its listener, the events of one request)", value: own, unit: 'us', goal: '<= 1.3 us (ADR 0007)', met: own <= 1.3 });
+  await empty.stop();
+  await metered.stop();
 }
 
 /** A response-cache hit: from the call to its first chunk. */

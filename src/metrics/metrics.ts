@@ -6,6 +6,7 @@ import { checkSystem, type ActorSystem } from '../runtime/system.js';
 import type { PoolStatus } from '../pool/pool.js';
 import { InvalidArgumentError, MissingPeerError } from '../errors/runtime.js';
 import { Counters, Histograms } from './series.js';
+import { RequestSeries } from './request-series.js';
 
 /** What {@link collectMetrics} reads: a `startWorkers` handle, or a system and a dispatcher. */
 export interface MetricsSource {
@@ -25,6 +26,12 @@ export interface PromRegistry {
 export interface CollectMetricsOptions {
   /** Register on this prom-client `Registry` (your app's, or `register`, the global one). Default: a new one. */
   registry?: PromRegistry;
+  /**
+   * Most distinct `gen_ai_request_model` values (an app may pass any model string): the first
+   * this many keep their name, later ones are counted as `_other`, so a caller cannot grow the
+   * series without bound. Default 32.
+   */
+  maxModels?: number;
 }
 
 /** The metrics of one cortex, from {@link collectMetrics}. */
@@ -71,6 +78,8 @@ export function collectMetrics(source: MetricsSource, options: CollectMetricsOpt
   checkObject(source, 'source');
   checkSystem(source.system, 'source.system');
   checkObject(options, 'options');
+  const maxModels = options.maxModels ?? 32;
+  if (!(Number.isInteger(maxModels) && maxModels >= 0)) throw new InvalidArgumentError('options.maxModels', 'a whole number >= 0', maxModels);
   const p = loadProm();
   const registry = (options.registry ?? new p.Registry()) as PromRegistry & InstanceType<Prom['Registry']>;
   if (registry.getSingleMetric('cortex_requests_total') !== undefined) {
@@ -102,7 +111,7 @@ export function collectMetrics(source: MetricsSource, options: CollectMetricsOpt
     hedges: counter('cortex_hedges_total', 'Hedge races, by result: hedge_won, primary_won, both_failed.'),
   };
   names.push(...gauges(p, registry, source));
-  const sub = source.system.inspect(listener(m));
+  const sub = source.system.inspect(listener(m, maxModels));
   return {
     registry,
     metrics: () => registry.metrics(),
@@ -125,11 +134,12 @@ const observe: Observe = (f, key, labels, v) => f.observe(f.cell(key, labels), v
 const NO_LABELS = (): Labels => ({});
 
 /** The event listener: each event updates its metrics (a series found by a key, made once). */
-function listener(m: Metrics): (e: InspectionEvent) => void {
+function listener(m: Metrics, maxModels: number): (e: InspectionEvent) => void {
+  const ends = new RequestSeries(m, maxModels);
   return (e) => {
     switch (e.type) {
       case 'pool.stream_finished':
-        return finished(e, m);
+        return ends.finished(e);
       case 'pool.dispatch':
         return observe(m.queueWait, '', NO_LABELS, e.queuedMs / 1000);
       case 'pool.attempt_failed':
@@ -153,25 +163,6 @@ function listener(m: Metrics): (e: InspectionEvent) => void {
         return;
     }
   };
-}
-
-/** A request ended: its outcome, and the GenAI histograms (time-based ones only for streams that had chunks). */
-function finished(e: Extract<InspectionEvent, { type: 'pool.stream_finished' }>, m: Metrics): void {
-  const worker = e.worker ?? 'none';
-  inc(m.requests, `${worker}\0${e.outcome}`, () => ({ worker, outcome: e.outcome }));
-  const provider = e.kind ?? 'none';
-  const model = e.model ?? '';
-  const key = `${worker}\0${provider}\0${model}`;
-  const labels = (): Labels => ({ gen_ai_operation_name: 'chat', gen_ai_provider_name: provider, gen_ai_request_model: model, cortex_worker: worker });
-  const error = e.outcome === 'complete' ? '' : e.outcome;
-  observe(m.duration, `${key}\0${error}`, () => ({ ...labels(), error_type: error }), e.ms / 1000);
-  if (e.firstChunkMs !== undefined) {
-    observe(m.firstChunk, key, labels, e.firstChunkMs / 1000);
-    if (e.chunks > 1) observe(m.perChunk, key, labels, (e.lastChunkMs! - e.firstChunkMs) / (e.chunks - 1) / 1000);
-  }
-  const u = e.usage;
-  if (u?.promptTokens !== undefined) observe(m.tokens, `${key}\0i`, () => ({ ...labels(), gen_ai_token_type: 'input' }), u.promptTokens);
-  if (u?.completionTokens !== undefined) observe(m.tokens, `${key}\0o`, () => ({ ...labels(), gen_ai_token_type: 'output' }), u.completionTokens);
 }
 
 const CIRCUIT = { closed: 0, half_open: 1, open: 2 } as const;

@@ -92,6 +92,19 @@ describe('collectMetrics', () => {
     metrics.dispose();
   });
 
+  it('bounds the model label: the first maxModels models keep their name, the rest are _other', async () => {
+    const { cortex } = await start([new MockWorker({ name: 'w' })]);
+    const metrics = collectMetrics(cortex, { maxModels: 3 });
+    for (let i = 0; i < 10; i++) await cortex.dispatcher.complete([{ role: 'user', content: 'x' }], { model: `app-model-${i}` });
+    const r = metrics.registry as Registry;
+    const models = new Set<string>();
+    for (const m of await r.getMetricsAsJSON()) if (m.name === 'gen_ai_client_operation_duration_seconds') for (const v of m.values) models.add(String(v.labels.gen_ai_request_model));
+    expect([...models].sort()).toEqual(['_other', 'app-model-0', 'app-model-1', 'app-model-2']);
+    expect(await sample(r, 'gen_ai_client_operation_duration_seconds_count', { gen_ai_request_model: '_other' })).toBe(7);
+    expect(() => collectMetrics(cortex, { maxModels: -1, registry: new Registry() })).toThrow(/options.maxModels/);
+    metrics.dispose();
+  });
+
   it('counters equal the events that happened (property: random workers and traffic)', async () => {
     await fc.assert(
       fc.asyncProperty(
