@@ -107,7 +107,7 @@ export class Dispatcher {
     const findPool = (): PoolRef | undefined => system.whereis(poolName) as PoolRef | undefined;
     const { cache, route, store } = extras;
     if (route !== undefined && typeof route !== 'function') throw new InvalidArgumentError('route', 'a function (messages) => tag | undefined', route);
-    this.#env = { system, findPool, scope: this.#scope, report: reporterFor(findPool), route, hedges: new HedgeBudget() };
+    this.#env = { system, findPool, scope: this.#scope, report: reporterFor(findPool), route, hedges: new HedgeBudget(() => system.clock.now()) };
     this.#cache = cache === undefined ? undefined : new ResponseCache(cache, store);
   }
 

@@ -6,15 +6,26 @@ export const HEDGE_LOST = Object.freeze({ name: 'HedgeLost', message: 'another w
 
 /** Most hedges that may be saved up in a quiet spell (a burst bound). */
 const MAX_SAVED = 10;
+/** Hedges a second allowed whatever the traffic (the budget's floor for a quiet pool). */
+const MIN_PER_SECOND = 1;
 
 /**
- * How many extra requests hedging may still start: each request earns `fraction` of one, each
- * hedge spends one, so hedges stay at most `fraction` of requests (plus nothing: it starts empty).
+ * How many extra requests hedging may still start, a token bucket as Finagle's retry budget:
+ * each request earns `fraction` of a hedge, each hedge spends one, and time adds a minimum rate
+ * (`perSecond`, so that a quiet pool may still hedge its rare slow answer); at most
+ * {@link MAX_SAVED} are saved up, so a quiet spell never allows a burst. Hedges stay at most
+ * `fraction` of requests plus `perSecond` a second. It starts empty.
  * @internal
  */
 export class HedgeBudget {
   /** In millionths of a hedge (whole numbers: ten requests at 0.1 earn exactly one). */
   #balance = 0;
+  #refilledAt: number | undefined = undefined;
+
+  constructor(
+    private readonly now: () => number,
+    private readonly perSecond: number = MIN_PER_SECOND,
+  ) {}
 
   /** A hedging request started: it earns its share. */
   earn(fraction: number): void {
@@ -23,9 +34,19 @@ export class HedgeBudget {
 
   /** Takes one hedge if the budget has it. */
   trySpend(): boolean {
+    this.#refill();
     if (this.#balance < UNIT) return false;
     this.#balance -= UNIT;
     return true;
+  }
+
+  /** What the minimum rate added since the last look. */
+  #refill(): void {
+    const t = this.now();
+    if (this.#refilledAt !== undefined && t > this.#refilledAt) {
+      this.#balance = Math.min(MAX_SAVED * UNIT, this.#balance + Math.floor(((t - this.#refilledAt) * this.perSecond * UNIT) / 1000));
+    }
+    this.#refilledAt = t;
   }
 
   /** Gives back a hedge that could not start (no other worker had room). */
@@ -56,9 +77,13 @@ export function settle(a: Attempt, p: Promise<Opened>): Promise<Settled> {
   );
 }
 
-/** Ends the loser of a race: its worker's request is aborted, its slot given back untouched, its stream closed if it opened. @internal */
-export function dropLoser(loser: Attempt, pending: Promise<Opened>): void {
-  loser.release({ kind: 'cancelled' });
+/**
+ * Ends the loser of a race: its worker's request is aborted, its slot given back untouched
+ * (a primary beaten by its hedge with `atLeastMs`, its silence so far), its stream closed if it
+ * opened. @internal
+ */
+export function dropLoser(loser: Attempt, pending: Promise<Opened>, atLeastMs?: number): void {
+  loser.release(atLeastMs === undefined ? { kind: 'cancelled' } : { kind: 'cancelled', atLeastMs });
   loser.abort(HEDGE_LOST);
   pending.then(
     (o) => void Promise.resolve(o.iterator.return?.()).catch(() => {}),

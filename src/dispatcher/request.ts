@@ -751,7 +751,8 @@ async function race(r: Request, [a, pa]: [Attempt, Promise<Opened>], [b, pb]: [A
   const first = one.ok ? one.opened.a : one.a;
   const [other, pending] = first === a ? [b, pb] : [a, pa];
   if (one.ok) {
-    dropLoser(other, pending);
+    // A primary beaten by its hedge was silent this long at least: its percentile must see that.
+    dropLoser(other, pending, other === a ? r.env.system.clock.now() - a.started : undefined);
     return won(r, one.opened, first === b ? 'hedge_won' : 'primary_won');
   }
   // One failed: it is recorded, and the other goes on alone.

@@ -338,6 +338,7 @@ export class PoolState {
         slot.circuit.succeeded();
         break;
       case 'cancelled':
+        if (outcome.atLeastMs !== undefined) slot.firstChunks.add(outcome.atLeastMs);
         slot.circuit.released();
         break;
       case 'failure':

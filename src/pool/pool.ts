@@ -76,7 +76,12 @@ export interface PoolStatus {
 export type AttemptOutcome =
   | { readonly kind: 'success'; readonly firstChunkMs: number; readonly latencyMs: number }
   | { readonly kind: 'failure'; readonly error: unknown; readonly firstChunkMs?: number }
-  | { readonly kind: 'cancelled' };
+  /**
+   * Given back untouched. `atLeastMs`: a hedged primary that lost the race had sent nothing for
+   * this long: a lower bound of its time to first chunk, kept in the window hedge percentiles are
+   * read from (else hedging that works would pull its own percentile down into the normal answers).
+   */
+  | { readonly kind: 'cancelled'; readonly atLeastMs?: number };
 
 /** A worker lent to one attempt: its slot in the admission store. @internal */
 export interface Lease {

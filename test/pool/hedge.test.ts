@@ -55,17 +55,30 @@ describe('hedged requests', () => {
     expect(hedges().at(-1)).toMatchObject({ winner: 'primary', result: 'primary_won' });
   });
 
-  it('the budget bounds extra requests: at most budget x requests', async () => {
+  it('the budget bounds extra requests: at most budget x requests (40 at once at 0.1: 4)', async () => {
     const slow = new MockWorker({ name: 'slow', priority: 1, chunks: ['s'], delayMs: 500 });
     const quick = new MockWorker({ name: 'quick', priority: 2, chunks: ['q'] });
     const cortex = await pool.start([slow, quick], { hedge: { afterMs: 100, budget: 0.1 } });
-    for (let i = 0; i < 40; i++) {
-      const p = drain(cortex.dispatcher);
-      await vi.advanceTimersByTimeAsync(500);
-      expect((await p).error).toBeUndefined();
-    }
-    expect(quick.calls).toHaveLength(4); // 10 % of 40
+    const all = Array.from({ length: 40 }, () => drain(cortex.dispatcher));
+    await vi.advanceTimersByTimeAsync(600);
+    for (const r of await Promise.all(all)) expect(r.error).toBeUndefined();
+    expect(quick.calls).toHaveLength(4); // 10 % of 40 (the floor of one a second has not added one within 0.6 s)
     expect(pool.events.filter((e) => e.type === 'pool.hedge_started')).toHaveLength(4);
+  });
+
+  it('a quiet pool may still hedge: the budget has a floor of one hedge a second, and saves up at most 10', async () => {
+    const slow = new MockWorker({ name: 'slow', priority: 1, chunks: ['s'], delayMs: 500 });
+    const quick = new MockWorker({ name: 'quick', priority: 2, chunks: ['q'] });
+    const cortex = await pool.start([slow, quick], { hedge: { afterMs: 100, budget: 0.01 } });
+    for (let i = 0; i < 5; i++) {
+      const p = drain(cortex.dispatcher);
+      await vi.advanceTimersByTimeAsync(2_000); // one request every 2 s: 0.01 a request would never hedge
+      expect((await p).text).toBe(i === 0 ? 's' : 'q'); // the first comes before any time has passed
+    }
+    await vi.advanceTimersByTimeAsync(60_000); // a quiet minute saves up 10, not 60
+    const burst = Array.from({ length: 30 }, () => drain(cortex.dispatcher));
+    await vi.advanceTimersByTimeAsync(600);
+    expect((await Promise.all(burst)).filter((r) => r.text === 'q')).toHaveLength(10);
   });
 
   it('a request marked sideEffects is never hedged', async () => {

@@ -515,6 +515,20 @@ describe('PoolState: leases', () => {
     expect(lease()).toMatchObject({ name: 'a', kind: 'mock', model: 'm1', alternatives: 0 });
   });
 
+  it("a hedged primary that lost its race counts its silence as a sample (a lower bound), so hedging does not pull its percentile down", () => {
+    const { state, req } = harness([{ name: 'a' }]);
+    const p90 = () => {
+      const c = state.checkout(req({ percentile: 0.9 }));
+      if (c === 'full' || !c.ok) throw new Error('no lease');
+      return c.lease.firstChunkPercentileMs;
+    };
+    for (let i = 1; i <= 18; i++) state.released('a', { kind: 'success', firstChunkMs: 100, latencyMs: 500 });
+    for (let i = 1; i <= 4; i++) state.released('a', { kind: 'cancelled', atLeastMs: 2_000 }); // beaten by their hedges
+    state.released('a', { kind: 'cancelled' }); // a plain cancel says nothing of the worker's speed
+    expect(p90()).toBe(2_000); // 4 of 22 are slow: the 90th percentile is in the tail, as it is
+    expect(state.snapshot(0).workers[0]).toMatchObject({ successes: 18, failures: 0 });
+  });
+
   it('tells a load-aware strategy each in-flight count', () => {
     const loads: Array<[string, number]> = [];
     const recording: SelectionStrategy<null> = {
