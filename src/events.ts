@@ -90,6 +90,8 @@ export interface CacheHitEvent {
   readonly type: 'pool.cache_hit';
   readonly model: string | undefined;
   readonly messages: number;
+  /** Replayed from an identical request that was in flight (single flight), not from a kept answer. */
+  readonly inFlight?: true;
 }
 /** A request's worker sent no first chunk within the hedge delay: the same request was started on `hedge` too. */
 export interface HedgeStartedEvent {

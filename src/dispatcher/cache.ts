@@ -15,16 +15,23 @@ export interface ResponseCacheOptions {
   ttlMs?: number;
   /** Also cache requests sampled with `temperature` (or `backendOptions.temperature`) above 0 (their answers vary). Default false. */
   sampled?: boolean;
+  /**
+   * Single flight: a request identical to one in flight (same key) waits for its complete answer
+   * and replays it (`cached: true`) instead of asking a worker too; if the first does not
+   * complete, each waiter runs on its own. Default true.
+   */
+  singleFlight?: boolean;
 }
 
 /** Checks cache options and fills in the defaults. @throws InvalidArgumentError naming the bad field. @internal */
 export function checkCacheOptions(options: ResponseCacheOptions): Required<ResponseCacheOptions> {
   checkObject(options, 'cache');
-  const { maxEntries = 1000, ttlMs = 600_000, sampled = false } = options;
+  const { maxEntries = 1000, ttlMs = 600_000, sampled = false, singleFlight = true } = options;
   if (!(Number.isInteger(maxEntries) && maxEntries > 0)) throw new InvalidArgumentError('cache.maxEntries', 'a whole number > 0', maxEntries);
   if (!(Number.isFinite(ttlMs) && ttlMs > 0)) throw new InvalidArgumentError('cache.ttlMs', 'a number of ms > 0', ttlMs);
   if (typeof sampled !== 'boolean') throw new InvalidArgumentError('cache.sampled', 'a boolean', sampled);
-  return { maxEntries, ttlMs, sampled };
+  if (typeof singleFlight !== 'boolean') throw new InvalidArgumentError('cache.singleFlight', 'a boolean', singleFlight);
+  return { maxEntries, ttlMs, sampled, singleFlight };
 }
 
 /** A complete answer as it is kept: its chunks' text and the final chunk's details. @internal */
@@ -60,19 +67,24 @@ function inStore(store: SharedStore, max: number, ttl: number): Entries {
 
 /**
  * Exact-match cache of complete answers, in memory (lru-cache, bounded by count and time). The
- * key is the normalised request: model, route, messages, tools, format, sampling, backend options. Only an answer that completed
- * on one worker, without a continuation, is kept; a hit is replayed as a stream whose chunks
- * say `cached: true`. @internal
+ * key is the normalised request: its scope (a tenant), model, route (asked, or chosen by the
+ * router), messages, tools, format, sampling, backend options. Only an answer that completed on
+ * one worker, without a continuation, is kept; a hit is replayed as a stream whose chunks say
+ * `cached: true`. With single flight, identical requests in flight at once ask one worker. @internal
  */
 export class ResponseCache {
   readonly #entries: Entries;
   readonly #sampled: boolean;
+  readonly singleFlight: boolean;
+  /** Requests in flight by key: each resolves with its answer once complete (undefined if it did not). */
+  readonly #flights = new Map<string, Promise<Entry | undefined>>();
 
   /** @param shared with a shared store, entries live there (shared by instances); else in memory. */
   constructor(options: ResponseCacheOptions, shared?: SharedStore) {
-    const { maxEntries, ttlMs, sampled } = checkCacheOptions(options);
+    const { maxEntries, ttlMs, sampled, singleFlight } = checkCacheOptions(options);
     this.#entries = shared === undefined ? inMemory(maxEntries, ttlMs) : inStore(shared, maxEntries, ttlMs);
     this.#sampled = sampled;
+    this.singleFlight = singleFlight;
   }
 
   /** The request's key, or undefined when it is not to be cached (opted out, or sampled). */
@@ -81,7 +93,26 @@ export class ResponseCache {
     const t = o.temperature ?? o.backendOptions?.temperature;
     if (!this.#sampled && typeof t === 'number' && t > 0) return undefined;
     const gen = pickGeneration(o) ?? null;
-    return JSON.stringify([o.model ?? null, o.route ?? null, messages.map((m) => [m.role, m.content, m.toolCalls ?? null, m.toolCallId ?? null, m.name ?? null]), gen, o.backendOptions ?? null]);
+    const parts = messages.map((m) => [m.role, m.content, m.toolCalls ?? null, m.toolCallId ?? null, m.name ?? null]);
+    return JSON.stringify([o.cacheScope ?? null, o.model ?? null, o.route ?? null, parts, gen, o.backendOptions ?? null]);
+  }
+
+  /** The answer an identical request in flight will have (undefined when none is in flight). */
+  inFlight(key: string): Promise<Entry | undefined> | undefined {
+    return this.#flights.get(key);
+  }
+
+  /** Streams `source` as the one request in flight for `key`: identical ones wait for its answer. */
+  async *leading(key: string, source: AsyncGenerator<StreamChunk, void, undefined>): AsyncGenerator<StreamChunk, void, undefined> {
+    let land!: (e: Entry | undefined) => void;
+    this.#flights.set(key, new Promise<Entry | undefined>((resolve) => (land = resolve)));
+    let kept: Entry | undefined;
+    try {
+      yield* this.recording(key, source, (e) => (kept = e));
+    } finally {
+      this.#flights.delete(key);
+      land(kept);
+    }
   }
 
   /** The cached answer, undefined on a miss: at once from memory, a promise from a shared store (a store in trouble is a miss). */
@@ -89,14 +120,18 @@ export class ResponseCache {
     return this.#entries.get(key);
   }
 
-  /** Streams `source` through, keeping the answer if it completes on one worker without a continuation. */
-  async *recording(key: string, source: AsyncGenerator<StreamChunk, void, undefined>): AsyncGenerator<StreamChunk, void, undefined> {
+  /** Streams `source` through, keeping the answer if it completes on one worker without a continuation (`onKept` is told). */
+  async *recording(key: string, source: AsyncGenerator<StreamChunk, void, undefined>, onKept?: (e: Entry) => void): AsyncGenerator<StreamChunk, void, undefined> {
     const chunks: Array<Pick<StreamChunk, 'worker' | 'text' | 'reasoning' | 'toolCalls'>> = [];
     let whole = true;
     for await (const c of source) {
       if (c.segment > 0 || (chunks.length > 0 && c.worker !== chunks[0]!.worker)) whole = false;
       if (whole) chunks.push(kept(c));
-      if (c.done && whole) this.#entries.set(key, { chunks, last: { ...(c.finishReason ? { finishReason: c.finishReason } : {}), ...(c.usage ? { usage: c.usage } : {}) } });
+      if (c.done && whole) {
+        const entry: Entry = { chunks, last: { ...(c.finishReason ? { finishReason: c.finishReason } : {}), ...(c.usage ? { usage: c.usage } : {}) } };
+        this.#entries.set(key, entry);
+        onKept?.(entry);
+      }
       yield c;
     }
   }

@@ -2,14 +2,14 @@ import { lazy } from '../lazy-zod.js';
 import type { ChatMessage, FinishReason, ToolCall, ToolCallDelta, Usage } from '../behaviour/types.js';
 import { checkToolChoice, generationShape, parseWith, validateMessages } from '../behaviour/validate.js';
 import { collectToolCalls } from '../behaviour/tool-calls.js';
-import { ShutdownError } from '../errors/pool.js';
+import { ShutdownError, StreamAbortedError } from '../errors/pool.js';
 import { InvalidArgumentError, NoProcError } from '../errors/runtime.js';
 import { checkSystem, type ActorSystem } from '../runtime/system.js';
 import { checkMs } from '../runtime/checks.js';
 import { checkHealth, poolStatus, type PoolRef, type PoolStatus } from '../pool/pool.js';
 import type { HealthReport } from '../pool/health.js';
 import { mergePolicy, POLICY_DEFAULTS, requestPolicyShape, type RequestPolicy, type RequestPolicyOptions } from './policy.js';
-import { reporterFor, runRequest, type DispatchOptions, type RequestEnv, type StreamChunk } from './request.js';
+import { decide, reporterFor, runRequest, type DispatchOptions, type RequestEnv, type StreamChunk } from './request.js';
 import { replay, ResponseCache, type Entry, type ResponseCacheOptions } from './cache.js';
 import type { SharedStore } from '../store/store.js';
 import type { Router } from './routing.js';
@@ -37,6 +37,7 @@ const optionsSchema = lazy((z) =>
       backendOptions: z.record(z.string(), z.unknown()).optional(),
       priority: z.number().finite().optional(),
       cache: z.boolean().optional(),
+      cacheScope: z.string().min(1).optional(),
       route: z.string().min(1).optional(),
       sideEffects: z.boolean().optional(),
       ...generationShape(),
@@ -134,26 +135,56 @@ export class Dispatcher {
     return this.#throughCache(this.#cache, msgs, opts, policy);
   }
 
-  /** A hit replayed (when the door is open), or the request recorded for the next one. */
+  /**
+   * A hit replayed (when the door is open), or the request recorded for the next one. A route a
+   * router chooses is decided first, so that it is part of the key.
+   */
   #throughCache(cache: ResponseCache, msgs: readonly ChatMessage[], opts: DispatchOptions, policy: RequestPolicy): AsyncGenerator<StreamChunk, void, undefined> {
+    if (opts.route === undefined && this.#env.route !== undefined && opts.cache !== false) return this.#routedFirst(cache, msgs, opts, policy);
+    return this.#cached(cache, msgs, opts, policy);
+  }
+
+  async *#routedFirst(cache: ResponseCache, msgs: readonly ChatMessage[], opts: DispatchOptions, policy: RequestPolicy): AsyncGenerator<StreamChunk, void, undefined> {
+    const route = await decide(this.#env.route, msgs);
+    yield* this.#cached(cache, msgs, route === undefined ? opts : { ...opts, route }, policy, route === undefined);
+  }
+
+  #cached(cache: ResponseCache, msgs: readonly ChatMessage[], opts: DispatchOptions, policy: RequestPolicy, unrouted = false): AsyncGenerator<StreamChunk, void, undefined> {
+    // A router that chose nothing is not asked again by the request.
+    const run = unrouted ? { ...this.#env, route: undefined } : this.#env;
     const key = cache.key(msgs, opts);
-    if (key === undefined) return runRequest(this.#env, msgs, opts, policy);
+    if (key === undefined) return runRequest(run, msgs, opts, policy);
     const found = this.#stage === 'running' ? cache.lookup(key) : undefined;
-    if (found instanceof Promise) return this.#afterLookup(found, cache, key, msgs, opts, policy);
-    return this.#answer(found, cache, key, msgs, opts, policy);
+    if (found instanceof Promise) return this.#afterLookup(found, cache, key, msgs, opts, policy, run);
+    return this.#answer(found, cache, key, msgs, opts, policy, run);
   }
 
   /** A shared cache's answer is awaited first (the request starts when it is in). */
-  async *#afterLookup(found: Promise<Entry | undefined>, cache: ResponseCache, key: string, msgs: readonly ChatMessage[], opts: DispatchOptions, policy: RequestPolicy): AsyncGenerator<StreamChunk, void, undefined> {
+  async *#afterLookup(found: Promise<Entry | undefined>, cache: ResponseCache, key: string, msgs: readonly ChatMessage[], opts: DispatchOptions, policy: RequestPolicy, run: RequestEnv): AsyncGenerator<StreamChunk, void, undefined> {
     const e = await found;
-    yield* this.#answer(this.#stage === 'running' ? e : undefined, cache, key, msgs, opts, policy);
+    yield* this.#answer(this.#stage === 'running' ? e : undefined, cache, key, msgs, opts, policy, run);
   }
 
-  #answer(hit: Entry | undefined, cache: ResponseCache, key: string, msgs: readonly ChatMessage[], opts: DispatchOptions, policy: RequestPolicy): AsyncGenerator<StreamChunk, void, undefined> {
-    if (hit === undefined) return cache.recording(key, runRequest(this.#env, msgs, opts, policy));
+  /** A hit replayed; else the request runs, leading the identical ones that come meanwhile (single flight), or following one already in flight. */
+  #answer(hit: Entry | undefined, cache: ResponseCache, key: string, msgs: readonly ChatMessage[], opts: DispatchOptions, policy: RequestPolicy, run: RequestEnv): AsyncGenerator<StreamChunk, void, undefined> {
+    if (hit !== undefined) return this.#hit(hit, opts, msgs, false);
+    if (!cache.singleFlight) return cache.recording(key, runRequest(run, msgs, opts, policy));
+    const flight = cache.inFlight(key);
+    if (flight === undefined) return cache.leading(key, runRequest(run, msgs, opts, policy));
+    return this.#following(flight, cache, key, msgs, opts, policy, run);
+  }
+
+  /** Waits for the identical request in flight and replays its answer; if it did not complete, runs on its own. */
+  async *#following(flight: Promise<Entry | undefined>, cache: ResponseCache, key: string, msgs: readonly ChatMessage[], opts: DispatchOptions, policy: RequestPolicy, run: RequestEnv): AsyncGenerator<StreamChunk, void, undefined> {
+    const e = await abortable(flight, opts.signal);
+    if (e !== undefined && this.#stage === 'running') return yield* this.#hit(e, opts, msgs, true);
+    yield* cache.recording(key, runRequest(run, msgs, opts, policy));
+  }
+
+  #hit(e: Entry, opts: DispatchOptions, msgs: readonly ChatMessage[], inFlight: boolean): AsyncGenerator<StreamChunk, void, undefined> {
     const events = this.#system.events;
-    if (events.listening) events.emit(() => ({ type: 'pool.cache_hit', model: opts.model, messages: msgs.length }));
-    return replay(hit, opts.signal);
+    if (events.listening) events.emit(() => ({ type: 'pool.cache_hit', model: opts.model, messages: msgs.length, ...(inFlight ? { inFlight: true as const } : {}) }));
+    return replay(e, opts.signal);
   }
 
   /** Streams in flight now (started and not yet over). */
@@ -241,4 +272,24 @@ export class Dispatcher {
     if (p === undefined) return Promise.reject(new NoProcError(`pool "${this.#poolName}"`, operation));
     return f(p);
   }
+}
+
+/** `p`, or `StreamAbortedError` as soon as `signal` aborts (a request waiting for an identical one in flight). */
+function abortable<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return p;
+  if (signal.aborted) return Promise.reject(new StreamAbortedError('', signal.reason));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(new StreamAbortedError('', signal.reason));
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
 }

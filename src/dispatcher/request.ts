@@ -37,6 +37,11 @@ export interface DispatchOptions extends RequestPolicyOptions, GenerationOptions
   /** With a response cache (`startWorkers({ cache })`): `false` neither reads nor writes it for this request. Default true. */
   cache?: boolean;
   /**
+   * Whose answers these are, for the response cache: requests with different scopes never share
+   * an entry (a tenant, a user; the gateway passes its client's key, hashed). Default: one scope.
+   */
+  cacheScope?: string;
+  /**
    * Only workers carrying this tag (or with this name) take the request (`NoWorkersAvailableError`
    * if none does). Without it, the router decides, else a `model` that is a tag or a worker's
    * name routes the same way (that worker answers with its own model).
@@ -797,8 +802,8 @@ function noteWorker(r: Request, lent: Lease): void {
   r.lastModel = lent.aliased === true ? lent.model : (r.o.model ?? lent.model);
 }
 
-/** The router's decision: a tag, undefined, or a promise of one (a router that fails routes nowhere). */
-function decide(route: Router | undefined, messages: readonly ChatMessage[]): string | undefined | Promise<string | undefined> {
+/** The router's decision: a tag, undefined, or a promise of one (a router that fails routes nowhere). @internal */
+export function decide(route: Router | undefined, messages: readonly ChatMessage[]): string | undefined | Promise<string | undefined> {
   if (route === undefined) return undefined;
   try {
     const tag = route(messages);

@@ -71,7 +71,7 @@ export interface Collected {
 }
 
 function dispatchOptions(call: Call, request: PoolRequest, route: string | undefined): DispatchOptions {
-  return { signal: call.signal, ...request.options, ...(route !== undefined ? { route } : {}) };
+  return { signal: call.signal, ...request.options, ...(route !== undefined ? { route } : {}), ...(call.scope !== undefined ? { cacheScope: call.scope } : {}) };
 }
 
 function messageOf(g: GatewayError, e: unknown): string {

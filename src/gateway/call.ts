@@ -38,6 +38,8 @@ export interface Call {
   readonly body: unknown;
   /** Aborted when the client goes away (the upstream request is cancelled with it), or with {@link CLOSING}. */
   readonly signal: AbortSignal;
+  /** The client's key, as a response-cache scope (a hash prefix, never the key); undefined without keys. */
+  readonly scope: string | undefined;
 }
 
 /** The abort reason of a call cut because the gateway is closing and its drain time ran out. @internal */

@@ -88,7 +88,7 @@ export function createGateway(source: GatewaySource, options: GatewayOptions = {
     throw new InvalidArgumentError('options.keys', 'a non-empty list of keys of at least 8 characters', '(not shown)');
   }
   if (!(Number.isInteger(maxBodyBytes) && maxBodyBytes > 0)) throw new InvalidArgumentError('options.maxBodyBytes', 'a whole number of bytes > 0', maxBodyBytes);
-  const authorized = keys === undefined ? () => true : keyCheck(keys);
+  const authorized: (req: IncomingMessage) => string | undefined | false = keys === undefined ? () => undefined : keyCheck(keys);
   const lifetime = new Lifetime();
   const handler = ((req, res, next) => {
     const path = new URL(req.url ?? '/', 'http://gateway').pathname.replace(/\/+$/, '');
@@ -96,9 +96,10 @@ export function createGateway(source: GatewaySource, options: GatewayOptions = {
     const route = ROUTES[`${req.method} ${path}`];
     const api: Api = path.startsWith('/api/') ? 'ollama' : 'openai';
     if (route === undefined) return next ? next() : sendError(res, api, new GatewayError(404, `no route ${req.method} ${path}`));
-    if (!authorized(req)) return sendError(res, api, new GatewayError(401, 'invalid or missing API key', null, 'authentication_error'));
+    const scope = authorized(req);
+    if (scope === false) return sendError(res, api, new GatewayError(401, 'invalid or missing API key', null, 'authentication_error'));
     if (lifetime.draining) return sendError(res, api, new GatewayError(503, 'the gateway is shutting down', null, 'service_unavailable_error', 1), { connection: 'close' });
-    void serve(route, req, res, source.dispatcher, api, maxBodyBytes, lifetime);
+    void serve(route, { req, res, dispatcher: source.dispatcher, scope }, api, maxBodyBytes, lifetime);
   }) as GatewayHandler;
   handler.close = (drainMs = DEFAULT_DRAIN_MS) => lifetime.close(drainMs);
   return handler;
@@ -113,7 +114,8 @@ const ROUTES: Record<string, Route> = {
   'GET /api/version': ollamaVersion,
 };
 
-async function serve(route: Route, req: IncomingMessage, res: ServerResponse, dispatcher: Dispatcher, api: Api, max: number, lifetime: Lifetime): Promise<void> {
+async function serve(route: Route, call: Pick<Call, 'req' | 'res' | 'dispatcher' | 'scope'>, api: Api, max: number, lifetime: Lifetime): Promise<void> {
+  const { req, res } = call;
   const ctl = new AbortController();
   const leave = lifetime.enter(ctl);
   res.on('close', () => {
@@ -121,7 +123,7 @@ async function serve(route: Route, req: IncomingMessage, res: ServerResponse, di
   });
   try {
     const body = req.method === 'POST' ? await readJson(req, max) : undefined;
-    await route({ req, res, dispatcher, body, signal: ctl.signal });
+    await route({ ...call, body, signal: ctl.signal });
   } catch (e) {
     if (!res.headersSent) sendError(res, api, toGatewayError(e));
     else res.end();
@@ -165,16 +167,22 @@ async function readJson(req: IncomingMessage, max: number): Promise<unknown> {
 }
 
 /** Compares a bearer key with each allowed one in constant time (hashes of equal length). */
-function keyCheck(keys: readonly string[]): (req: IncomingMessage) => boolean {
+/**
+ * Compares a bearer key with each allowed one in constant time (hashes of equal length).
+ * Answers the matching key's scope for the response cache (a prefix of its SHA-256: never the
+ * key, and each client's answers apart), or false.
+ */
+function keyCheck(keys: readonly string[]): (req: IncomingMessage) => string | false {
   const digests = keys.map((k) => createHash('sha256').update(k).digest());
+  const scopes = digests.map((d) => `key:${d.toString('base64url').slice(0, 16)}`);
   return (req) => {
     // The scheme is case-insensitive (RFC 9110 11.1): `bearer KEY` is as good as `Bearer KEY`.
     const m = /^bearer +(\S+) *$/i.exec(req.headers.authorization ?? '');
     if (m === null) return false;
     const given = createHash('sha256').update(m[1]!).digest();
-    let ok = false;
-    for (const d of digests) ok = timingSafeEqual(given, d) || ok;
-    return ok;
+    let found = -1;
+    for (let i = 0; i < digests.length; i++) if (timingSafeEqual(given, digests[i]!)) found = i;
+    return found < 0 ? false : scopes[found]!;
   };
 }
 

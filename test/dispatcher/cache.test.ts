@@ -71,3 +71,80 @@ describe('response cache', () => {
     }
   });
 });
+
+describe('single flight', () => {
+  it('identical requests in flight at once ask one worker; the others replay its answer, marked cached', async () => {
+    const w = new MockWorker({ name: 'w', chunks: ['one', ' answer'], delayMs: 20 });
+    const cortex = await startWorkers({ workers: [w], healthIntervalMs: 0, cache: {} });
+    const events: string[] = [];
+    cortex.system.inspect((e) => e.type === 'pool.cache_hit' && events.push(e.inFlight ? 'in flight' : 'kept'));
+    const all = await Promise.all(Array.from({ length: 10 }, () => chunks(cortex)));
+    expect(w.calls).toHaveLength(1);
+    expect(all.map((cs) => cs.map((c) => c.text).join(''))).toEqual(Array(10).fill('one answer'));
+    expect(all.filter((cs) => cs.every((c) => c.cached === true))).toHaveLength(9);
+    expect(events).toEqual(Array(9).fill('in flight'));
+    await cortex.stop();
+  });
+
+  it('a first that fails over and completes is replayed; a first that fails leaves each waiter to run on its own', async () => {
+    const hung = new MockWorker({ name: 'hung', priority: 1, hang: true });
+    const good = new MockWorker({ name: 'good', priority: 2, chunks: ['ok'] });
+    const cortex = await startWorkers({ workers: [hung, good], healthIntervalMs: 0, cache: {}, firstChunkTimeoutMs: 30, failureThreshold: 100 });
+    const all = await Promise.all(Array.from({ length: 3 }, () => chunks(cortex)));
+    expect(all.map((cs) => cs.map((c) => c.text).join(''))).toEqual(['ok', 'ok', 'ok']);
+    expect([hung.calls.length, good.calls.length]).toEqual([1, 1]); // failed over once, for all three
+    const failing = new MockWorker({ name: 'x', chunks: ['a', 'b'], delayMs: 10, failAfter: 1 });
+    const lone = await startWorkers({ workers: [failing], healthIntervalMs: 0, cache: {}, failureThreshold: 100 });
+    const outcomes = await Promise.allSettled(Array.from({ length: 3 }, () => chunks(lone)));
+    expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    expect(failing.calls).toHaveLength(3); // the waiters did not share the failure: each ran on its own
+    await cortex.stop();
+    await lone.stop();
+  });
+
+  it('a waiter that aborts leaves at once; singleFlight: false asks a worker for each', async () => {
+    const w = new MockWorker({ name: 'w', chunks: ['x'], delayMs: 50 });
+    const cortex = await startWorkers({ workers: [w], healthIntervalMs: 0, cache: {} });
+    const first = chunks(cortex);
+    await new Promise((r) => setTimeout(r, 5));
+    const ctl = new AbortController();
+    const waiter = chunks(cortex, { signal: ctl.signal });
+    ctl.abort(new Error('gone'));
+    await expect(waiter).rejects.toMatchObject({ code: 'stream_aborted' });
+    expect((await first).map((c) => c.text).join('')).toBe('x');
+    const each = new MockWorker({ name: 'each', chunks: ['y'], delayMs: 10 });
+    const apart = await startWorkers({ workers: [each], healthIntervalMs: 0, cache: { singleFlight: false } });
+    await Promise.all(Array.from({ length: 4 }, () => chunks(apart)));
+    expect(each.calls).toHaveLength(4);
+    await cortex.stop();
+    await apart.stop();
+  });
+});
+
+describe('cache scope and routes', () => {
+  it('requests with different cacheScope never share an entry', async () => {
+    const w = new MockWorker({ name: 'w', chunks: ['secret of tenant'] });
+    const cortex = await startWorkers({ workers: [w], healthIntervalMs: 0, cache: {} });
+    await chunks(cortex, { cacheScope: 'tenant-a' });
+    const b = await chunks(cortex, { cacheScope: 'tenant-b' });
+    expect(b.some((c) => c.cached)).toBe(false);
+    expect((await chunks(cortex, { cacheScope: 'tenant-a' })).every((c) => c.cached)).toBe(true);
+    expect(w.calls).toHaveLength(2);
+    await cortex.stop();
+  });
+
+  it("the route a router chose is part of the key: the same question routed elsewhere is not replayed from the other route", async () => {
+    const code = new MockWorker({ name: 'coder', tags: ['code'], chunks: ['from coder'] });
+    const prose = new MockWorker({ name: 'writer', tags: ['prose'], chunks: ['from writer'] });
+    let next = 'code';
+    const cortex = await startWorkers({ workers: [code, prose], healthIntervalMs: 0, cache: {}, route: () => next });
+    expect((await chunks(cortex)).map((c) => c.text).join('')).toBe('from coder');
+    next = 'prose';
+    expect((await chunks(cortex)).map((c) => c.text).join('')).toBe('from writer');
+    next = 'code';
+    const again = await chunks(cortex);
+    expect(again.every((c) => c.cached && c.worker === 'coder')).toBe(true);
+    expect([code.calls.length, prose.calls.length]).toEqual([1, 1]);
+    await cortex.stop();
+  });
+});

@@ -112,4 +112,18 @@ describe('keys', () => {
       await g.close();
     }
   });
+
+  it("keeps each key's cached answers apart (the key's hash is the cache scope)", async () => {
+    const w = new MockWorker({ name: 'm', chunks: ['private answer'] });
+    const { cortex } = await start([w], { cache: {} });
+    const g = await gateway(cortex, ['key-of-tenant-a', 'key-of-tenant-b']);
+    const ask = (key: string): Promise<Response> =>
+      fetch(`${g.url}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${key}` }, body: JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'same question' }] }) });
+    try {
+      for (const key of ['key-of-tenant-a', 'key-of-tenant-b', 'key-of-tenant-a']) expect((await ask(key)).status).toBe(200);
+      expect(w.calls).toHaveLength(2); // b was not served a's answer; a's second was
+    } finally {
+      await g.close();
+    }
+  });
 });
