@@ -62,11 +62,16 @@ async function main(): Promise<void> {
         requests: { type: 'string', default: '10' },
         'ollama-url': { type: 'string' },
         model: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
       },
     }));
   } catch (e) {
     console.error(`${(e as Error).message}\n${USAGE}`);
     process.exit(2);
+  }
+  if (values.help) {
+    console.log(`${USAGE}\n\nNeeds a Redis: --start-redis starts a throwaway one (Debian: apt-get install redis-server), else CORTEX_REDIS_URL or redis://127.0.0.1:6379.`);
+    process.exit(0);
   }
   const requests = Number(values.requests);
   if (!Number.isInteger(requests) || requests < 1 || requests > 1000) {
@@ -90,8 +95,17 @@ async function main(): Promise<void> {
   );
   for (const r of reports) console.log(JSON.stringify(r));
   if (fake) console.log(`the backend saw at most ${fake.peakActive} requests at once (limit 2, across both instances)`);
+  const alone = (reports as Array<{ degraded: boolean }>).some((r) => r.degraded);
   await fake?.close();
   await redis?.close();
+  if (alone || (fake !== undefined && fake.peakActive > 2)) {
+    console.error(
+      alone
+        ? `Redis at ${redisUrl.replace(/\/\/[^@]*@/, '//')} could not be reached: each instance held the limit alone, so the cluster's was not held. Run with --start-redis (needs redis-server), or set CORTEX_REDIS_URL.`
+        : 'the limit was not held across the instances',
+    );
+    process.exitCode = 1;
+  }
 }
 
 if (process.env.CLUSTER_INSTANCE) await instance(JSON.parse(process.env.CLUSTER_INSTANCE) as InstanceArgs);

@@ -59,16 +59,22 @@ export async function startDemo(options: { port?: number; rps?: number; flapEver
   };
 }
 
+const DASHBOARD_USAGE = 'usage: npm run dashboard -- [--port N]   (a demo pool with traffic, and its dashboard)';
+
 async function main(): Promise<void> {
   let port = 0;
   try {
-    const { values } = parseArgs({ options: { port: { type: 'string' } } });
+    const { values } = parseArgs({ options: { port: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+    if (values.help) {
+      console.log(DASHBOARD_USAGE);
+      process.exit(0);
+    }
     if (values.port !== undefined) {
       port = Number(values.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port: expected a port number, got ${values.port}`);
     }
   } catch (e) {
-    console.error(`${(e as Error).message}\nusage: npm run dashboard -- [--port N]`);
+    console.error(`${(e as Error).message}\n${DASHBOARD_USAGE}`);
     process.exit(2);
   }
   const demo = await startDemo({ port });

@@ -48,6 +48,7 @@ function readArgs() {
         coder: { type: 'string', default: 'qwen2.5-coder:7b' },
         translator: { type: 'string', default: 'aya-expanse:8b' },
         general: { type: 'string', default: 'gemma3:4b' },
+        help: { type: 'boolean', short: 'h' },
       },
     }).values;
   } catch (e) {
@@ -58,6 +59,10 @@ function readArgs() {
 
 async function main(): Promise<number> {
   const args = readArgs();
+  if (args.help) {
+    console.log(`${USAGE}\n\nNeeds an Ollama server (OLLAMA_HOST or --ollama-url) with the four models pulled: ollama pull MODEL.`);
+    return 0;
+  }
   if (args.prompt === undefined) {
     console.error(USAGE);
     return 2;
@@ -76,6 +81,13 @@ async function main(): Promise<number> {
     healthIntervalMs: 0,
   });
   try {
+    const missing = (await cortex.dispatcher.checkHealth()).filter((r) => r.health.status === 'unavailable');
+    if (missing.length > 0) {
+      console.error(`llm-router needs Ollama at ${baseUrl} with these models pulled; not available now:`);
+      for (const r of missing) console.error(`  - ${r.worker}: ${r.health.status === 'unavailable' ? r.health.reason : ''}`);
+      console.error('Start Ollama (or pass --ollama-url), then: ollama pull MODEL for each (models: --classifier, --coder, --translator, --general).');
+      return 1;
+    }
     let route: string | undefined;
     const sub = cortex.system.inspect((e) => {
       if (e.type === 'pool.dispatch' && e.worker !== 'classifier') route ??= e.worker;

@@ -42,7 +42,7 @@ function readArgs() {
         model: { type: 'string' },
         'fail-mid-answer': { type: 'boolean', default: false },
         quiet: { type: 'boolean', default: false },
-        help: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
       },
     }).values;
   } catch (e) {

@@ -47,4 +47,11 @@ export async function main(log: (line: string) => void = console.log): Promise<v
   await stop(sup, 'shutdown');
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) await main();
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const args = process.argv.slice(2);
+  if (args.includes('--help') || args.includes('-h')) console.log('usage: npx tsx examples/supervised-counter.ts   (a counter actor under a supervisor: it crashes and is restarted)');
+  else if (args.length > 0) {
+    console.error(`unknown argument ${args[0]}\nusage: npx tsx examples/supervised-counter.ts`);
+    process.exitCode = 2;
+  } else await main();
+}

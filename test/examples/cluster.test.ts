@@ -3,8 +3,12 @@ import { describe, expect, it } from 'vitest';
 
 /** Runs `examples/cluster.ts` as a user would (`npm run cluster -- ...`), with tsx. */
 function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return runWith(args, {});
+}
+
+function runWith(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'examples/cluster.ts', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'examples/cluster.ts', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -32,4 +36,20 @@ describe('examples/cluster.ts', () => {
     expect(out.stderr).toContain('--requests: expected a whole number from 1 to 1000, got many');
     expect(out.stderr).toContain('usage: npm run cluster --');
   });
+
+  it('says Redis was not reachable, and exits 1, when the limit was held per instance only', async () => {
+    const out = await runWith(['--requests', '3'], { CORTEX_REDIS_URL: 'redis://127.0.0.1:1' });
+    expect(out.code).toBe(1);
+    expect(out.stderr).toContain('could not be reached: each instance held the limit alone');
+    expect(out.stderr).toContain('--start-redis');
+  }, 30_000);
+
+  it('--help and -h exit 0 with the usage', async () => {
+    for (const flag of ['--help', '-h']) {
+      const out = await run([flag]);
+      expect(out.code).toBe(0);
+      expect(out.stdout).toContain('usage: npm run cluster --');
+    }
+  });
 });
+

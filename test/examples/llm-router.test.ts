@@ -62,4 +62,17 @@ describe('examples/llm-router.ts', () => {
       await cortex.stop();
     }
   });
+
+  it('says what it needs when a model is not pulled (exit 1), and --help exits 0', async () => {
+    fake = await startFakeOllama({ models: ['tiny', 'coder-model'], script });
+    const out = await run(['--ollama-url', fake.url, '--classifier', 'tiny', '--coder', 'coder-model', '--translator', 'absent-model', '--general', 'gone-model', '--prompt', 'hi']);
+    expect(out.code).toBe(1);
+    expect(out.stderr).toContain(`llm-router needs Ollama at ${fake.url} with these models pulled`);
+    expect(out.stderr).toMatch(/translator: .*absent-model/);
+    expect(out.stderr).toContain('ollama pull MODEL');
+    const help = await run(['--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('usage: npm run llm-router');
+  });
 });
+

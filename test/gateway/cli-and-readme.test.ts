@@ -68,4 +68,36 @@ describe('cortex-otp serve and the README curl examples', () => {
     expect((r as { stderr: string }).stderr).toContain('--config is needed');
     expect((r as { stderr: string }).stderr).toContain('usage: cortex-otp serve --config FILE');
   });
+
+  it("the README's sample cortex.json runs as given on a fresh machine: the demo answers; the fast route says it needs GROQ_API_KEY", async () => {
+    const md = readFileSync('README.md', 'utf8');
+    const sample = JSON.parse(/```json\n([\s\S]*?)```/.exec(md)![1]!) as { store: object };
+    const { parseConfig, startWorkers } = await import('../../src/index.js');
+    const { serveGateway } = await import('../../src/gateway.js');
+    const env = { GROQ_API_KEY: process.env.GROQ_API_KEY, ANTHROPIC_API_KEY: process.env.ANTHROPIC_API_KEY, CORTEX_REDIS_URL: process.env.CORTEX_REDIS_URL, OLLAMA_HOST: process.env.OLLAMA_HOST };
+    delete process.env.GROQ_API_KEY;
+    delete process.env.ANTHROPIC_API_KEY;
+    process.env.CORTEX_REDIS_URL = 'redis://127.0.0.1:1'; // no Redis there
+    const cortex = await startWorkers({ config: parseConfig(sample, 'README sample') });
+    const g = await serveGateway(cortex);
+    try {
+      const ask = (content: string): Promise<Response> => fetch(`${g.url}/v1/chat/completions`, { method: 'POST', body: JSON.stringify({ model: 'any', messages: [{ role: 'user', content }] }) });
+      const long = await ask('Tell me, in a few sentences, how a supervisor decides to restart the children it looks after.');
+      expect(long.status).toBe(200);
+      // The demo answers (or Ollama, on a machine that runs one with the model).
+      expect(((await long.json()) as { choices: Array<{ message: { content: string } }> }).choices[0]!.message.content.length).toBeGreaterThan(0);
+      const short = await ask('Hello');
+      expect(short.status).toBe(503);
+      const { error } = (await short.json()) as { error: { message: string } };
+      expect(error.message).toContain('no workers available for route "fast"');
+      expect(error.message).toContain('GROQ_API_KEY');
+      expect((await cortex.dispatcher.status()).store).toMatchObject({ degraded: true, trouble: 'unreachable' });
+    } finally {
+      await g.close(0);
+      await cortex.stop({ drainMs: 0 });
+      for (const [k, v] of Object.entries(env)) if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }, 30_000);
 });
+
