@@ -231,7 +231,16 @@ interface Env {
 /** Hands freed capacity to waiting requests; arms a wake-up for when a rate window frees room. */
 function serve(env: Env, state: State, ctx: ActorContext<PoolProtocol>): void {
   if (state.shared?.active) return state.shared.serve(state.pool, state.queue);
-  if (state.queue.serve((req) => state.pool.checkout(req)) > 0) armWake(env, state, ctx);
+  if (state.queue.serve((req) => lendAlone(state, req)) > 0) armWake(env, state, ctx);
+}
+
+/** A checkout this instance decides alone: with a shared store that is away, the lease is counted to be announced when it is back. */
+function lendAlone(state: State, req: CheckoutRequest): Checkout | 'full' {
+  const got = state.pool.checkout(req);
+  if (state.shared === null || got === 'full' || !got.ok) return got;
+  const limits = state.pool.slots.get(got.lease.name)?.limits;
+  const windowed = limits !== undefined && (limits.rpm !== Infinity || limits.tpm !== Infinity);
+  return { ok: true, lease: state.shared.alone(got.lease, req.tokens, windowed) };
 }
 
 function armWake(env: Env, state: State, ctx: ActorContext<PoolProtocol>): void {
@@ -275,7 +284,10 @@ function sharedInfo(env: Env, state: State, msg: SharedInfo, ctx: ActorContext<P
         const { reason, code } = msg.event;
         env.system.events.emit(() => ({ type: 'store.degraded', store: kind, reason, code }));
       }
-      if (msg.event.type === 'restored') env.system.events.emit(() => ({ type: 'store.restored', store: kind }));
+      if (msg.event.type === 'restored') {
+        shared.restored();
+        env.system.events.emit(() => ({ type: 'store.restored', store: kind }));
+      }
       serve(env, state, ctx);
       return;
   }
@@ -304,7 +316,7 @@ function healthDone(state: State, results: HealthReport[]): void {
 
 /** A checkout answered now, queued (undefined), or refused because the queue is full. */
 function checkout(env: Env, state: State, req: CheckoutRequest, from: From<Checkout>): Checkout | undefined {
-  const got = state.pool.checkout(req);
+  const got = lendAlone(state, req);
   if (got !== 'full') return got;
   if (req.noWait === true) return NO_ROOM;
   const max = env.opts.maxQueue;

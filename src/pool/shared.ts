@@ -9,12 +9,26 @@ import type { ResolvedLimits } from './admission.js';
 import { runHealthChecks, type HealthReport } from './health.js';
 import type { ResolvedPoolOptions } from './options.js';
 import type { PoolState } from './pool-state.js';
-import type { AttemptOutcome, Checkout, CheckoutRequest } from './pool.js';
+import type { AttemptOutcome, Checkout, CheckoutRequest, Lease } from './pool.js';
 import { NO_ROOM } from './queue.js';
 import type { WaitQueue } from './queue.js';
 
 /** How often queued requests ask the store again when no slot was freed (a dead instance's leases expire silently). */
 const POLL_MS = 250;
+/** Most releases kept for replay while the store is away (beyond, the oldest leases are left to expire). */
+const MAX_UNRELEASED = 10_000;
+
+/** A stream this instance admitted alone while the store was away: announced to the store when it is back. */
+interface AloneStream {
+  readonly worker: string;
+  readonly tokens: number;
+  /** When it was admitted (the pool's clock). */
+  readonly at: number;
+  readonly windowed: boolean;
+  /** Its lease in the store, once announced. */
+  lease: SharedLease | undefined;
+  ended: boolean;
+}
 
 /** Messages the shared admission sends its pool actor (answers of the store). @internal */
 export type SharedInfo =
@@ -48,6 +62,10 @@ export class SharedAdmission {
   /** Requests wait: slots freed elsewhere are worth a wake-up. */
   #waiting = false;
   readonly #unsubscribe: () => void;
+  /** Releases the store did not take (it was away): replayed when it is back, so their slots do not wait for the lease time. */
+  readonly #unreleased: Array<{ readonly lease: SharedLease; readonly settlement: Settlement }> = [];
+  /** Streams admitted here alone during an outage, still running. */
+  readonly #alone = new Set<AloneStream>();
 
   constructor(
     readonly store: SharedStore,
@@ -146,12 +164,55 @@ export class SharedAdmission {
   /** The function an attempt calls once at its end: the lease goes back with the outcome. */
   #settler(lease: SharedLease): (outcome: AttemptOutcome, tokens: number | undefined) => void {
     const o = this.env.options;
-    return (outcome, tokens) => {
-      this.store.release(lease, toSettlement(outcome, tokens, o), this.#rules).then(
-        (verdict) => this.env.send({ type: '$verdict', name: lease.worker, verdict }),
-        () => undefined, // unreachable store: the lease expires
-      );
+    return (outcome, tokens) => this.#release(lease, toSettlement(outcome, tokens, o));
+  }
+
+  /** Gives a lease back; if the store is away, keeps the release to replay when it is back. */
+  #release(lease: SharedLease, settlement: Settlement): void {
+    this.store.release(lease, settlement, this.#rules).then(
+      (verdict) => this.env.send({ type: '$verdict', name: lease.worker, verdict }),
+      () => {
+        if (this.#unreleased.length >= MAX_UNRELEASED) this.#unreleased.shift();
+        this.#unreleased.push({ lease, settlement });
+      },
+    );
+  }
+
+  /**
+   * A lease the pool lent alone (the store away): counted here, so that it can be announced
+   * to the store when it is back, and released there at its end.
+   */
+  alone(lease: Lease, tokens: number, windowed: boolean): Lease {
+    const s: AloneStream = { worker: lease.name, tokens, at: this.env.clock.now(), windowed, lease: undefined, ended: false };
+    this.#alone.add(s);
+    const o = this.env.options;
+    const settle = (outcome: AttemptOutcome, used: number | undefined): void => {
+      s.ended = true;
+      this.#alone.delete(s);
+      if (s.lease !== undefined) this.#release(s.lease, toSettlement(outcome, used, o));
     };
+    return { ...lease, settle };
+  }
+
+  /**
+   * The store is back: the releases it missed are replayed, and the streams admitted alone meanwhile
+   * are announced (each takes a lease whatever the limit), so that the cluster does not admit on
+   * top of them.
+   */
+  restored(): void {
+    for (const { lease, settlement } of this.#unreleased.splice(0)) this.#release(lease, settlement);
+    const claim = this.store.claim?.bind(this.store);
+    if (claim === undefined) return;
+    for (const s of this.#alone) {
+      if (s.lease !== undefined) continue;
+      claim(s.worker, { tokens: s.tokens, ageMs: Math.max(0, this.env.clock.now() - s.at), windowed: s.windowed }).then(
+        (lease) => {
+          if (s.ended) this.#release(lease, { kind: 'cancelled' }); // it ended while being announced
+          else s.lease = lease;
+        },
+        () => undefined, // away again: announced on the next restore
+      );
+    }
   }
 
   /** Tells the others to leave a worker alone (the backend's limit headers). */

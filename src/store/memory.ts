@@ -127,6 +127,24 @@ export class MemoryStore implements SharedStore {
     return Promise.resolve(full ? { kind: 'full', retryMs: retryAt === undefined ? undefined : retryAt - now, held } : { kind: 'none', held });
   }
 
+  claim(worker: string, stream: { readonly tokens: number; readonly ageMs: number; readonly windowed: boolean }): Promise<SharedLease> {
+    const id = `${this.instance}:${++this.#space.seq}`;
+    const r = this.#space.rec(worker);
+    const now = this.#now();
+    r.slots.set(id, now + this.#leaseMs);
+    if (stream.windowed) {
+      const at = now - stream.ageMs;
+      const i = r.window.findIndex((w) => w.at > at); // the window stays in time order
+      r.window.splice(i < 0 ? r.window.length : i, 0, { id, at, tokens: stream.tokens });
+      r.windowTokens += stream.tokens;
+    }
+    r.stats.requests++;
+    this.#own.requests++;
+    this.#held.set(id, worker);
+    this.#heartbeat.ensure();
+    return Promise.resolve({ id, worker });
+  }
+
   /** Cool-down and circuit: `held` (reason pushed), `trial` (the circuit's one trial), or `open`. */
   #gate(r: Rec, worker: string, now: number, held: Hold[]): 'held' | 'trial' | 'pass' {
     if (r.cool !== null && r.cool.until > now) {

@@ -4,7 +4,7 @@ import { MissingPeerError } from '../errors/runtime.js';
 import { InvalidArgumentError } from '../errors/runtime.js';
 import type { HealthReport } from '../pool/health.js';
 import { checkLeaseOptions, differingFields, Heartbeat, Listeners, newInstanceId, type StoreOptions } from './common.js';
-import { ADMIT, ANNOUNCE, CACHE_SET, RELEASE, REST, WORKER_KEYS } from './scripts.js';
+import { ADMIT, ANNOUNCE, CACHE_SET, CLAIM, RELEASE, REST, WORKER_KEYS } from './scripts.js';
 import type {
   AdmitRequest,
   Admission,
@@ -155,7 +155,7 @@ export class RedisStore implements SharedStore {
     this.#client.on('error', (e: unknown) => (this.#lastError = e));
     this.#client.on('close', () => this.#markDegraded(this.#lastError === undefined ? 'connection closed' : undefined));
     this.#client.on('ready', () => this.#restored());
-    for (const [name, lua] of Object.entries({ cortexAdmit: ADMIT, cortexRelease: RELEASE, cortexRest: REST, cortexAnnounce: ANNOUNCE, cortexCacheSet: CACHE_SET })) {
+    for (const [name, lua] of Object.entries({ cortexAdmit: ADMIT, cortexRelease: RELEASE, cortexRest: REST, cortexAnnounce: ANNOUNCE, cortexCacheSet: CACHE_SET, cortexClaim: CLAIM })) {
       this.#client.defineCommand(name, { lua });
     }
     this.#subscriber = this.#client.duplicate({ enableOfflineQueue: true, commandTimeout: undefined, disconnectTimeout: DISCONNECT_MS });
@@ -255,6 +255,15 @@ export class RedisStore implements SharedStore {
       lease.worker,
     )) as [string, number];
     return { circuit: r[0] as Verdict['circuit'], failures: Number(r[1]) };
+  }
+
+  async claim(worker: string, stream: { readonly tokens: number; readonly ageMs: number; readonly windowed: boolean }): Promise<SharedLease> {
+    const now = this.#now();
+    const id = `${this.instance}:${now.toString(36)}:${Math.random().toString(36).slice(2, 8)}`;
+    await this.#run('cortexClaim', 7, ...this.#workerKeys(worker), id, now + this.#leaseMs, stream.tokens, now - stream.ageMs, stream.windowed ? 1 : 0);
+    this.#held.set(id, worker);
+    this.#own.requests++;
+    return { id, worker };
   }
 
   async rest(worker: string, ms: number, reason: string): Promise<void> {

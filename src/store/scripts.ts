@@ -90,6 +90,20 @@ end
 return {0, 0, full, retryAt and tostring(retryAt - now) or '', held}
 `;
 
+/** KEYS: one worker's 7 keys. ARGV: lease id, lease expiry, tokens, admitted at, windowed 0/1. A lease whatever the limit. */
+export const CLAIM = `
+local slots, win, wtok, wsum, stats = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[7]
+local id, expiry, tokens, at, windowed = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5]
+redis.call('ZADD', slots, expiry, id)
+if windowed == '1' then
+  redis.call('ZADD', win, at, id)
+  redis.call('HSET', wtok, id, tokens)
+  redis.call('INCRBY', wsum, tokens)
+end
+redis.call('HINCRBY', stats, 'requests', 1)
+return 1
+`;
+
 /**
  * KEYS: one worker's 7 keys. ARGV: now, lease id, kind, tokens (-1: none), error label, restMs,
  * reason, failureThreshold, resetMs, channel, worker. Returns { circuit state, failures }.

@@ -34,6 +34,13 @@ export interface SharedStore {
    * worker's circuit after it. A lease already released or expired is ignored.
    */
   release(lease: SharedLease, settlement: Settlement, rules: CircuitRules): Promise<Verdict>;
+  /**
+   * Counts a stream this instance admitted alone while the store was away, now that it is back:
+   * a capacity lease whatever the limit (the stream is running), and its request in the rate
+   * windows as of `ageMs` ago when `windowed`. Released as any lease. Stores without it are not
+   * told (limits may then be overshot for as long as those streams run).
+   */
+  claim?(worker: string, stream: { readonly tokens: number; readonly ageMs: number; readonly windowed: boolean }): Promise<SharedLease>;
   /** Leaves `worker` alone for `ms` in every instance (a 429, the backend's limit headers). */
   rest(worker: string, ms: number, reason: string): Promise<void>;
   /** Of `workers`, those this instance should health-check now: at most one instance per worker per `intervalMs`. */

@@ -297,13 +297,14 @@ describe('the pool actor with a shared store', () => {
   });
 
   /** A MemoryStore seen through a store in trouble: `admit` fails, `degraded` as set, events sent by hand. */
-  function troubled(store: MemoryStore, state: { degraded: boolean; admitFails: boolean }) {
+  function troubled(store: MemoryStore, state: { degraded: boolean; admitFails: boolean; releaseFails?: boolean }) {
     const listeners: Array<(e: StoreEvent) => void> = [];
     const subscriptions = { open: 0 };
     const proxy = new Proxy(store, {
       get(target, key) {
         if (key === 'degraded') return state.degraded;
         if (key === 'admit' && state.admitFails) return () => Promise.reject(new Error('connection reset'));
+        if (key === 'release' && state.releaseFails === true) return () => Promise.reject(new Error('connection reset'));
         if (key === 'subscribe')
           return (l: (e: StoreEvent) => void) => {
             listeners.push(l);
@@ -349,4 +350,56 @@ describe('the pool actor with a shared store', () => {
     await stop(pool);
     expect(subscriptions.open).toBe(0); // a stopped pool leaves no listener on the store
   });
+
+  describe('when the store comes back', () => {
+    /** Ends a lease as an attempt does: the slot back here, the shared lease settled, the pool told. */
+    function end(s: Setup, l: Lease): void {
+      l.store.release(l.ticket, undefined, s.clock.now());
+      l.settle?.({ kind: 'success', firstChunkMs: 1, latencyMs: 2 }, undefined);
+      reportOutcome(s.pool, l.name, { kind: 'success', firstChunkMs: 1, latencyMs: 2 });
+    }
+    /** Whether `s` could take a stream now (the slot it took is given back at once). */
+    const room = async (s: Setup): Promise<boolean> => {
+      const c = await checkoutNow(s.pool, req({ noWait: true }), 10_000, undefined);
+      if (c.ok) end(s, c.lease);
+      return c.ok;
+    };
+
+    it('replays the releases it missed, so their slots do not wait for the lease time', async () => {
+      const { clock, one, two } = cluster();
+      const trouble = { degraded: false, admitFails: false, releaseFails: false };
+      const { proxy, send } = troubled(one, trouble);
+      const a = await setup([new MockWorker({ name: 'w', limits: { maxConcurrent: 1 } })], { shared: proxy }, clock);
+      const b = await setup([new MockWorker({ name: 'w', limits: { maxConcurrent: 1 } })], { shared: two }, clock);
+      const l = await lease(a);
+      Object.assign(trouble, { degraded: true, releaseFails: true });
+      send({ type: 'degraded', reason: 'connection reset', code: 'unreachable' });
+      end(a, l); // the store does not hear of it
+      await settle(5);
+      expect(await room(b)).toBe(false); // its slot is still held there
+      Object.assign(trouble, { degraded: false, releaseFails: false });
+      send({ type: 'restored' });
+      await settle(5);
+      expect(await room(b)).toBe(true);
+    });
+
+    it('announces the streams admitted alone meanwhile, so the cluster does not admit on top of them', async () => {
+      const { clock, one, two } = cluster();
+      const trouble = { degraded: true, admitFails: false };
+      const { proxy, send } = troubled(one, trouble);
+      const a = await setup([new MockWorker({ name: 'w', limits: { maxConcurrent: 2 } })], { shared: proxy }, clock);
+      const b = await setup([new MockWorker({ name: 'w', limits: { maxConcurrent: 2 } })], { shared: two }, clock);
+      const alone = [await lease(a), await lease(a)]; // decided here: the store is away
+      expect(await room(b)).toBe(true); // the store does not know of them yet
+      trouble.degraded = false;
+      send({ type: 'restored' });
+      await settle(5);
+      expect(await room(b)).toBe(false); // announced: 2 of 2 in use across the cluster
+      for (const l of alone) end(a, l);
+      await settle(5);
+      expect(await room(b)).toBe(true);
+      expect((await one.counters(['w'])).get('w')).toMatchObject({ requests: 4, successes: 4 }); // a's two streams, and b's two looks
+    });
+  });
 });
+

@@ -112,6 +112,21 @@ describe.each(backends)('%s passes the shared-store contract', (_name, open) => 
     expect(admitted(await b.admit({ candidates: one, tokens: 1 }))).toBe('w');
   });
 
+  it('claim: a stream admitted alone during an outage takes a lease whatever the limit, and its request counts in the window from when it began', async () => {
+    await setup();
+    const one = [{ name: 'w', limits: limits({ maxConcurrent: 1, rpm: 3 }) }];
+    const mine = await a.claim!('w', { tokens: 5, ageMs: 20_000, windowed: true });
+    const again = await a.claim!('w', { tokens: 5, ageMs: 1_000, windowed: true }); // over maxConcurrent 1: claimed all the same
+    expect((await b.admit({ candidates: one, tokens: 1 })).kind).toBe('full');
+    await a.release(mine, { kind: 'success' }, RULES);
+    expect((await b.admit({ candidates: one, tokens: 1 })).kind).toBe('full'); // the other claim still runs
+    await a.release(again, { kind: 'success' }, RULES);
+    expect(admitted(await b.admit({ candidates: one, tokens: 1 }))).toBe('w'); // three requests in the window now
+    t += 40_001; // the first claim's request, begun 20 s before, leaves the window
+    expect(admitted(await b.admit({ candidates: [{ name: 'w', limits: limits({ rpm: 3 }) }], tokens: 1 }))).toBe('w');
+    expect((await a.counters(['w'])).get('w')).toMatchObject({ requests: 4 });
+  });
+
   it('takes back an admission never used (its caller gave up first): it costs no rpm', async () => {
     await setup();
     const one = [{ name: 'w', limits: limits({ rpm: 1 }) }];
