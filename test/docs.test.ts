@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 
-const entries = ['src/index.ts', 'src/testing.ts', 'src/metrics.ts', 'src/tracing.ts', 'src/dashboard.ts', 'src/gateway.ts'];
+const entries = ['src/index.ts', 'src/testing.ts', 'src/metrics.ts', 'src/tracing.ts', 'src/dashboard.ts', 'src/gateway.ts', 'src/ai-sdk.ts'];
 const program = ts.createProgram(entries, {
   module: ts.ModuleKind.NodeNext,
   moduleResolution: ts.ModuleResolutionKind.NodeNext,

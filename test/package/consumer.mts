@@ -3,6 +3,8 @@ import { startWorkers, createSystem, call, reply, isShutdownError, type Behaviou
 import { MockWorker, startFakeOllama } from 'cortex-otp/testing';
 import { collectMetrics, type CortexMetrics } from 'cortex-otp/metrics';
 import { traceRequests } from 'cortex-otp/tracing';
+import { createCortex, type CortexProvider } from 'cortex-otp/ai-sdk';
+import type { LanguageModelV4 } from '@ai-sdk/provider';
 
 type Echo = { call: { type: 'echo'; text: string }; replies: { echo: string } };
 const echo: Behaviour<null, Echo> = { init: () => null, handleCall: (msg, s) => reply(msg.text, s) };
@@ -14,6 +16,10 @@ const cortex = await startWorkers({ workers: [new MockWorker()], healthIntervalM
 const metrics: CortexMetrics = collectMetrics(cortex);
 metrics.dispose();
 traceRequests(cortex).dispose();
+// The provider's models are what the AI SDK's functions take (its \`ai\` package's own types need the DOM lib).
+const provider: CortexProvider = createCortex(cortex);
+const model: LanguageModelV4 = provider('fast');
+void model;
 const chunks: StreamChunk[] = [];
 for await (const c of cortex.dispatcher.dispatchStream([{ role: 'user', content: said }])) chunks.push(c);
 await cortex.stop({ drainMs: 0 });
