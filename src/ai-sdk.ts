@@ -5,3 +5,4 @@
  */
 export { createCortex, type CortexProvider, type CortexProviderSettings, type CortexSource } from './ai-sdk/provider.js';
 export type { CortexProviderOptions } from './ai-sdk/prompt.js';
+export { AiSdkWorker, type AiSdkWorkerOptions } from './ai-sdk/worker.js';

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { AnthropicWorker, isWorkerError, OllamaWorker, OpenAIWorker, WorkerError, type LlmWorker } from '../../src/index.js';
 import { MockWorker, startFakeAnthropic, startFakeOllama, startFakeOpenAI, type FakeAnthropicScript } from '../../src/testing.js';
 import { collect } from './helpers.js';
+import { AiSdkWorker } from '../../src/ai-sdk.js';
 
 /** How to get a worker of each adapter that behaves a given way. */
 interface Harness {
@@ -37,6 +38,12 @@ const harnesses: Record<string, Harness> = {
     brokenAfter: (chunks, n) => openai({ chunks, resetAfter: n }),
     silent: () => openai({ headersThenSilence: true }),
   },
+  'AiSdkWorker (the real @ai-sdk/openai-compatible provider)': {
+    complete: (chunks) => aiSdk({ chunks }),
+    truncated: (chunks) => aiSdk({ chunks, endEarly: true }),
+    brokenAfter: (chunks, n) => aiSdk({ chunks, resetAfter: n }),
+    silent: () => aiSdk({ headersThenSilence: true }),
+  },
   AnthropicWorker: {
     complete: (chunks) => anthropic({ chunks }),
     truncated: (chunks) => anthropic({ chunks, noMessageStop: true }),
@@ -44,6 +51,13 @@ const harnesses: Record<string, Harness> = {
     silent: () => anthropic({ headersThenSilence: true }),
   },
 };
+
+async function aiSdk(script: Exclude<NonNullable<Parameters<typeof startFakeOpenAI>[0]>['script'], Function | undefined>) {
+  const fake = await startFakeOpenAI({ script });
+  closers.push(() => fake.close());
+  const { createOpenAICompatible } = await import('@ai-sdk/openai-compatible');
+  return new AiSdkWorker({ model: createOpenAICompatible({ name: 'fake', baseURL: fake.url }).chatModel('gpt-test') });
+}
 
 async function anthropic(script: FakeAnthropicScript) {
   const fake = await startFakeAnthropic({ script });
