@@ -9,17 +9,15 @@ import { lazy } from '../lazy-zod.js';
 import type { WorkerLimits } from '../pool/admission.js';
 import { aiSdkProvider } from './peer.js';
 
-/** Options of {@link AiSdkWorker}. */
-export interface AiSdkWorkerOptions {
+/** Options of {@link AiSdkWorker}: its model, and the usual worker options (limits as `WorkerLimits`). */
+export interface AiSdkWorkerOptions extends WorkerLimits {
   /** Unique name in the pool. Default: the model's id. */
   name?: string;
   /** Any AI SDK language model (`openai('gpt-4o')`, `bedrock(...)`, `mistral(...)`): the `v4` specification. */
   model: LanguageModelV4;
   /** Default 50. */
   priority?: number;
-  maxConcurrent?: number;
-  rpm?: number;
-  tpm?: number;
+  /** Routing tags and model aliases (see `WorkerInfo.tags`). */
   tags?: string[];
   /** What it can take (tools, images, a JSON schema, `contextLength`). Default: tools, images and JSON schema. */
   capabilities?: WorkerCapabilities;
