@@ -1,7 +1,7 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: { index: 'src/index.ts', testing: 'src/testing.ts', metrics: 'src/metrics.ts', tracing: 'src/tracing.ts', dashboard: 'src/dashboard.ts', gateway: 'src/gateway.ts', 'ai-sdk': 'src/ai-sdk.ts', cli: 'src/cli.ts' },
+  entry: { index: 'src/index.ts', testing: 'src/testing.ts', metrics: 'src/metrics.ts', tracing: 'src/tracing.ts', dashboard: 'src/dashboard.ts', gateway: 'src/gateway.ts', 'ai-sdk': 'src/ai-sdk.ts', langchain: 'src/langchain.ts', cli: 'src/cli.ts' },
   format: ['esm', 'cjs'],
   // The published types hold no internals (`@internal` is stripped) and no dev-only packages.
   dts: { compilerOptions: { stripInternal: true } },

@@ -10,7 +10,7 @@ import ts from 'typescript';
 const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { dependencies?: Record<string, string> };
 const allowed = new Set(Object.keys(pkg.dependencies ?? {}).filter((d) => d !== 'opossum' && d !== 'p-retry' && d !== 'eventsource-parser'));
 /** A subpath's own optional peer, whose types only that subpath's declarations may import (its users install it). */
-const subpathPeers: Record<string, string> = { 'ai-sdk': '@ai-sdk/provider' };
+const subpathPeers: Record<string, string> = { 'ai-sdk': '@ai-sdk/provider', langchain: '@langchain/core' };
 const problems: string[] = [];
 for (const file of readdirSync('dist').filter((f) => /\.d\.c?ts$/.test(f))) {
   const text = readFileSync(join('dist', file), 'utf8');

@@ -48,7 +48,7 @@ describe('README code blocks', () => {
       noEmit: true,
       skipLibCheck: true,
       baseUrl: root,
-      paths: { 'cortex-otp': ['src/index.ts'], 'cortex-otp/testing': ['src/testing.ts'], 'cortex-otp/metrics': ['src/metrics.ts'], 'cortex-otp/tracing': ['src/tracing.ts'], 'cortex-otp/dashboard': ['src/dashboard.ts'], 'cortex-otp/gateway': ['src/gateway.ts'], 'cortex-otp/ai-sdk': ['src/ai-sdk.ts'] },
+      paths: { 'cortex-otp': ['src/index.ts'], 'cortex-otp/testing': ['src/testing.ts'], 'cortex-otp/metrics': ['src/metrics.ts'], 'cortex-otp/tracing': ['src/tracing.ts'], 'cortex-otp/dashboard': ['src/dashboard.ts'], 'cortex-otp/gateway': ['src/gateway.ts'], 'cortex-otp/ai-sdk': ['src/ai-sdk.ts'], 'cortex-otp/langchain': ['src/langchain.ts'] },
     });
     const problems = ts
       .getPreEmitDiagnostics(program)
@@ -65,6 +65,7 @@ describe('README code blocks', () => {
       .replaceAll("'cortex-otp/dashboard'", "'./src/dashboard.ts'")
       .replaceAll("'cortex-otp/gateway'", "'./src/gateway.ts'")
       .replaceAll("'cortex-otp/ai-sdk'", "'./src/ai-sdk.ts'")
+      .replaceAll("'cortex-otp/langchain'", "'./src/langchain.ts'")
       .replaceAll("'cortex-otp'", "'./src/index.ts'");
     const out = await runScript(source);
     expect(out.code).toBe(0);
