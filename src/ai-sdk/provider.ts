@@ -132,6 +132,7 @@ function partsOf(it: AsyncIterator<StreamChunk>, first: IteratorResult<StreamChu
         if (r.value.done) {
           writer.end();
           controller.close();
+          await it.return?.(undefined); // the request ends now, not when the stream is collected
         }
       } catch (e) {
         writer.broke(mapError(e));

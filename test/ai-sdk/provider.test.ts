@@ -55,6 +55,7 @@ describe('cortex as an AI SDK provider', () => {
     expect(await result.finishReason).toBe('stop');
     expect(await result.usage).toMatchObject({ inputTokens: 3, outputTokens: 2 });
     expect((await result.providerMetadata)?.cortex).toEqual({ workers: ['local'], cached: false });
+    expect(cortex.dispatcher.inflight).toBe(0); // the request ended with its answer (a stop() does not wait for it)
   });
 
   it('generateText maps messages, system, sampling and stop to the request', async () => {

@@ -17,6 +17,8 @@ describe('--help everywhere', () => {
     ['examples/llm-router.ts', 'usage: npm run llm-router'],
     ['examples/dashboard.ts', 'usage: npm run dashboard'],
     ['examples/supervised-counter.ts', 'usage: npx tsx examples/supervised-counter.ts'],
+    ['examples/ai-sdk.ts', 'usage: npm run ai-sdk'],
+    ['examples/langchain.ts', 'usage: npm run langchain'],
     ['src/cli.ts', 'usage: cortex-otp serve'],
   ])('%s', async (file, usage) => {
     for (const flag of ['--help', '-h']) {
@@ -37,7 +39,7 @@ describe('an old Node', () => {
   it('the minimum is the engines field, which the npm scripts check first (scripts/check-node.mjs)', async () => {
     const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { engines: { node: string }; scripts: Record<string, string> };
     expect(pkg.engines.node).toBe(`>=${MIN_NODE}`);
-    for (const s of ['test', 'chat', 'cluster', 'llm-router', 'dashboard', 'serve', 'bench']) expect(pkg.scripts[`pre${s}`]).toBe('node scripts/check-node.mjs');
+    for (const s of ['test', 'chat', 'cluster', 'llm-router', 'dashboard', 'serve', 'bench', 'ai-sdk', 'langchain']) expect(pkg.scripts[`pre${s}`]).toBe('node scripts/check-node.mjs');
     await expect(run(process.execPath, ['scripts/check-node.mjs'])).resolves.toMatchObject({ stderr: '' }); // this Node is recent enough
   });
 });
