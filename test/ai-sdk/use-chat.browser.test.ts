@@ -3,24 +3,17 @@
  * `streamText(...)`'s UI message stream at `POST /api/chat`; headless Chromium (Debian's, driven
  * by playwright-core) posts a message and renders the text deltas as they come.
  */
-import { chromium, type Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useBrowser } from '../support/browser.js';
 import { startChatServer } from '../../examples/ai-sdk.js';
 import { MockWorker } from '../../src/testing.js';
 
-const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-let browser: Browser;
-beforeAll(async () => {
-  browser = await chromium.launch({ executablePath, headless: true, args: ['--no-sandbox', '--disable-gpu'] });
-}, 30_000);
-afterAll(async () => {
-  await browser?.close();
-});
+const browser = useBrowser();
 
 describe('useChat\'s server side, in Chromium', () => {
   it('the page gets the answer streamed; the failover behind it is invisible', async () => {
     const chat = await startChatServer({ workers: [new MockWorker({ name: 'spare', chunks: ['Streamed', ' through', ' the', ' AI SDK'], delayMs: 20 })] });
-    const page = await browser.newPage();
+    const page = await browser().newPage();
     try {
       await page.goto(chat.url);
       await page.fill('#prompt', 'Hello there');

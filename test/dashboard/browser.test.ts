@@ -3,27 +3,20 @@
  * the system executable (no browser download). It runs the `npm run dashboard` demo.
  */
 import { mkdirSync } from 'node:fs';
-import { chromium, type Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useBrowser } from '../support/browser.js';
 import { startDemo } from '../../examples/dashboard.js';
 import { serveDashboard } from '../../src/dashboard.js';
 import { MockWorker } from '../../src/testing.js';
 import { useServers } from '../support/servers.js';
 
 const { start } = useServers();
-const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-let browser: Browser;
-beforeAll(async () => {
-  browser = await chromium.launch({ executablePath, headless: true, args: ['--no-sandbox', '--disable-gpu'] });
-}, 30_000);
-afterAll(async () => {
-  await browser?.close();
-});
+const browser = useBrowser();
 
 describe('the dashboard in Chromium', () => {
   it('shows every worker, the request count rising, a worker turning red when it fails and green when it recovers', async () => {
     const demo = await startDemo({ rps: 20, flapEveryMs: 0 });
-    const page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
+    const page = await browser().newPage({ viewport: { width: 1280, height: 720 } });
     try {
       await page.goto(demo.dashboard.url);
       const rows = page.locator('tr[data-worker]');
@@ -52,7 +45,7 @@ describe('the dashboard in Chromium', () => {
     const { cortex } = await start([new MockWorker({ name: evil, health: { status: 'unavailable', reason: '<script>alert(2)</script>' } })]);
     await cortex.dispatcher.checkHealth();
     const dash = await serveDashboard(cortex, { token: 'a-long-enough-token' });
-    const page = await browser.newPage();
+    const page = await browser().newPage();
     const dialogs: string[] = [];
     page.on('dialog', (d) => {
       dialogs.push(d.message());
@@ -75,7 +68,7 @@ describe('the dashboard in Chromium', () => {
   it('sends its Content-Security-Policy as a header (hashes, no unsafe-inline) and the page still works under it', async () => {
     const { cortex } = await start([new MockWorker({ name: 'w' })]);
     const dash = await serveDashboard(cortex);
-    const page = await browser.newPage();
+    const page = await browser().newPage();
     const violations: string[] = [];
     page.on('console', (m) => {
       if (/Content Security Policy|Refused to/i.test(m.text())) violations.push(m.text());
