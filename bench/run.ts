@@ -14,6 +14,7 @@ if (!only || only === 'store') await (await import('./store.js')).storeBench();
 if (!only || only === 'http') await (await import('./http.js')).httpBench();
 if (!only || only === 'hedge') await (await import('./hedge.js')).hedgeBench();
 if (!only || only === 'gateway') await (await import('./gateway.js')).gatewayBench();
+if (!only || only === 'ai-sdk') await (await import('./ai-sdk.js')).aiSdkBench();
 
 console.log('\n| group | measure | value | spread | goal | met |\n|---|---|---|---|---|---|');
 for (const r of rows) {
