@@ -12,7 +12,7 @@ import {
 } from '../errors/pool.js';
 
 /** Which API a path speaks, for the shape of its errors. @internal */
-export type Api = 'openai' | 'ollama';
+export type Api = 'openai' | 'ollama' | 'anthropic';
 
 /** A request the gateway refuses, with the status and the field at fault. @internal */
 export class GatewayError extends Error {
@@ -66,10 +66,22 @@ export function toGatewayError(e: unknown): GatewayError {
   return new GatewayError(500, 'internal error');
 }
 
-/** An error in the API's own shape: OpenAI's `{ error: { message, type, param, code } }`, Ollama's `{ error }`. @internal */
+/** An error in the API's own shape (see {@link errorBody}), with its status and `retry-after`. @internal */
 export function sendError(res: ServerResponse, api: Api, e: GatewayError, headers: Record<string, string> = {}): void {
   const all: Record<string, string> = { 'content-type': 'application/json', ...headers };
   if (e.retryAfterS !== undefined) all['retry-after'] = String(e.retryAfterS);
   res.writeHead(e.status, all);
-  res.end(JSON.stringify(api === 'openai' ? { error: { message: e.message, type: e.type, param: e.param, code: e.code } } : { error: e.message }));
+  res.end(JSON.stringify(errorBody(api, e)));
+}
+
+/** OpenAI's `{ error: { message, type, param, code } }`, Anthropic's `{ type: 'error', error: { type, message } }`, Ollama's `{ error }`. */
+function errorBody(api: Api, e: GatewayError): object {
+  switch (api) {
+    case 'openai':
+      return { error: { message: e.message, type: e.type, param: e.param, code: e.code } };
+    case 'anthropic':
+      return { type: 'error', error: { type: e.type === 'service_unavailable_error' ? 'overloaded_error' : e.type, message: e.message } };
+    case 'ollama':
+      return { error: e.message };
+  }
 }

@@ -6,6 +6,7 @@ import { checkObject } from '../runtime/checks.js';
 import { readyWorkers } from '../pool/readiness.js';
 import { GatewayError, sendError, toGatewayError, type Api, type Call } from './call.js';
 import { Lifetime } from './lifetime.js';
+import { anthropicMessages } from './anthropic.js';
 import { ollamaChat, ollamaTags, ollamaVersion } from './ollama.js';
 import { openaiChat, openaiModels } from './openai.js';
 
@@ -93,8 +94,9 @@ export function createGateway(source: GatewaySource, options: GatewayOptions = {
   const handler = ((req, res, next) => {
     const path = new URL(req.url ?? '/', 'http://gateway').pathname.replace(/\/+$/, '');
     if (req.method === 'GET' && (path === '/healthz' || path === '/readyz')) return void probe(path, source.dispatcher, lifetime, res);
+    if (req.method === 'GET' && path === '') return void res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' }).end('Ollama is running'); // Ollama clients probe it
     const route = ROUTES[`${req.method} ${path}`];
-    const api: Api = path.startsWith('/api/') ? 'ollama' : 'openai';
+    const api: Api = path.startsWith('/api/') ? 'ollama' : path === '/v1/messages' ? 'anthropic' : 'openai';
     if (route === undefined) return next ? next() : sendError(res, api, new GatewayError(404, `no route ${req.method} ${path}`));
     const scope = authorized(req);
     if (scope === false) return sendError(res, api, new GatewayError(401, 'invalid or missing API key', null, 'authentication_error'));
@@ -108,6 +110,7 @@ export function createGateway(source: GatewaySource, options: GatewayOptions = {
 type Route = (call: Call) => Promise<void>;
 const ROUTES: Record<string, Route> = {
   'POST /v1/chat/completions': openaiChat,
+  'POST /v1/messages': anthropicMessages,
   'GET /v1/models': openaiModels,
   'POST /api/chat': ollamaChat,
   'GET /api/tags': ollamaTags,
@@ -177,9 +180,11 @@ function keyCheck(keys: readonly string[]): (req: IncomingMessage) => string | f
   const scopes = digests.map((d) => `key:${d.toString('base64url').slice(0, 16)}`);
   return (req) => {
     // The scheme is case-insensitive (RFC 9110 11.1): `bearer KEY` is as good as `Bearer KEY`.
+    // Anthropic's clients send the key as `x-api-key`.
     const m = /^bearer +(\S+) *$/i.exec(req.headers.authorization ?? '');
-    if (m === null) return false;
-    const given = createHash('sha256').update(m[1]!).digest();
+    const key = m?.[1] ?? (typeof req.headers['x-api-key'] === 'string' ? req.headers['x-api-key'] : undefined);
+    if (key === undefined || key === '') return false;
+    const given = createHash('sha256').update(key).digest();
     let found = -1;
     for (let i = 0; i < digests.length; i++) if (timingSafeEqual(given, digests[i]!)) found = i;
     return found < 0 ? false : scopes[found]!;

@@ -192,3 +192,93 @@ function stopList(v: unknown, field: string): string[] {
   if (Array.isArray(v) && v.every((s) => typeof s === 'string')) return v as string[];
   throw bad(field, 'expected a string or a list of strings');
 }
+
+// ---- Anthropic's POST /v1/messages --------------------------------------------------------------
+
+/**
+ * An Anthropic Messages request's conversation and options: `system` (text or blocks), content
+ * blocks (`text`, `image` by base64 or URL, `tool_use`, `tool_result`), `tools` with
+ * `input_schema`, `tool_choice` (`auto`, `any`, `tool`, `none`), `max_tokens` (required, as
+ * Anthropic's API asks), `temperature`, `top_p`, `stop_sequences`. Refuses what it cannot carry,
+ * naming the field. @internal
+ */
+export function fromAnthropic(body: Obj): PoolRequest {
+  if (typeof body.max_tokens !== 'number' || !Number.isInteger(body.max_tokens) || body.max_tokens < 1) throw bad('max_tokens', 'expected a whole number >= 1');
+  if (!Array.isArray(body.messages) || body.messages.length === 0) throw bad('messages', 'expected a non-empty array');
+  const messages: ChatMessage[] = [];
+  const system = anthropicSystem(body.system);
+  if (system !== undefined) messages.push({ role: 'system', content: system });
+  body.messages.forEach((m: unknown, i) => messages.push(...anthropicMessage(m, `messages[${i}]`)));
+  const options: Record<string, unknown> = {};
+  if (body.tools !== undefined && body.tools !== null) options.tools = anthropicTools(body.tools);
+  const choice = anthropicToolChoice(body.tool_choice);
+  if (choice !== undefined) options.toolChoice = choice;
+  sampling(options, { temperature: body.temperature, topP: body.top_p, maxTokens: body.max_tokens, seed: undefined }, { topP: 'top_p', maxTokens: 'max_tokens' });
+  if (body.stop_sequences !== undefined && body.stop_sequences !== null) options.stop = stopList(body.stop_sequences, 'stop_sequences');
+  return { messages, options: options as GenerationOptions };
+}
+
+function anthropicSystem(s: unknown): string | undefined {
+  if (s === undefined || s === null) return undefined;
+  if (typeof s === 'string') return s;
+  if (Array.isArray(s)) return s.map((b, i) => (isObj(b) && b.type === 'text' && typeof b.text === 'string' ? b.text : blockError(`system[${i}]`))).join('\n');
+  throw bad('system', 'expected a string or text blocks');
+}
+
+function blockError(at: string): never {
+  throw bad(at, 'expected a text block');
+}
+
+/** One message; a user turn's `tool_result` blocks become tool messages (before its text, as they answer the last turn). */
+function anthropicMessage(m: unknown, at: string): ChatMessage[] {
+  if (!isObj(m) || (m.role !== 'user' && m.role !== 'assistant')) throw bad(`${at}.role`, "expected 'user' or 'assistant'");
+  if (typeof m.content === 'string') return [{ role: m.role, content: m.content }];
+  if (!Array.isArray(m.content)) throw bad(`${at}.content`, 'expected a string or content blocks');
+  const parts: ContentPart[] = [];
+  const results: ChatMessage[] = [];
+  const calls: ToolCall[] = [];
+  m.content.forEach((b: unknown, i) => {
+    const where = `${at}.content[${i}]`;
+    if (!isObj(b)) throw bad(where, 'expected a content block');
+    if (b.type === 'text' && typeof b.text === 'string') parts.push({ type: 'text', text: b.text });
+    else if (b.type === 'image') parts.push(anthropicImage(b.source, `${where}.source`));
+    else if (b.type === 'tool_use' && m.role === 'assistant' && typeof b.id === 'string' && typeof b.name === 'string') calls.push({ id: b.id, name: b.name, arguments: JSON.stringify(b.input ?? {}) });
+    else if (b.type === 'tool_result' && typeof b.tool_use_id === 'string') results.push({ role: 'tool', toolCallId: b.tool_use_id, content: toolResultText(b.content, where) });
+    else if (b.type === 'thinking' || b.type === 'redacted_thinking') return; // an earlier answer's thinking is not sent back
+    else throw bad(`${where}.type`, 'expected text, image, tool_use (assistant) or tool_result (user)');
+  });
+  const text = parts.every((p) => p.type === 'text') ? parts.map((p) => (p as { text: string }).text).join('') : undefined;
+  const own: ChatMessage[] = parts.length > 0 || calls.length > 0 ? [{ role: m.role, content: text ?? parts, ...(calls.length > 0 ? { toolCalls: calls } : {}) }] : [];
+  return [...results, ...own];
+}
+
+function anthropicImage(s: unknown, at: string): ContentPart {
+  if (!isObj(s)) throw bad(at, 'expected an image source');
+  if (s.type === 'base64' && typeof s.media_type === 'string' && typeof s.data === 'string') return { type: 'image', url: `data:${s.media_type};base64,${s.data}` };
+  if (s.type === 'url' && typeof s.url === 'string') return { type: 'image', url: s.url };
+  throw bad(at, 'expected { type: "base64", media_type, data } or { type: "url", url }');
+}
+
+function toolResultText(c: unknown, at: string): string {
+  if (c === undefined || c === null) return '';
+  if (typeof c === 'string') return c;
+  if (Array.isArray(c)) return c.map((b, i) => (isObj(b) && b.type === 'text' && typeof b.text === 'string' ? b.text : blockError(`${at}.content[${i}]`))).join('\n');
+  throw bad(`${at}.content`, 'expected a string or text blocks');
+}
+
+function anthropicTools(tools: unknown): ToolDefinition[] {
+  if (!Array.isArray(tools)) throw bad('tools', 'expected an array');
+  return tools.map((t: unknown, i) => {
+    if (!isObj(t) || typeof t.name !== 'string') throw bad(`tools[${i}].name`, 'expected a name (server tools are not supported)');
+    return toolDefinition({ name: t.name, description: t.description, parameters: t.input_schema }, `tools[${i}]`);
+  });
+}
+
+function anthropicToolChoice(c: unknown): ToolChoice | undefined {
+  if (c === undefined || c === null) return undefined;
+  if (!isObj(c)) throw bad('tool_choice', 'expected an object');
+  if (c.type === 'auto' || c.type === 'none') return c.type;
+  if (c.type === 'any') return 'required';
+  if (c.type === 'tool' && typeof c.name === 'string') return { name: c.name };
+  throw bad('tool_choice', "expected { type: 'auto' | 'any' | 'none' } or { type: 'tool', name }");
+}
