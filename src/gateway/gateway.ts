@@ -7,6 +7,7 @@ import { readyWorkers } from '../pool/readiness.js';
 import { GatewayError, sendError, toGatewayError, type Api, type Call } from './call.js';
 import { Lifetime } from './lifetime.js';
 import { anthropicMessages } from './anthropic.js';
+import { openaiResponses } from './responses.js';
 import { ollamaChat, ollamaTags, ollamaVersion } from './ollama.js';
 import { openaiChat, openaiModels } from './openai.js';
 
@@ -111,6 +112,7 @@ type Route = (call: Call) => Promise<void>;
 const ROUTES: Record<string, Route> = {
   'POST /v1/chat/completions': openaiChat,
   'POST /v1/messages': anthropicMessages,
+  'POST /v1/responses': openaiResponses,
   'GET /v1/models': openaiModels,
   'POST /api/chat': ollamaChat,
   'GET /api/tags': ollamaTags,
