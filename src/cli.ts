@@ -62,9 +62,8 @@ function whole(text: string | undefined, fallback: number, flag: string, max = N
 }
 
 /** Keys from `CORTEX_GATEWAY_KEYS`, refused by name when one is too short (never shown). */
-function gatewayKeys(): string[] | undefined {
-  const keys = process.env.CORTEX_GATEWAY_KEYS?.split(',').map((k) => k.trim()).filter((k) => k !== '');
-  if (keys === undefined || keys.length === 0) return undefined;
+function envKeys(): string[] {
+  const keys = process.env.CORTEX_GATEWAY_KEYS?.split(',').map((k) => k.trim()).filter((k) => k !== '') ?? [];
   if (keys.some((k) => k.length < 8)) fail('CORTEX_GATEWAY_KEYS: every key must be at least 8 characters (the keys are not shown)');
   return keys;
 }
@@ -77,18 +76,21 @@ async function main(argv: string[]): Promise<void> {
   if (flags.config === undefined) fail('--config is needed');
   const port = whole(flags.port, 8080, '--port', 65535);
   const drainMs = whole(flags['drain-ms'], 5_000, '--drain-ms');
-  const keys = gatewayKeys();
+  const plain = envKeys();
   const { loadConfig, logEvents, startWorkers } = await import('./index.js');
   const { serveGateway } = await import('./gateway.js');
+  const { keysFromConfig } = await import('./gateway/keys.js');
   let config;
+  let keys: Array<string | import('./gateway.js').GatewayKey> = plain;
   try {
     config = await loadConfig(flags.config);
+    keys = [...plain, ...keysFromConfig(config.gateway?.keys ?? [], process.env)];
   } catch (e) {
     fail((e as Error).message);
   }
   const cortex = await startWorkers({ config });
   if (!flags.quiet) logEvents(cortex.system, { write: (l) => process.stderr.write(`[cortex] ${l}\n`) });
-  const gateway = await serveGateway(cortex, { port, host: flags.host ?? '127.0.0.1', drainMs, ...(keys ? { keys } : {}) });
+  const gateway = await serveGateway(cortex, { port, host: flags.host ?? '127.0.0.1', drainMs, ...(keys.length > 0 ? { keys } : {}) });
   process.stdout.write(`cortex gateway: ${gateway.url} (OpenAI base URL ${gateway.url}/v1, Ollama host ${gateway.url})\n`);
   const stop = (signal: string): void => {
     if (!flags.quiet) process.stderr.write(`[cortex] ${signal}: draining for up to ${drainMs} ms\n`);

@@ -84,11 +84,26 @@ const schemas = lazy((z) => {
       })
       .strict(),
   ]);
+  const limit = z.number().int().positive().optional();
+  const key = z
+    .object({
+      id: z.string().trim().min(1),
+      keyEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name').optional(),
+      sha256: z.string().regex(/^[0-9a-fA-F]{64}$/, 'expected the SHA-256 of the key as 64 hex digits').optional(),
+      routes: z.array(z.string().trim().min(1)).optional(),
+      maxConcurrent: limit,
+      rpm: limit,
+      tpm: limit,
+    })
+    .strict()
+    .refine((k) => (k.keyEnv === undefined) !== (k.sha256 === undefined), 'expected keyEnv (the variable that holds the key) or sha256, one of them');
+  const gateway = z.object({ keys: z.array(key).min(1).optional() }).strict();
   const config = z
     .object({
       workers: z.array(worker).min(1, 'expected at least one worker'),
       pool: pool.optional(),
       store: store.optional(),
+      gateway: gateway.optional(),
       routes: z
         .array(
           z
@@ -131,6 +146,23 @@ export interface LoadedConfig {
   readonly routes?: readonly RouteRule[];
   /** The validated worker entries, by name (to tell what changed on reload). */
   readonly entries: ReadonlyMap<string, string>;
+  /** The gateway's keys (`cortex-otp serve`), when the file has some. */
+  readonly gateway?: { readonly keys?: readonly GatewayKeyConfig[] };
+}
+
+/**
+ * A gateway key in a config file: its `id`, and the key from the environment (`keyEnv`, the
+ * variable's name) or as its SHA-256 (`sha256`, 64 hex digits): never the key itself. With the
+ * routes it may use and its limits (see the gateway's `GatewayKey`).
+ */
+export interface GatewayKeyConfig {
+  readonly id: string;
+  readonly keyEnv?: string;
+  readonly sha256?: string;
+  readonly routes?: readonly string[];
+  readonly maxConcurrent?: number;
+  readonly rpm?: number;
+  readonly tpm?: number;
 }
 
 /** The seed's default when there is no config file: one `ollama-local` worker. */
@@ -155,6 +187,7 @@ export function parseConfig(value: unknown, source = 'config'): LoadedConfig {
     pool: (c.pool ?? {}) as PoolOptions,
     store: (c.store ?? 'memory') as StoreSpec,
     ...(c.routes !== undefined ? { routes: c.routes as RouteRule[] } : {}),
+    ...(c.gateway !== undefined ? { gateway: c.gateway as LoadedConfig['gateway'] & object } : {}),
     entries: new Map(c.workers.map((w) => [workerName(w), JSON.stringify(w)])),
   };
 }

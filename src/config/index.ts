@@ -1,1 +1,1 @@
-export { loadConfig, parseConfig, DEFAULT_CONFIG, type WorkerConfig, type CortexConfig, type LoadedConfig } from './config.js';
+export { loadConfig, parseConfig, DEFAULT_CONFIG, type WorkerConfig, type CortexConfig, type LoadedConfig, type GatewayKeyConfig } from './config.js';

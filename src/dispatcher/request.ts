@@ -699,8 +699,8 @@ function plainText(messages: readonly ChatMessage[]): boolean {
   return true;
 }
 
-/** Characters of a conversation, for the token estimate: its text, tool calls' arguments, and images as {@link IMAGE_TOKENS}. */
-function conversationChars(messages: readonly ChatMessage[]): number {
+/** Characters of a conversation, for the token estimate: its text, tool calls' arguments, and images as {@link IMAGE_TOKENS}. @internal */
+export function conversationChars(messages: readonly ChatMessage[]): number {
   let chars = 0;
   for (const m of messages) {
     if (typeof m.content === 'string') chars += m.content.length;

@@ -5,6 +5,9 @@ import type { DispatchOptions, StreamChunk } from '../dispatcher/request.js';
 import type { PoolRequest } from './requests.js';
 import { describe } from '../errors/runtime.js';
 import { CLOSING, toGatewayError, type Call, type GatewayError } from './call.js';
+import { checkScope } from './keys.js';
+import { estimateTokens } from '../pool/admission.js';
+import { conversationChars } from '../dispatcher/request.js';
 
 /** How a protocol writes an answer: its headers, each chunk, the end, and a break after text was sent. @internal */
 export interface Writer {
@@ -26,8 +29,10 @@ export interface Writer {
  * @internal
  */
 export async function stream(call: Call, request: PoolRequest, writer: Writer, route?: string): Promise<void> {
+  const release = await admitted(call, request, route);
   const it = call.dispatcher.dispatchStream(request.messages, dispatchOptions(call, request, route));
   let started = false;
+  let used: number | undefined;
   try {
     for await (const c of it) {
       const model = await modelOf(call.dispatcher, c.worker);
@@ -35,28 +40,52 @@ export async function stream(call: Call, request: PoolRequest, writer: Writer, r
         started = true;
         writer.start();
       }
-      if (c.done) writer.end(c, model);
-      else writer.chunk(c, model);
+      if (c.done) {
+        used = tokensOf(c);
+        writer.end(c, model);
+      } else writer.chunk(c, model);
       if (call.res.writableNeedDrain) await drained(call.res);
     }
   } catch (e) {
     if (!started) throw e;
     if (call.signal.reason === CLOSING) writer.broke(`the gateway is shutting down: the answer was cut after its drain time`);
     else if (!call.signal.aborted) writer.broke(messageOf(toGatewayError(e), e));
+  } finally {
+    release(used);
   }
+}
+
+/**
+ * The client's key may ask for this route (a 403 names what it may use), and its limits let the
+ * request in (a 429 with `retry-after` when they do not); returns what gives its slot back.
+ */
+async function admitted(call: Call, request: PoolRequest, route: string | undefined): Promise<(usedTokens: number | undefined) => void> {
+  if (call.key === undefined) return () => undefined;
+  checkScope(call.key, route);
+  return call.limits.admit(call.key, estimateTokens(conversationChars(request.messages)));
+}
+
+function tokensOf(c: StreamChunk): number | undefined {
+  const u = c.usage;
+  return u?.promptTokens !== undefined || u?.completionTokens !== undefined ? (u.promptTokens ?? 0) + (u.completionTokens ?? 0) : undefined;
 }
 
 /** The whole answer at once (a non-streaming request). @internal */
 export async function collect(call: Call, request: PoolRequest, route?: string): Promise<Collected> {
+  const release = await admitted(call, request, route);
   let text = '';
   let reasoning = '';
   let last: StreamChunk | undefined;
   const deltas: ToolCallDelta[] = [];
-  for await (const c of call.dispatcher.dispatchStream(request.messages, dispatchOptions(call, request, route))) {
-    text += c.text;
-    if (c.reasoning !== undefined) reasoning += c.reasoning;
-    if (c.toolCalls !== undefined) deltas.push(...c.toolCalls);
-    last = c;
+  try {
+    for await (const c of call.dispatcher.dispatchStream(request.messages, dispatchOptions(call, request, route))) {
+      text += c.text;
+      if (c.reasoning !== undefined) reasoning += c.reasoning;
+      if (c.toolCalls !== undefined) deltas.push(...c.toolCalls);
+      last = c;
+    }
+  } finally {
+    release(last === undefined ? undefined : tokensOf(last));
   }
   return { text, reasoning, toolCalls: collectToolCalls(deltas), last: last!, model: await modelOf(call.dispatcher, last!.worker) };
 }
@@ -71,7 +100,7 @@ export interface Collected {
 }
 
 function dispatchOptions(call: Call, request: PoolRequest, route: string | undefined): DispatchOptions {
-  return { signal: call.signal, ...request.options, ...(route !== undefined ? { route } : {}), ...(call.scope !== undefined ? { cacheScope: call.scope } : {}) };
+  return { signal: call.signal, ...request.options, ...(route !== undefined ? { route } : {}), ...(call.key !== undefined ? { cacheScope: call.key.scope } : {}) };
 }
 
 function messageOf(g: GatewayError, e: unknown): string {

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from '../dispatcher/dispatcher.js';
+import type { KeyEntry, KeyLimits } from './keys.js';
 import {
   isDeadlineExceededError,
   isInvalidRequestError,
@@ -38,8 +39,10 @@ export interface Call {
   readonly body: unknown;
   /** Aborted when the client goes away (the upstream request is cancelled with it), or with {@link CLOSING}. */
   readonly signal: AbortSignal;
-  /** The client's key, as a response-cache scope (a hash prefix, never the key); undefined without keys. */
-  readonly scope: string | undefined;
+  /** The client's key (its id, routes, limits, cache scope); undefined without keys. */
+  readonly key: KeyEntry | undefined;
+  /** Where keys' limits are held. */
+  readonly limits: KeyLimits;
 }
 
 /** The abort reason of a call cut because the gateway is closing and its drain time ran out. @internal */

@@ -1,29 +1,32 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Dispatcher } from '../dispatcher/dispatcher.js';
+import type { SharedStore } from '../store/store.js';
 import { InvalidArgumentError } from '../errors/runtime.js';
 import { checkObject } from '../runtime/checks.js';
 import { readyWorkers } from '../pool/readiness.js';
 import { GatewayError, sendError, toGatewayError, type Api, type Call } from './call.js';
+import { KeyLimits, keyEntries, keyOf, type GatewayKey } from './keys.js';
 import { Lifetime } from './lifetime.js';
 import { anthropicMessages } from './anthropic.js';
 import { openaiResponses } from './responses.js';
 import { ollamaChat, ollamaTags, ollamaVersion } from './ollama.js';
 import { openaiChat, openaiModels } from './openai.js';
 
-/** What the gateway serves: a `startWorkers` handle (its dispatcher). */
+/** What the gateway serves: a `startWorkers` handle (its dispatcher, and its shared store, where keys' limits are then held). */
 export interface GatewaySource {
   readonly dispatcher: Dispatcher;
+  readonly store?: SharedStore | undefined;
 }
 
 /** Options of {@link createGateway} and {@link serveGateway}. */
 export interface GatewayOptions {
   /**
-   * API keys a client must send (`Authorization: Bearer <key>`, the scheme in any case), compared
-   * in constant time; absent: no key asked. Each at least 8 characters. Take them from the
-   * environment; they are never logged or echoed.
+   * API keys a client must send (`Authorization: Bearer <key>`, the scheme in any case, or
+   * `x-api-key`), compared in constant time; absent: no key asked. Plain keys (at least 8
+   * characters), or {@link GatewayKey}s with an id, the routes they may use and their own limits.
+   * Take them from the environment; they are never logged or echoed (a key is named by its id).
    */
-  keys?: readonly string[];
+  keys?: readonly (string | GatewayKey)[];
   /** Largest request body accepted, bytes. Default 20 MiB (room for images in base64; 413 beyond). */
   maxBodyBytes?: number;
 }
@@ -86,11 +89,9 @@ export function createGateway(source: GatewaySource, options: GatewayOptions = {
   if (typeof source.dispatcher?.dispatchStream !== 'function') throw new InvalidArgumentError('source.dispatcher', 'a Dispatcher (from startWorkers)', source.dispatcher);
   checkObject(options, 'options');
   const { keys, maxBodyBytes = DEFAULT_MAX_BODY } = options;
-  if (keys !== undefined && (!Array.isArray(keys) || keys.length === 0 || keys.some((k) => typeof k !== 'string' || k.length < 8))) {
-    throw new InvalidArgumentError('options.keys', 'a non-empty list of keys of at least 8 characters', '(not shown)');
-  }
+  const entries = keys === undefined ? undefined : keyEntries(keys);
   if (!(Number.isInteger(maxBodyBytes) && maxBodyBytes > 0)) throw new InvalidArgumentError('options.maxBodyBytes', 'a whole number of bytes > 0', maxBodyBytes);
-  const authorized: (req: IncomingMessage) => string | undefined | false = keys === undefined ? () => undefined : keyCheck(keys);
+  const limits = new KeyLimits(source.store);
   const lifetime = new Lifetime();
   const handler = ((req, res, next) => {
     const path = new URL(req.url ?? '/', 'http://gateway').pathname.replace(/\/+$/, '');
@@ -99,10 +100,10 @@ export function createGateway(source: GatewaySource, options: GatewayOptions = {
     const route = ROUTES[`${req.method} ${path}`];
     const api: Api = path.startsWith('/api/') ? 'ollama' : path === '/v1/messages' ? 'anthropic' : 'openai';
     if (route === undefined) return next ? next() : sendError(res, api, new GatewayError(404, `no route ${req.method} ${path}`));
-    const scope = authorized(req);
-    if (scope === false) return sendError(res, api, new GatewayError(401, 'invalid or missing API key', null, 'authentication_error'));
+    const key = entries === undefined ? undefined : keyOf(entries, req);
+    if (entries !== undefined && key === undefined) return sendError(res, api, new GatewayError(401, 'invalid or missing API key', null, 'authentication_error'));
     if (lifetime.draining) return sendError(res, api, new GatewayError(503, 'the gateway is shutting down', null, 'service_unavailable_error', 1), { connection: 'close' });
-    void serve(route, { req, res, dispatcher: source.dispatcher, scope }, api, maxBodyBytes, lifetime);
+    void serve(route, { req, res, dispatcher: source.dispatcher, key, limits }, api, maxBodyBytes, lifetime);
   }) as GatewayHandler;
   handler.close = (drainMs = DEFAULT_DRAIN_MS) => lifetime.close(drainMs);
   return handler;
@@ -119,7 +120,7 @@ const ROUTES: Record<string, Route> = {
   'GET /api/version': ollamaVersion,
 };
 
-async function serve(route: Route, call: Pick<Call, 'req' | 'res' | 'dispatcher' | 'scope'>, api: Api, max: number, lifetime: Lifetime): Promise<void> {
+async function serve(route: Route, call: Pick<Call, 'req' | 'res' | 'dispatcher' | 'key' | 'limits'>, api: Api, max: number, lifetime: Lifetime): Promise<void> {
   const { req, res } = call;
   const ctl = new AbortController();
   const leave = lifetime.enter(ctl);
@@ -172,27 +173,6 @@ async function readJson(req: IncomingMessage, max: number): Promise<unknown> {
 }
 
 /** Compares a bearer key with each allowed one in constant time (hashes of equal length). */
-/**
- * Compares a bearer key with each allowed one in constant time (hashes of equal length).
- * Answers the matching key's scope for the response cache (a prefix of its SHA-256: never the
- * key, and each client's answers apart), or false.
- */
-function keyCheck(keys: readonly string[]): (req: IncomingMessage) => string | false {
-  const digests = keys.map((k) => createHash('sha256').update(k).digest());
-  const scopes = digests.map((d) => `key:${d.toString('base64url').slice(0, 16)}`);
-  return (req) => {
-    // The scheme is case-insensitive (RFC 9110 11.1): `bearer KEY` is as good as `Bearer KEY`.
-    // Anthropic's clients send the key as `x-api-key`.
-    const m = /^bearer +(\S+) *$/i.exec(req.headers.authorization ?? '');
-    const key = m?.[1] ?? (typeof req.headers['x-api-key'] === 'string' ? req.headers['x-api-key'] : undefined);
-    if (key === undefined || key === '') return false;
-    const given = createHash('sha256').update(key).digest();
-    let found = -1;
-    for (let i = 0; i < digests.length; i++) if (timingSafeEqual(given, digests[i]!)) found = i;
-    return found < 0 ? false : scopes[found]!;
-  };
-}
-
 /**
  * Serves the gateway on its own HTTP server (127.0.0.1 and a free port unless told), with safe
  * bounds on slow clients (headers, whole request, idle keep-alive, connections).

@@ -1,0 +1,146 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { resolveLimits, type ResolvedLimits, type WorkerLimits } from '../pool/admission.js';
+import { InvalidArgumentError } from '../errors/runtime.js';
+import { MemoryStore } from '../store/memory.js';
+import type { SharedLease, SharedStore } from '../store/store.js';
+import type { GatewayKeyConfig } from '../config/config.js';
+import { GatewayError } from './call.js';
+
+/**
+ * A client key of the gateway, with what it may use. Give the key itself (from the
+ * environment), or its SHA-256 (hex) so that the key never sits in a config file; only `id` is
+ * ever shown (logs, errors, metrics).
+ */
+export interface GatewayKey extends WorkerLimits {
+  /** Names the key wherever it must be named (never the key itself). */
+  readonly id: string;
+  /** The key (at least 8 characters). */
+  readonly key?: string;
+  /** Or the key's SHA-256, as 64 hex digits. */
+  readonly sha256?: string;
+  /** The routes (tags, worker names, models) it may ask for; absent: any, the pool's choice included. */
+  readonly routes?: readonly string[];
+}
+
+/** A key as the gateway checks it. @internal */
+export interface KeyEntry {
+  readonly id: string;
+  readonly digest: Buffer;
+  /** The response cache's scope for its requests (a hash prefix, never the key). */
+  readonly scope: string;
+  readonly routes: ReadonlySet<string> | undefined;
+  readonly limits: ResolvedLimits;
+  readonly limited: boolean;
+}
+
+/**
+ * Checks the keys given to the gateway (plain strings or {@link GatewayKey}s) and makes their
+ * entries. @throws InvalidArgumentError naming the key by its id or position (never its value). @internal
+ */
+export function keyEntries(keys: readonly (string | GatewayKey)[]): KeyEntry[] {
+  if (!Array.isArray(keys) || keys.length === 0) throw new InvalidArgumentError('options.keys', 'a non-empty list of keys', '(not shown)');
+  const ids = new Set<string>();
+  return keys.map((k, i) => {
+    const spec: GatewayKey = typeof k === 'string' ? { id: `key-${i + 1}`, key: k } : k;
+    const at = typeof k === 'string' ? `options.keys[${i}]` : `options.keys[${i}] (${String(spec.id)})`;
+    if (typeof spec !== 'object' || spec === null || typeof spec.id !== 'string' || spec.id === '') throw new InvalidArgumentError(`options.keys[${i}].id`, 'a non-empty string', '(not shown)');
+    if (ids.has(spec.id)) throw new InvalidArgumentError(`${at}.id`, 'an id no other key has', spec.id);
+    ids.add(spec.id);
+    const digest = digestOf(spec, at);
+    const limits = resolveLimits({ ...(spec.maxConcurrent !== undefined ? { maxConcurrent: spec.maxConcurrent } : {}), ...(spec.rpm !== undefined ? { rpm: spec.rpm } : {}), ...(spec.tpm !== undefined ? { tpm: spec.tpm } : {}) }, at);
+    if (spec.routes !== undefined && (!Array.isArray(spec.routes) || spec.routes.some((r) => typeof r !== 'string' || r === ''))) throw new InvalidArgumentError(`${at}.routes`, 'a list of route names', spec.routes);
+    return {
+      id: spec.id,
+      digest,
+      scope: `key:${digest.toString('base64url').slice(0, 16)}`,
+      routes: spec.routes === undefined ? undefined : new Set(spec.routes),
+      limits,
+      limited: limits.maxConcurrent !== Infinity || limits.rpm !== Infinity || limits.tpm !== Infinity,
+    };
+  });
+}
+
+function digestOf(spec: GatewayKey, at: string): Buffer {
+  if (spec.key !== undefined && spec.sha256 !== undefined) throw new InvalidArgumentError(at, 'either key or sha256, not both', '(not shown)');
+  if (spec.key !== undefined) {
+    if (typeof spec.key !== 'string' || spec.key.length < 8) throw new InvalidArgumentError(`${at}.key`, 'a key of at least 8 characters', '(not shown)');
+    return createHash('sha256').update(spec.key).digest();
+  }
+  if (typeof spec.sha256 === 'string' && /^[0-9a-f]{64}$/i.test(spec.sha256)) return Buffer.from(spec.sha256, 'hex');
+  throw new InvalidArgumentError(`${at}.sha256`, 'the SHA-256 of the key as 64 hex digits (or give key)', '(not shown)');
+}
+
+/**
+ * The key a request carries (`Authorization: Bearer KEY`, the scheme in any case; or Anthropic's
+ * `x-api-key`), compared with every entry in constant time; undefined when none matches. @internal
+ */
+export function keyOf(entries: readonly KeyEntry[], req: IncomingMessage): KeyEntry | undefined {
+  const m = /^bearer +(\S+) *$/i.exec(req.headers.authorization ?? '');
+  const key = m?.[1] ?? (typeof req.headers['x-api-key'] === 'string' ? req.headers['x-api-key'] : undefined);
+  if (key === undefined || key === '') return undefined;
+  const given = createHash('sha256').update(key).digest();
+  let found: KeyEntry | undefined;
+  for (const e of entries) if (timingSafeEqual(given, e.digest)) found = e;
+  return found;
+}
+
+/** A key may ask for `route` (undefined: the pool's choice); a 403 names what it may use. @internal */
+export function checkScope(key: KeyEntry | undefined, route: string | undefined): void {
+  if (key?.routes === undefined) return;
+  if (route !== undefined && key.routes.has(route)) return;
+  const allowed = [...key.routes].join(', ');
+  throw new GatewayError(403, `key ${key.id} may use only: ${allowed}${route === undefined ? ' (name one as the model)' : `, not "${route}"`}`, 'model', 'permission_error', undefined, 'route_not_allowed');
+}
+
+/**
+ * Each key's limits (`maxConcurrent`, `rpm`, `tpm`), held in the pool's shared store when it has
+ * one (so every gateway instance counts the same), else in this process. @internal
+ */
+export class KeyLimits {
+  readonly #store: SharedStore;
+
+  constructor(shared: SharedStore | undefined) {
+    this.#store = shared ?? new MemoryStore();
+  }
+
+  /** Takes a slot of `key`'s limits for one request, or refuses with 429 and `retry-after`. */
+  async admit(key: KeyEntry, tokens: number): Promise<(usedTokens: number | undefined) => void> {
+    if (!key.limited) return () => undefined;
+    const name = `key:${key.id}`;
+    const r = await this.#store.admit({ candidates: [{ name, limits: key.limits }], tokens }).catch(() => null);
+    if (r === null) return () => undefined; // the store is away: the key's limits are not held, the request is not refused for it
+    if (r.kind !== 'admitted') {
+      const s = r.kind === 'full' && r.retryMs !== undefined ? Math.max(1, Math.ceil(r.retryMs / 1000)) : 1;
+      throw new GatewayError(429, `key ${key.id} is at its limits (${describeLimits(key.limits)}); retry later`, null, 'rate_limit_error', s, 'key_rate_limited');
+    }
+    return this.#release(r.lease);
+  }
+
+  #release(lease: SharedLease): (usedTokens: number | undefined) => void {
+    let done = false;
+    return (usedTokens) => {
+      if (done) return;
+      done = true;
+      void this.#store.release(lease, { kind: 'success', ...(usedTokens !== undefined ? { tokens: usedTokens } : {}) }, { failureThreshold: Number.MAX_SAFE_INTEGER, resetMs: 1 }).catch(() => undefined);
+    };
+  }
+}
+
+function describeLimits(l: ResolvedLimits): string {
+  return (['maxConcurrent', 'rpm', 'tpm'] as const).filter((k) => l[k] !== Infinity).map((k) => `${k} ${l[k]}`).join(', ');
+}
+
+/**
+ * A config file's keys as the gateway takes them: each `keyEnv` read from `env` (a variable
+ * that is unset or too short is refused by its name, never its value). @internal
+ */
+export function keysFromConfig(keys: readonly GatewayKeyConfig[], env: Readonly<Record<string, string | undefined>>): GatewayKey[] {
+  return keys.map((k) => {
+    const { keyEnv, ...rest } = k;
+    if (keyEnv === undefined) return rest;
+    const key = env[keyEnv];
+    if (key === undefined || key.length < 8) throw new InvalidArgumentError(`gateway.keys (${k.id}).keyEnv`, `the variable ${keyEnv} set to a key of at least 8 characters`, key === undefined ? 'unset' : '(too short, not shown)');
+    return { ...rest, key };
+  });
+}

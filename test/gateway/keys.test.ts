@@ -1,0 +1,134 @@
+/**
+ * The gateway's keys for a team: each key named by an id (never shown itself), given as the key
+ * or its SHA-256, with the routes it may use (403 naming them otherwise) and its own limits (429
+ * with `retry-after`), held in the pool's shared store when there is one, so that every gateway
+ * instance counts the same.
+ */
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import OpenAI from 'openai';
+import { describe, expect, it } from 'vitest';
+import { MemoryStore, isInvalidArgumentError } from '../../src/index.js';
+import { createGateway, serveGateway } from '../../src/gateway.js';
+import { MockWorker } from '../../src/testing.js';
+import { useServers } from '../support/servers.js';
+
+const { start } = useServers();
+const sha256 = (k: string): string => createHash('sha256').update(k).digest('hex');
+const ask = (url: string, key: string, model = 'any', api: 'openai' | 'ollama' = 'openai'): Promise<Response> =>
+  fetch(api === 'openai' ? `${url}/v1/chat/completions` : `${url}/api/chat`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}` },
+    body: JSON.stringify({ model, stream: false, messages: [{ role: 'user', content: 'hi' }] }),
+  });
+
+describe('keys with scopes and limits', () => {
+  it('a key may use only its routes: 403 in each API\'s shape naming them; a key given by its SHA-256 works', async () => {
+    const { cortex } = await start([new MockWorker({ name: 'coder', tags: ['code'] }), new MockWorker({ name: 'writer', tags: ['prose'] })]);
+    const g = await serveGateway(cortex, { keys: [{ id: 'team-code', sha256: sha256('code-team-secret'), routes: ['code'] }, { id: 'admin', key: 'admin-secret-key' }] });
+    try {
+      expect((await ask(g.url, 'code-team-secret', 'code')).status).toBe(200);
+      const denied = await ask(g.url, 'code-team-secret', 'prose');
+      expect(denied.status).toBe(403);
+      expect(await denied.json()).toEqual({ error: { message: 'key team-code may use only: code, not "prose"', type: 'permission_error', param: 'model', code: 'route_not_allowed' } });
+      const anyModel = await ask(g.url, 'code-team-secret', 'gpt-4o', 'ollama');
+      expect([anyModel.status, await anyModel.json()]).toEqual([403, { error: 'key team-code may use only: code (name one as the model)' }]);
+      expect((await ask(g.url, 'admin-secret-key', 'prose')).status).toBe(200); // no routes: any
+      const client = new OpenAI({ baseURL: `${g.url}/v1`, apiKey: 'code-team-secret', maxRetries: 0 });
+      await expect(client.chat.completions.create({ model: 'prose', messages: [{ role: 'user', content: 'x' }] })).rejects.toBeInstanceOf(OpenAI.PermissionDeniedError);
+    } finally {
+      await g.close(0);
+    }
+  });
+
+  it("a key's own limits: 429 with retry-after when it is at them; another key is not held back", async () => {
+    const slow = new MockWorker({ name: 'w', chunks: ['a', 'b'], delayMs: 50 });
+    const { cortex } = await start([slow]);
+    const g = await serveGateway(cortex, { keys: [{ id: 'small', key: 'small-team-key', maxConcurrent: 1, rpm: 3 }, { id: 'big', key: 'big-team-key' }] });
+    try {
+      const [first, second] = await Promise.all([ask(g.url, 'small-team-key'), ask(g.url, 'small-team-key')]);
+      expect([first.status, second.status].sort()).toEqual([200, 429]);
+      const refused = first.status === 429 ? first : second;
+      expect(refused.headers.get('retry-after')).toBe('1');
+      expect(((await refused.json()) as { error: { message: string; code: string } }).error).toMatchObject({ code: 'key_rate_limited', message: 'key small is at its limits (maxConcurrent 1, rpm 3); retry later' });
+      expect((await ask(g.url, 'big-team-key')).status).toBe(200); // its own key, its own limits
+      expect((await ask(g.url, 'small-team-key')).status).toBe(200); // 2 of 3 a minute
+      expect((await ask(g.url, 'small-team-key')).status).toBe(200); // 3 of 3: the refused one did not count
+      const fourth = await ask(g.url, 'small-team-key');
+      expect(fourth.status).toBe(429);
+      expect(Number(fourth.headers.get('retry-after'))).toBeGreaterThan(50); // until the window frees room
+    } finally {
+      await g.close(0);
+    }
+  });
+
+  it("two gateway instances over one shared store hold a key's limit together", async () => {
+    const store = new MemoryStore();
+    const a = await start([new MockWorker({ name: 'w', chunks: ['x'], delayMs: 80 })], { store });
+    const b = await start([new MockWorker({ name: 'w', chunks: ['x'], delayMs: 80 })], { store: store.peer() });
+    const keys = [{ id: 'shared-key', key: 'one-key-two-gateways', maxConcurrent: 1 }];
+    const ga = await serveGateway(a.cortex, { keys });
+    const gb = await serveGateway(b.cortex, { keys });
+    try {
+      const [x, y] = await Promise.all([ask(ga.url, 'one-key-two-gateways'), ask(gb.url, 'one-key-two-gateways')]);
+      expect([x.status, y.status].sort()).toEqual([200, 429]);
+    } finally {
+      await ga.close(0);
+      await gb.close(0);
+      await store.close();
+    }
+  });
+
+  it('refuses bad keys by id or position, never showing a key', async () => {
+    const { cortex } = await start([new MockWorker({ name: 'w' })]);
+    const refusal = (keys: unknown): unknown => {
+      try {
+        createGateway(cortex, { keys: keys as never });
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    };
+    const short = refusal([{ id: 'x', key: 'short' }]);
+    expect(isInvalidArgumentError(short) && short.field).toBe('options.keys[0] (x).key');
+    expect(String((short as Error).message)).not.toContain('short"');
+    expect((refusal([{ id: 'x', key: 'long-enough-1' }, { id: 'x', key: 'long-enough-2' }]) as { field: string }).field).toBe('options.keys[1] (x).id');
+    expect((refusal([{ id: 'h', sha256: 'abc' }]) as { field: string }).field).toBe('options.keys[0] (h).sha256');
+    expect((refusal(['long-enough-plain', 'tiny']) as { field: string }).field).toBe('options.keys[1].key');
+  });
+
+  it('cortex-otp serve takes keys from the config file: keyEnv read from the environment, or a sha256; an unset variable is refused by its name', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cortex-keys-'));
+    const config = join(dir, 'cortex.json');
+    writeFileSync(config, JSON.stringify({ workers: [{ kind: 'demo', name: 'general' }, { kind: 'demo', name: 'other' }], gateway: { keys: [{ id: 'app', keyEnv: 'APP_GATEWAY_KEY', routes: ['general'] }, { id: 'ops', sha256: sha256('ops-team-secret') }] } }));
+    const cli = (env: Record<string, string>) => spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve', '--config', config, '--port', '0', '--quiet'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const unset = cli({});
+    let stderr = '';
+    unset.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    expect(await new Promise((r) => unset.once('exit', r))).toBe(2);
+    expect(stderr).toContain('APP_GATEWAY_KEY');
+    const child = cli({ APP_GATEWAY_KEY: 'app-key-from-env' });
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        child.stdout.on('data', (d: Buffer) => {
+          out += d.toString();
+          const m = /cortex gateway: (http:\/\/[\d.]+:\d+)/.exec(out);
+          if (m) resolve(m[1]!);
+        });
+        child.once('exit', (code) => reject(new Error(`serve exited with ${code}`)));
+      });
+      expect((await ask(url, 'app-key-from-env', 'general')).status).toBe(200);
+      expect((await ask(url, 'app-key-from-env', 'other')).status).toBe(403);
+      expect((await ask(url, 'ops-team-secret', 'anything')).status).toBe(200);
+      expect((await ask(url, 'wrong-key-here')).status).toBe(401);
+    } finally {
+      child.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 20_000);
+});
+
