@@ -1,12 +1,11 @@
 /**
  * `cortex-otp serve` as a user starts it, and the README's curl examples run against it.
  */
-import { spawn, execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { serveCli } from '../support/serve-cli.js';
 
 const run = promisify(execFile);
 
@@ -18,23 +17,9 @@ function curlBlocks(): string[] {
 
 describe('cortex-otp serve and the README curl examples', () => {
   it('serves a config file behind the gateway; the README curl commands get answers', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cortex-cli-'));
-    const config = join(dir, 'cortex.json');
-    writeFileSync(config, JSON.stringify({ workers: [{ kind: 'demo' }] }));
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve', '--config', config, '--port', '0', '--quiet'], {
-      env: { ...process.env, CORTEX_GATEWAY_KEYS: 'my-gateway-key' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const served = serveCli({ workers: [{ kind: 'demo' }] }, { CORTEX_GATEWAY_KEYS: 'my-gateway-key' });
     try {
-      const url = await new Promise<string>((resolve, reject) => {
-        let out = '';
-        child.stdout!.on('data', (d: Buffer) => {
-          out += d.toString();
-          const m = /cortex gateway: (http:\/\/[\d.]+:\d+)/.exec(out);
-          if (m) resolve(m[1]!);
-        });
-        child.once('exit', (code) => reject(new Error(`serve exited with ${code}`)));
-      });
+      const url = await served.url;
       const blocks = curlBlocks();
       expect(blocks.length).toBe(2);
       const [openaiOut, ollamaOut] = await Promise.all(blocks.map(async (b) => (await run('bash', ['-c', b.replaceAll('http://127.0.0.1:8080', url)])).stdout));
@@ -45,8 +30,7 @@ describe('cortex-otp serve and the README curl examples', () => {
       const unauthorised = await run('bash', ['-c', blocks[0]!.replaceAll('http://127.0.0.1:8080', url).replace('my-gateway-key', 'wrong-key-value') + ' -o /dev/null -w "%{http_code}"']);
       expect(unauthorised.stdout).toBe('401');
     } finally {
-      child.kill('SIGTERM');
-      rmSync(dir, { recursive: true, force: true });
+      served.dispose();
     }
   }, 30_000);
 

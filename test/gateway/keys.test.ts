@@ -4,17 +4,14 @@
  * with `retry-after`), held in the pool's shared store when there is one, so that every gateway
  * instance counts the same.
  */
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
 import { MemoryStore, isInvalidArgumentError } from '../../src/index.js';
 import { createGateway, serveGateway } from '../../src/gateway.js';
 import { MockWorker } from '../../src/testing.js';
 import { useServers } from '../support/servers.js';
+import { serveCli } from '../support/serve-cli.js';
 
 const { start } = useServers();
 const sha256 = (k: string): string => createHash('sha256').update(k).digest('hex');
@@ -101,33 +98,22 @@ describe('keys with scopes and limits', () => {
   });
 
   it('cortex-otp serve takes keys from the config file: keyEnv read from the environment, or a sha256; an unset variable is refused by its name', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cortex-keys-'));
-    const config = join(dir, 'cortex.json');
-    writeFileSync(config, JSON.stringify({ workers: [{ kind: 'demo', name: 'general' }, { kind: 'demo', name: 'other' }], gateway: { keys: [{ id: 'app', keyEnv: 'APP_GATEWAY_KEY', routes: ['general'] }, { id: 'ops', sha256: sha256('ops-team-secret') }] } }));
-    const cli = (env: Record<string, string>) => spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve', '--config', config, '--port', '0', '--quiet'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    const unset = cli({});
+    const config = { workers: [{ kind: 'demo', name: 'general' }, { kind: 'demo', name: 'other' }], gateway: { keys: [{ id: 'app', keyEnv: 'APP_GATEWAY_KEY', routes: ['general'] }, { id: 'ops', sha256: sha256('ops-team-secret') }] } };
+    const unset = serveCli(config);
     let stderr = '';
-    unset.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    expect(await new Promise((r) => unset.once('exit', r))).toBe(2);
+    unset.child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    expect(await new Promise((r) => unset.child.once('exit', r))).toBe(2);
+    unset.dispose();
     expect(stderr).toContain('APP_GATEWAY_KEY');
-    const child = cli({ APP_GATEWAY_KEY: 'app-key-from-env' });
+    const served = serveCli(config, { APP_GATEWAY_KEY: 'app-key-from-env' });
     try {
-      const url = await new Promise<string>((resolve, reject) => {
-        let out = '';
-        child.stdout.on('data', (d: Buffer) => {
-          out += d.toString();
-          const m = /cortex gateway: (http:\/\/[\d.]+:\d+)/.exec(out);
-          if (m) resolve(m[1]!);
-        });
-        child.once('exit', (code) => reject(new Error(`serve exited with ${code}`)));
-      });
+      const url = await served.url;
       expect((await ask(url, 'app-key-from-env', 'general')).status).toBe(200);
       expect((await ask(url, 'app-key-from-env', 'other')).status).toBe(403);
       expect((await ask(url, 'ops-team-secret', 'anything')).status).toBe(200);
       expect((await ask(url, 'wrong-key-here')).status).toBe(401);
     } finally {
-      child.kill('SIGKILL');
-      rmSync(dir, { recursive: true, force: true });
+      served.dispose();
     }
   }, 20_000);
 });

@@ -5,16 +5,13 @@
  * (never `[DONE]`), and exits 0. Slow clients are bounded: headers, whole requests, and a client
  * that reads nothing holds the backend back instead of the gateway's memory.
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type CompletionChunk, type LlmWorker } from '../../src/index.js';
 import { serveGateway } from '../../src/gateway.js';
 import { MockWorker } from '../../src/testing.js';
 import { useServers } from '../support/servers.js';
+import { serveCli } from '../support/serve-cli.js';
 
 const { ollama, start } = useServers();
 const chat = (url: string, stream = true): Promise<Response> =>
@@ -78,20 +75,10 @@ describe('close: drain, then cut', () => {
 
   it('cortex-otp serve on SIGTERM: the stream in flight finishes, then it exits 0', async () => {
     const backend = await ollama({ script: { chunks: Array.from({ length: 10 }, (_, i) => `${i}`), delayMs: 60 } });
-    const dir = mkdtempSync(join(tmpdir(), 'cortex-sigterm-'));
-    const config = join(dir, 'cortex.json');
-    writeFileSync(config, JSON.stringify({ workers: [{ kind: 'ollama', name: 'local', baseUrl: backend.url }] }));
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve', '--config', config, '--port', '0', '--quiet'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const served = serveCli({ workers: [{ kind: 'ollama', name: 'local', baseUrl: backend.url }] });
+    const child = served.child;
     try {
-      const url = await new Promise<string>((resolve, reject) => {
-        let out = '';
-        child.stdout.on('data', (d: Buffer) => {
-          out += d.toString();
-          const m = /cortex gateway: (http:\/\/[\d.]+:\d+)/.exec(out);
-          if (m) resolve(m[1]!);
-        });
-        child.once('exit', (code) => reject(new Error(`serve exited with ${code}`)));
-      });
+      const url = await served.url;
       const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
       const res = await fetch(`${url}/api/chat`, { method: 'POST', body: JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'hi' }] }) });
       const text = res.text();
@@ -102,8 +89,7 @@ describe('close: drain, then cut', () => {
       expect(lines.at(-1)!.done).toBe(true);
       expect(await exited).toBe(0);
     } finally {
-      child.kill('SIGKILL');
-      rmSync(dir, { recursive: true, force: true });
+      served.dispose();
     }
   }, 20_000);
 });
