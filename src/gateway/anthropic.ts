@@ -3,7 +3,8 @@ import type { FinishReason, ToolCallDelta } from '../behaviour/types.js';
 import type { StreamChunk } from '../dispatcher/request.js';
 import { argumentsObject } from '../behaviour/tool-calls.js';
 import { batched, collect, routeOf, stream } from './answer.js';
-import { GatewayError, type Call } from './call.js';
+import { type Call } from './call.js';
+import { GatewayError } from './errors.js';
 import { fromAnthropic } from './requests.js';
 
 /**

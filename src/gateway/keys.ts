@@ -5,7 +5,7 @@ import { InvalidArgumentError } from '../errors/runtime.js';
 import { MemoryStore } from '../store/memory.js';
 import type { SharedLease, SharedStore } from '../store/store.js';
 import type { GatewayKeyConfig } from '../config/config.js';
-import { GatewayError } from './call.js';
+import { GatewayError } from './errors.js';
 
 /**
  * A client key of the gateway, with what it may use. Give the key itself (from the

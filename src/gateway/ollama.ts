@@ -1,6 +1,7 @@
 import type { StreamChunk } from '../dispatcher/request.js';
 import { batched, collect, routeOf, stream } from './answer.js';
-import { GatewayError, type Call } from './call.js';
+import { type Call } from './call.js';
+import { GatewayError } from './errors.js';
 import { fromOllama } from './requests.js';
 import { argumentsObject, collectToolCalls } from '../behaviour/tool-calls.js';
 import type { ToolCall, ToolCallDelta } from '../behaviour/types.js';

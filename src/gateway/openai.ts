@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { StreamChunk } from '../dispatcher/request.js';
 import { batched, collect, routeOf, stream } from './answer.js';
-import { GatewayError, type Call } from './call.js';
+import { type Call } from './call.js';
+import { GatewayError } from './errors.js';
 import { fromOpenAI } from './requests.js';
 import type { ToolCallDelta } from '../behaviour/types.js';
 

@@ -1,5 +1,5 @@
 import type { ChatMessage, ContentPart, GenerationOptions, ResponseFormat, ToolCall, ToolChoice, ToolDefinition } from '../behaviour/types.js';
-import { GatewayError } from './call.js';
+import { GatewayError } from './errors.js';
 
 /** A client's chat request as the pool takes it: the conversation and the generation options. @internal */
 export interface PoolRequest {

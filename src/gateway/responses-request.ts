@@ -1,5 +1,5 @@
 import type { ChatMessage, ContentPart, GenerationOptions, ResponseFormat, ToolCall, ToolChoice, ToolDefinition } from '../behaviour/types.js';
-import { GatewayError } from './call.js';
+import { GatewayError } from './errors.js';
 import type { PoolRequest } from './requests.js';
 
 type Obj = Record<string, unknown>;

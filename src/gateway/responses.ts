@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { ToolCallDelta } from '../behaviour/types.js';
 import type { StreamChunk } from '../dispatcher/request.js';
 import { batched, collect, routeOf, stream, type Collected } from './answer.js';
-import { GatewayError, type Call } from './call.js';
+import { type Call } from './call.js';
+import { GatewayError } from './errors.js';
 import { fromResponses } from './responses-request.js';
 
 /**

@@ -12,7 +12,7 @@ import type { HealthReport } from './health.js';
 import type { ResolvedPoolOptions } from './options.js';
 import { excluding, Selection, type Excluded } from './selection.js';
 import type { Candidate } from './strategies.js';
-import type { AttemptOutcome, Checkout, CheckoutRequest, Lease, PoolStatus, WorkerStatus } from './pool.js';
+import type { AttemptOutcome, Checkout, CheckoutRequest, Lease, PoolStatus, WorkerStatus } from './types.js';
 import type { Hold, StoreCandidate, Verdict } from '../store/store.js';
 
 /** One worker as the pool keeps it: identity, then each concern in its own field. */

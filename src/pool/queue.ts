@@ -1,5 +1,5 @@
 import type { From } from '../runtime/types.js';
-import type { Checkout, CheckoutRequest } from './pool.js';
+import type { Checkout, CheckoutRequest } from './types.js';
 
 /** A checkout waiting for a slot. */
 interface Waiter {

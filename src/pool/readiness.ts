@@ -1,4 +1,4 @@
-import type { PoolStatus, WorkerStatus } from './pool.js';
+import type { PoolStatus, WorkerStatus } from './types.js';
 
 /** Whether a worker can take a request now: its circuit is not open and its health not `unavailable`. @internal */
 export function canAnswer(w: WorkerStatus): boolean {

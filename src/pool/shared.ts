@@ -9,7 +9,7 @@ import type { ResolvedLimits } from './admission.js';
 import { runHealthChecks, type HealthReport } from './health.js';
 import type { ResolvedPoolOptions } from './options.js';
 import type { PoolState } from './pool-state.js';
-import type { AttemptOutcome, Checkout, CheckoutRequest, Lease } from './pool.js';
+import type { AttemptOutcome, Checkout, CheckoutRequest, Lease } from './types.js';
 import { NO_ROOM } from './queue.js';
 import type { WaitQueue } from './queue.js';
 

@@ -3,7 +3,7 @@ import { ActorExitedError, CallAbortedError, CallTimeoutError, CallingSelfError,
 import { keepAlive } from './clock.js';
 import type { DeadlineList, DeadlineNode } from './deadlines.js';
 import type { ExitReason } from './exit-reason.js';
-import type { ActorSystem } from './system.js';
+import type { ActorHost } from './host.js';
 import {
   directiveOf,
   type ActorContext,
@@ -166,7 +166,7 @@ export class Actor implements ActorRef, ActorContext {
   deferred: Set<PendingCall> | null = null;
 
   constructor(
-    readonly system: ActorSystem,
+    readonly system: ActorHost<Actor>,
     readonly id: number,
     readonly name: string | undefined,
     readonly behaviour: Behaviour<unknown, Protocol, unknown>,
