@@ -1,6 +1,6 @@
 import { WorkerError } from '../errors/pool.js';
 import type { Clock } from '../runtime/clock.js';
-import type { AttemptOutcome, Lease } from '../pool/pool.js';
+import type { AttemptOutcome, Lease } from '../pool/types.js';
 
 /** The abort reason of an attempt that is over (shared: no stack trace to capture per request). */
 export const ATTEMPT_OVER = Object.freeze({ name: 'AttemptOver', message: 'the attempt is over' });

@@ -17,7 +17,8 @@ import {
 import { describe, isActorExitedError, isCallAbortedError, isCallTimeoutError } from '../errors/runtime.js';
 import type { ActorSystem } from '../runtime/system.js';
 import { estimateTokens } from '../pool/admission.js';
-import { checkoutNow, reportOutcome, reportRest, type AttemptOutcome, type Checkout, type CheckoutRequest, type Lease, type PoolRef } from '../pool/pool.js';
+import { checkoutNow, reportOutcome, reportRest, type PoolRef } from '../pool/pool.js';
+import type { AttemptOutcome, Checkout, CheckoutRequest, Lease } from '../pool/types.js';
 import { Attempt } from './attempt.js';
 import { DEFAULT_CONTINUATION_PROMPT, type RequestPolicy, type RequestPolicyOptions } from './policy.js';
 import type { InspectionEvent, StreamFinishedEvent } from '../events.js';

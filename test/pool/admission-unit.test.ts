@@ -13,7 +13,7 @@ import { MemoryAdmissionStore, RATE_WINDOW_MS, estimateTokens, localFirst, round
 import { resolveLimits } from '../../src/pool/admission.js';
 import { Selection, excluding } from '../../src/pool/selection.js';
 import { Attempt } from '../../src/dispatcher/attempt.js';
-import type { Lease } from '../../src/pool/pool.js';
+import type { Lease } from '../../src/pool/types.js';
 
 describe('MemoryAdmissionStore', () => {
   it('takes a slot while under maxConcurrent and gives it back exactly once', () => {

@@ -39,7 +39,8 @@ import {
   type StoreEvent,
 } from '../../src/index.js';
 import { MockWorker } from '../../src/testing.js';
-import { checkoutNow, reportOutcome, reportRest, type Checkout, type CheckoutRequest, type Lease } from '../../src/pool/pool.js';
+import { checkoutNow, reportOutcome, reportRest } from '../../src/pool/pool.js';
+import type { Checkout, CheckoutRequest, Lease } from '../../src/pool/types.js';
 
 interface Setup {
   clock: SimulatedClock;

@@ -26,7 +26,7 @@ import { EventStream } from '../../src/runtime/inspection.js';
 import { PoolState } from '../../src/pool/pool-state.js';
 import { Selection } from '../../src/pool/selection.js';
 import { resolvePoolOptions, type ResolvedPoolOptions } from '../../src/pool/options.js';
-import type { CheckoutRequest, Checkout } from '../../src/pool/pool.js';
+import type { CheckoutRequest, Checkout } from '../../src/pool/types.js';
 import type { SelectionStrategy } from '../../src/pool/strategies.js';
 
 const OPTIONS: ResolvedPoolOptions = resolvePoolOptions({ maxQueue: 10 }).pool;
