@@ -177,6 +177,10 @@ export interface StreamFinishedEvent {
   readonly model?: string;
   /** Why it did not complete, in words (the message of the error the caller got), when it is known. */
   readonly reason?: string;
+  /** Who it was for (`DispatchOptions.tenant`: the gateway's key id), when told. */
+  readonly tenant?: string;
+  /** What it cost, US dollars, when its usage and its worker's price are known (never guessed). */
+  readonly costUsd?: number;
 }
 /** A health check changed a worker's health. */
 export interface HealthChangedEvent {

@@ -1,5 +1,5 @@
 import { lazy } from '../lazy-zod.js';
-import type { ChatMessage, CompletionChunk, FinishReason, Health, LlmWorker, RateLimitHint, StreamOptions, Usage, WorkerCapabilities, WorkerInfo } from '../behaviour/types.js';
+import type { ChatMessage, CompletionChunk, FinishReason, Health, LlmWorker, RateLimitHint, StreamOptions, Usage, WorkerCapabilities, WorkerInfo, Price } from '../behaviour/types.js';
 import { capabilitiesShape, limitsShape, parseWith, pickLimits, tagsShape } from '../behaviour/validate.js';
 import type { WorkerLimits } from '../pool/admission.js';
 import { isWorkerError, WorkerError } from '../errors/pool.js';
@@ -42,6 +42,8 @@ export interface AnthropicWorkerOptions {
   tags?: string[];
   /** Default tools and images true, JSON schema false (the Messages API has no JSON output format). */
   capabilities?: WorkerCapabilities;
+  /** What its tokens cost, US dollars per million (none: the cost is unknown, never guessed). */
+  price?: Price;
 }
 
 const schema = lazy((z) =>
@@ -88,7 +90,7 @@ export class AnthropicWorker implements LlmWorker {
   }
 
   info(): WorkerInfo {
-    return { name: this.#o.name, kind: 'anthropic', models: [this.#o.model], endpoint: publicEndpoint(this.#base), ...(this.#o.tags ? { tags: this.#o.tags } : {}), capabilities: this.#caps };
+    return { name: this.#o.name, kind: 'anthropic', models: [this.#o.model], endpoint: publicEndpoint(this.#base), ...(this.#o.tags ? { tags: this.#o.tags } : {}), capabilities: this.#caps, ...(this.#o.price ? { price: this.#o.price } : {}) };
   }
 
   priority(): number {

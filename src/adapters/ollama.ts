@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { lazy } from '../lazy-zod.js';
-import { type ChatMessage, type CompletionChunk, type FinishReason, type Health, type LlmWorker, type StreamOptions, type WorkerCapabilities, type WorkerInfo } from '../behaviour/types.js';
+import { type ChatMessage, type CompletionChunk, type FinishReason, type Health, type LlmWorker, type StreamOptions, type WorkerCapabilities, type WorkerInfo, type Price } from '../behaviour/types.js';
 import { capabilitiesShape, limitsShape, parseWith, pickLimits, tagsShape } from '../behaviour/validate.js';
 import { ollamaRequest, ollamaToolCalls } from './ollama-request.js';
 import { ALL_CAPABILITIES } from './openai-request.js';
@@ -45,6 +45,8 @@ export interface OllamaWorkerOptions {
    * without vision; `ollama show <model>` lists its capabilities).
    */
   capabilities?: WorkerCapabilities;
+  /** What its tokens cost, US dollars per million (none: the cost is unknown, never guessed). */
+  price?: Price;
 }
 
 /** An http(s) URL, with one clear message. @internal */
@@ -106,7 +108,7 @@ export class OllamaWorker implements LlmWorker {
   }
 
   info(): WorkerInfo {
-    return { name: this.#o.name, kind: 'ollama', models: [this.#o.model], endpoint: publicEndpoint(this.#base), ...(this.#o.tags ? { tags: this.#o.tags } : {}), capabilities: this.#caps };
+    return { name: this.#o.name, kind: 'ollama', models: [this.#o.model], endpoint: publicEndpoint(this.#base), ...(this.#o.tags ? { tags: this.#o.tags } : {}), capabilities: this.#caps, ...(this.#o.price ? { price: this.#o.price } : {}) };
   }
 
   priority(): number {

@@ -1,5 +1,5 @@
 import { lazy } from '../lazy-zod.js';
-import { type ChatMessage, type CompletionChunk, type FinishReason, type Health, type LlmWorker, type StreamOptions, type Usage, type WorkerCapabilities, type WorkerInfo } from '../behaviour/types.js';
+import { type ChatMessage, type CompletionChunk, type FinishReason, type Health, type LlmWorker, type StreamOptions, type Usage, type WorkerCapabilities, type WorkerInfo, type Price } from '../behaviour/types.js';
 import { capabilitiesShape, limitsShape, parseWith, pickLimits, tagsShape } from '../behaviour/validate.js';
 import { ALL_CAPABILITIES, openaiRequest, toolCallDeltas } from './openai-request.js';
 import type { WorkerLimits } from '../pool/admission.js';
@@ -58,6 +58,8 @@ export interface OpenAIWorkerOptions {
   tags?: string[];
   /** What the model supports beyond text. Default tools, images and JSON schema all true: set `false` for what your model lacks. */
   capabilities?: WorkerCapabilities;
+  /** What its tokens cost, US dollars per million (none: the cost is unknown, never guessed). */
+  price?: Price;
 }
 
 const schema = lazy((z) => {
@@ -110,6 +112,7 @@ export class OpenAIWorker implements LlmWorker {
   readonly #tags: string[] | undefined;
   readonly #caps: WorkerCapabilities;
   readonly #provider: string;
+  readonly #price: Price | undefined;
 
   constructor(options: OpenAIWorkerOptions) {
     const o = parseWith(schema, options, 'OpenAIWorker options');
@@ -131,6 +134,7 @@ export class OpenAIWorker implements LlmWorker {
     this.#tags = o.tags;
     this.#caps = { ...ALL_CAPABILITIES, ...o.capabilities };
     this.#provider = p?.provider ?? 'openai';
+    this.#price = o.price;
   }
 
   /** `maxConcurrent`, `rpm`, `tpm`, as given (unlimited by default). */
@@ -139,7 +143,7 @@ export class OpenAIWorker implements LlmWorker {
   }
 
   info(): WorkerInfo {
-    return { name: this.#name, kind: 'openai', provider: this.#provider, models: [this.#model], endpoint: publicEndpoint(this.#base), ...(this.#tags ? { tags: this.#tags } : {}), capabilities: this.#caps };
+    return { name: this.#name, kind: 'openai', provider: this.#provider, models: [this.#model], endpoint: publicEndpoint(this.#base), ...(this.#tags ? { tags: this.#tags } : {}), capabilities: this.#caps, ...(this.#price ? { price: this.#price } : {}) };
   }
 
   priority(): number {

@@ -1,5 +1,5 @@
 import type { LanguageModelV4, LanguageModelV4CallOptions, LanguageModelV4Message, LanguageModelV4StreamPart } from '@ai-sdk/provider';
-import type { ChatMessage, CompletionChunk, ContentPart, FinishReason, Health, LlmWorker, StreamOptions, WorkerCapabilities, WorkerInfo } from '../behaviour/types.js';
+import type { ChatMessage, CompletionChunk, ContentPart, FinishReason, Health, LlmWorker, Price, StreamOptions, WorkerCapabilities, WorkerInfo } from '../behaviour/types.js';
 import { capabilitiesShape, limitsShape, parseWith, pickLimits, tagsShape } from '../behaviour/validate.js';
 import { ALL_CAPABILITIES } from '../adapters/openai-request.js';
 import { connectionError, httpError } from '../adapters/http.js';
@@ -21,6 +21,8 @@ export interface AiSdkWorkerOptions extends WorkerLimits {
   tags?: string[];
   /** What it can take (tools, images, a JSON schema, `contextLength`). Default: tools, images and JSON schema. */
   capabilities?: WorkerCapabilities;
+  /** What its tokens cost (none: unknown). */
+  price?: Price;
 }
 
 const schema = lazy((z) =>
@@ -54,6 +56,7 @@ export class AiSdkWorker implements LlmWorker {
   readonly #limits: WorkerLimits;
   readonly #tags: string[] | undefined;
   readonly #caps: WorkerCapabilities;
+  readonly #price: Price | undefined;
 
   constructor(options: AiSdkWorkerOptions) {
     const o = parseWith(schema, options, 'AiSdkWorker options');
@@ -65,10 +68,11 @@ export class AiSdkWorker implements LlmWorker {
     this.#limits = pickLimits(o);
     this.#tags = o.tags;
     this.#caps = { ...ALL_CAPABILITIES, ...o.capabilities };
+    this.#price = o.price;
   }
 
   info(): WorkerInfo {
-    return { name: this.#name, kind: 'ai-sdk', provider: providerName(this.#model.provider), models: [this.#model.modelId], ...(this.#tags ? { tags: this.#tags } : {}), capabilities: this.#caps };
+    return { name: this.#name, kind: 'ai-sdk', provider: providerName(this.#model.provider), models: [this.#model.modelId], ...(this.#tags ? { tags: this.#tags } : {}), capabilities: this.#caps, ...(this.#price ? { price: this.#price } : {}) };
   }
 
   priority(): number {

@@ -15,6 +15,7 @@ export type {
   Health,
   WorkerInfo,
   WorkerCapabilities,
+  Price,
   LlmWorker,
   RateLimitHint,
 } from './types.js';

@@ -178,6 +178,8 @@ export interface WorkerInfo {
    * unless configured otherwise (`capabilities: { images: false }` for a model without vision).
    */
   readonly capabilities?: WorkerCapabilities;
+  /** What its tokens cost (none: the cost is unknown, never guessed). */
+  readonly price?: Price;
 }
 
 /** What a worker supports (see `WorkerInfo.capabilities`). */
@@ -230,3 +232,13 @@ export interface LlmWorker {
  * The built-in adapters are marked. An unmarked worker is always safe: it is guarded.
  */
 export const ABORTS_PROMPTLY: unique symbol = Symbol.for('cortex-otp.abortsPromptly') as never;
+
+/**
+ * What a worker's tokens cost, in US dollars per million tokens, as its provider bills them
+ * (`cachedInputPerMTok`: prompt tokens read from the provider's cache, when it says so).
+ */
+export interface Price {
+  readonly inputPerMTok: number;
+  readonly outputPerMTok: number;
+  readonly cachedInputPerMTok?: number;
+}

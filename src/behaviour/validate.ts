@@ -149,6 +149,11 @@ export const capabilitiesShape = lazy((z) => ({
     .object({ tools: z.boolean().optional(), images: z.boolean().optional(), jsonSchema: z.boolean().optional(), contextLength: z.number().int().positive().optional() })
     .strict()
     .optional(),
+  // What its tokens cost (beside what it can take: both describe the worker to the pool).
+  price: z
+    .object({ inputPerMTok: z.number().finite().nonnegative(), outputPerMTok: z.number().finite().nonnegative(), cachedInputPerMTok: z.number().finite().nonnegative().optional() })
+    .strict()
+    .optional(),
 }));
 
 /** Parses `value` with `schema`, turning zod issues into one {@link ValidationError}. @internal */

@@ -94,6 +94,7 @@ const schemas = lazy((z) => {
       maxConcurrent: limit,
       rpm: limit,
       tpm: limit,
+      admin: z.boolean().optional(),
     })
     .strict()
     .refine((k) => (k.keyEnv === undefined) !== (k.sha256 === undefined), 'expected keyEnv (the variable that holds the key) or sha256, one of them');
@@ -163,6 +164,7 @@ export interface GatewayKeyConfig {
   readonly maxConcurrent?: number;
   readonly rpm?: number;
   readonly tpm?: number;
+  readonly admin?: boolean;
 }
 
 /** The seed's default when there is no config file: one `ollama-local` worker. */
@@ -230,9 +232,10 @@ function buildWorker(w: z.output<Schemas['worker']>): LlmWorker {
         ...pickLimits(w),
         ...(w.tags !== undefined ? { tags: w.tags } : {}),
         ...(w.capabilities !== undefined ? { capabilities: w.capabilities } : {}),
+        ...(w.price !== undefined ? { price: w.price } : {}),
       });
     case 'ollama':
-      return new OllamaWorker({ name: w.name, baseUrl: w.baseUrl, model: w.model, priority: w.priority, timeoutMs: w.timeoutMs, ...pickLimits(w), ...(w.tags !== undefined ? { tags: w.tags } : {}), ...(w.capabilities !== undefined ? { capabilities: w.capabilities } : {}) });
+      return new OllamaWorker({ name: w.name, baseUrl: w.baseUrl, model: w.model, priority: w.priority, timeoutMs: w.timeoutMs, ...pickLimits(w), ...(w.tags !== undefined ? { tags: w.tags } : {}), ...(w.capabilities !== undefined ? { capabilities: w.capabilities } : {}), ...(w.price !== undefined ? { price: w.price } : {}) });
     case 'anthropic': {
       const { kind: _kind, ...options } = w;
       return new AnthropicWorker(options);

@@ -38,6 +38,7 @@ const optionsSchema = lazy((z) =>
       priority: z.number().finite().optional(),
       cache: z.boolean().optional(),
       cacheScope: z.string().min(1).optional(),
+      tenant: z.string().min(1).optional(),
       route: z.string().min(1).optional(),
       sideEffects: z.boolean().optional(),
       ...generationShape(),

@@ -1,5 +1,5 @@
 import pRetry from 'p-retry';
-import { ABORTS_PROMPTLY, type ChatMessage, type CompletionChunk, type FinishReason, type GenerationOptions, type RateLimitHint, type StreamOptions, type ToolCallDelta, type Usage } from '../behaviour/types.js';
+import { ABORTS_PROMPTLY, type ChatMessage, type CompletionChunk, type FinishReason, type GenerationOptions, type Price, type RateLimitHint, type StreamOptions, type ToolCallDelta, type Usage } from '../behaviour/types.js';
 import { capabilitiesNeeded, pickGeneration, type Capability } from '../behaviour/validate.js';
 import {
   DeadlineExceededError,
@@ -37,6 +37,11 @@ export interface DispatchOptions extends RequestPolicyOptions, GenerationOptions
   priority?: number;
   /** With a response cache (`startWorkers({ cache })`): `false` neither reads nor writes it for this request. Default true. */
   cache?: boolean;
+  /**
+   * Who the request is for, in usage accounting (a team, an app; the gateway passes its client
+   * key's id): on `pool.stream_finished` and the usage and cost metrics. Default none.
+   */
+  tenant?: string;
   /**
    * Whose answers these are, for the response cache: requests with different scopes never share
    * an entry (a tenant, a user; the gateway passes its client's key, hashed). Default: one scope.
@@ -144,6 +149,8 @@ export class Request {
   /** The last worker's kind and the model asked of it (for events). */
   lastKind: string | undefined = undefined;
   lastModel: string | undefined = undefined;
+  /** What the last worker's tokens cost, when known. */
+  lastPrice: Price | undefined = undefined;
   /** Chunks delivered, and when the first and last came (clock times). */
   chunks = 0;
   firstChunkAt: number | undefined = undefined;
@@ -261,6 +268,8 @@ export class Request {
       ...(this.lastKind !== undefined ? { kind: this.lastKind } : {}),
       ...(this.lastModel !== undefined ? { model: this.lastModel } : {}),
       ...(reason !== undefined ? { reason } : {}),
+      ...(this.o.tenant !== undefined ? { tenant: this.o.tenant } : {}),
+      ...costOf(this.usage, this.lastPrice),
     };
   }
 
@@ -801,6 +810,7 @@ function noteWorker(r: Request, lent: Lease): void {
   r.lastWorker = lent.name;
   r.lastKind = lent.kind;
   r.lastModel = lent.aliased === true ? lent.model : (r.o.model ?? lent.model);
+  r.lastPrice = lent.price;
 }
 
 /** The router's decision: a tag, undefined, or a promise of one (a router that fails routes nowhere). @internal */
@@ -823,4 +833,10 @@ function validTag(tag: unknown): string | undefined {
 function percentileOf(h: RequestPolicy['hedge']): { percentile?: number } {
   if (h === false || typeof h.afterMs === 'number') return {};
   return { percentile: Number(h.afterMs.slice(1)) / 100 };
+}
+
+/** A request's cost in US dollars, when both its usage and its worker's price are known. */
+function costOf(u: Usage | undefined, p: Price | undefined): { costUsd?: number } {
+  if (u === undefined || p === undefined || (u.promptTokens === undefined && u.completionTokens === undefined)) return {};
+  return { costUsd: ((u.promptTokens ?? 0) * p.inputPerMTok + (u.completionTokens ?? 0) * p.outputPerMTok) / 1_000_000 };
 }

@@ -101,7 +101,7 @@ export interface Collected {
 }
 
 function dispatchOptions(call: Call, request: PoolRequest, route: string | undefined): DispatchOptions {
-  return { signal: call.signal, ...request.options, ...(route !== undefined ? { route } : {}), ...(call.key !== undefined ? { cacheScope: call.key.scope } : {}) };
+  return { signal: call.signal, ...request.options, ...(route !== undefined ? { route } : {}), ...(call.key !== undefined ? { cacheScope: call.key.scope, tenant: call.key.id } : {}) };
 }
 
 function messageOf(g: GatewayError, e: unknown): string {

@@ -1,22 +1,28 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Dispatcher } from '../dispatcher/dispatcher.js';
 import type { SharedStore } from '../store/store.js';
+import type { ActorSystem } from '../runtime/system.js';
+import { UsageBook } from './usage.js';
 import { InvalidArgumentError } from '../errors/runtime.js';
 import { checkObject } from '../runtime/checks.js';
 import { readyWorkers } from '../pool/readiness.js';
 import { type Call } from './call.js';
 import { GatewayError, sendError, toGatewayError, type Api } from './errors.js';
-import { KeyLimits, keyEntries, keyOf, type GatewayKey } from './keys.js';
+import { KeyLimits, keyEntries, keyOf, type GatewayKey, type KeyEntry } from './keys.js';
 import { Lifetime } from './lifetime.js';
 import { anthropicMessages } from './anthropic.js';
 import { openaiResponses } from './responses.js';
 import { ollamaChat, ollamaTags, ollamaVersion } from './ollama.js';
 import { openaiChat, openaiModels } from './openai.js';
 
-/** What the gateway serves: a `startWorkers` handle (its dispatcher, and its shared store, where keys' limits are then held). */
+/**
+ * What the gateway serves: a `startWorkers` handle (its dispatcher; its shared store, where keys'
+ * limits are then held; its system, whose events `GET /v1/usage` counts).
+ */
 export interface GatewaySource {
   readonly dispatcher: Dispatcher;
   readonly store?: SharedStore | undefined;
+  readonly system?: ActorSystem | undefined;
 }
 
 /** Options of {@link createGateway} and {@link serveGateway}. */
@@ -94,6 +100,8 @@ export function createGateway(source: GatewaySource, options: GatewayOptions = {
   if (!(Number.isInteger(maxBodyBytes) && maxBodyBytes > 0)) throw new InvalidArgumentError('options.maxBodyBytes', 'a whole number of bytes > 0', maxBodyBytes);
   const limits = new KeyLimits(source.store);
   const lifetime = new Lifetime();
+  const usage = new UsageBook();
+  const following = source.system?.inspect((e) => e.type === 'pool.stream_finished' && usage.record(e));
   const handler = ((req, res, next) => {
     const path = new URL(req.url ?? '/', 'http://gateway').pathname.replace(/\/+$/, '');
     if (req.method === 'GET' && (path === '/healthz' || path === '/readyz')) return void probe(path, source.dispatcher, lifetime, res);
@@ -103,10 +111,14 @@ export function createGateway(source: GatewaySource, options: GatewayOptions = {
     if (route === undefined) return next ? next() : sendError(res, api, new GatewayError(404, `no route ${req.method} ${path}`));
     const key = entries === undefined ? undefined : keyOf(entries, req);
     if (entries !== undefined && key === undefined) return sendError(res, api, new GatewayError(401, 'invalid or missing API key', null, 'authentication_error'));
+    if (route === usageRoute) return usageOf(req, res, usage, key, source.system !== undefined);
     if (lifetime.draining) return sendError(res, api, new GatewayError(503, 'the gateway is shutting down', null, 'service_unavailable_error', 1), { connection: 'close' });
     void serve(route, { req, res, dispatcher: source.dispatcher, key, limits }, api, maxBodyBytes, lifetime);
   }) as GatewayHandler;
-  handler.close = (drainMs = DEFAULT_DRAIN_MS) => lifetime.close(drainMs);
+  handler.close = (drainMs = DEFAULT_DRAIN_MS) => {
+    following?.dispose();
+    return lifetime.close(drainMs);
+  };
   return handler;
 }
 
@@ -119,7 +131,28 @@ const ROUTES: Record<string, Route> = {
   'POST /api/chat': ollamaChat,
   'GET /api/tags': ollamaTags,
   'GET /api/version': ollamaVersion,
+  'GET /v1/usage': usageRoute,
 };
+
+/** `GET /v1/usage` (answered by the handler itself: it reads the gateway's usage book). */
+async function usageRoute(): Promise<void> {}
+
+/**
+ * `GET /v1/usage?key=ID&since=ISO`: requests, tokens and cost by key, worker and model since a
+ * time (default: the last 24 hours). A key reads its own usage; an admin key any key's, or all.
+ */
+function usageOf(req: IncomingMessage, res: ServerResponse, book: UsageBook, key: KeyEntry | undefined, counting: boolean): void {
+  const url = new URL(req.url ?? '/', 'http://gateway');
+  const asked = url.searchParams.get('key') ?? undefined;
+  const sinceText = url.searchParams.get('since');
+  const since = sinceText === null ? Date.now() - 86_400_000 : Date.parse(sinceText);
+  if (Number.isNaN(since)) return sendError(res, 'openai', new GatewayError(400, 'since: expected an ISO 8601 time', 'since'));
+  if (key !== undefined && !key.admin && asked !== undefined && asked !== key.id) return sendError(res, 'openai', new GatewayError(403, `key ${key.id} may read only its own usage`, 'key', 'permission_error'));
+  if (!counting) return sendError(res, 'openai', new GatewayError(404, 'usage is counted when the gateway is given the startWorkers handle (with its system)'));
+  const of = key !== undefined && !key.admin ? key.id : asked;
+  res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+  res.end(JSON.stringify({ object: 'usage', since: new Date(since).toISOString(), until: new Date().toISOString(), data: book.query(since, of) }));
+}
 
 async function serve(route: Route, call: Pick<Call, 'req' | 'res' | 'dispatcher' | 'key' | 'limits'>, api: Api, max: number, lifetime: Lifetime): Promise<void> {
   const { req, res } = call;

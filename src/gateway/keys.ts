@@ -21,6 +21,8 @@ export interface GatewayKey extends WorkerLimits {
   readonly sha256?: string;
   /** The routes (tags, worker names, models) it may ask for; absent: any, the pool's choice included. */
   readonly routes?: readonly string[];
+  /** May read every key's usage (`GET /v1/usage`). Default false: a key reads its own. */
+  readonly admin?: boolean;
 }
 
 /** A key as the gateway checks it. @internal */
@@ -32,6 +34,7 @@ export interface KeyEntry {
   readonly routes: ReadonlySet<string> | undefined;
   readonly limits: ResolvedLimits;
   readonly limited: boolean;
+  readonly admin: boolean;
 }
 
 /**
@@ -57,6 +60,7 @@ export function keyEntries(keys: readonly (string | GatewayKey)[]): KeyEntry[] {
       routes: spec.routes === undefined ? undefined : new Set(spec.routes),
       limits,
       limited: limits.maxConcurrent !== Infinity || limits.rpm !== Infinity || limits.tpm !== Infinity,
+      admin: spec.admin === true,
     };
   });
 }

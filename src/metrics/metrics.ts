@@ -109,6 +109,8 @@ export function collectMetrics(source: MetricsSource, options: CollectMetricsOpt
     restarts: counter('cortex_actor_restarts_total', 'Children restarted by their supervisor, by child id.'),
     cacheHits: counter('cortex_cache_hits_total', 'Requests answered from the response cache.'),
     hedges: counter('cortex_hedges_total', 'Hedge races, by result: hedge_won, primary_won, both_failed.'),
+    usage: counter('cortex_usage_tokens_total', 'Tokens the backends reported, by tenant (the gateway key id), worker and type (input, output).'),
+    cost: counter('cortex_cost_usd_total', "US dollars spent, by tenant and worker (for workers with a price; never guessed)."),
   };
   names.push(...gauges(p, registry, source));
   const sub = source.system.inspect(listener(m, maxModels));
@@ -123,7 +125,7 @@ export function collectMetrics(source: MetricsSource, options: CollectMetricsOpt
 }
 
 type Metrics = { [K in 'duration' | 'firstChunk' | 'perChunk' | 'tokens' | 'queueWait']: Histograms } & {
-  [K in 'requests' | 'attemptFailures' | 'failovers' | 'continuations' | 'circuitChanges' | 'cooldowns' | 'healthChanges' | 'restarts' | 'cacheHits' | 'hedges']: Counters;
+  [K in 'requests' | 'attemptFailures' | 'failovers' | 'continuations' | 'circuitChanges' | 'cooldowns' | 'healthChanges' | 'restarts' | 'cacheHits' | 'hedges' | 'usage' | 'cost']: Counters;
 };
 
 type Inc = (f: Counters, key: string, labels: () => Labels) => void;

@@ -8,9 +8,13 @@ export interface RequestFamilies {
   readonly firstChunk: Histograms;
   readonly perChunk: Histograms;
   readonly tokens: Histograms;
+  /** Tokens by tenant, worker and type (input, output). */
+  readonly usage: Counters;
+  /** US dollars by tenant and worker (requests whose worker has a price). */
+  readonly cost: Counters;
 }
 
-/** The label of a model not among the first `maxModels` seen. */
+/** The label of a model (or tenant) not among the first `maxModels` seen. */
 export const OTHER_MODEL = '_other';
 
 /** The GenAI series of one worker, provider and model. */
@@ -41,6 +45,7 @@ interface WorkerCells {
 export class RequestSeries {
   readonly #workers = new Map<string, WorkerCells>();
   readonly #models = new Set<string>();
+  readonly #tenants = new Set<string>();
 
   constructor(
     private readonly f: RequestFamilies,
@@ -66,6 +71,24 @@ export class RequestSeries {
     const u = e.usage;
     if (u?.promptTokens !== undefined) this.f.tokens.observe(m.input, u.promptTokens);
     if (u?.completionTokens !== undefined) this.f.tokens.observe(m.output, u.completionTokens);
+    if (u !== undefined || e.costUsd !== undefined) this.#spent(e, worker);
+  }
+
+  /** Tokens and cost by tenant (a bounded label, as the model's) and worker. */
+  #spent(e: StreamFinishedEvent, worker: string): void {
+    const tenant = this.#bounded(this.#tenants, e.tenant ?? '');
+    const f = this.f;
+    const u = e.usage;
+    if (u?.promptTokens !== undefined) f.usage.cell(`${tenant}\0${worker}\0i`, () => ({ tenant, worker, type: 'input' })).value += u.promptTokens;
+    if (u?.completionTokens !== undefined) f.usage.cell(`${tenant}\0${worker}\0o`, () => ({ tenant, worker, type: 'output' })).value += u.completionTokens;
+    if (e.costUsd !== undefined) f.cost.cell(`${tenant}\0${worker}`, () => ({ tenant, worker })).value += e.costUsd;
+  }
+
+  #bounded(seen: Set<string>, value: string): string {
+    if (value === '' || seen.has(value)) return value;
+    if (seen.size >= this.maxModels) return OTHER_MODEL;
+    seen.add(value);
+    return value;
   }
 
   #worker(name: string): WorkerCells {
@@ -75,10 +98,7 @@ export class RequestSeries {
   }
 
   #label(model: string): string {
-    if (model === '' || this.#models.has(model)) return model;
-    if (this.#models.size >= this.maxModels) return OTHER_MODEL;
-    this.#models.add(model);
-    return model;
+    return this.#bounded(this.#models, model);
   }
 
   #model(w: WorkerCells, worker: string, provider: string, model: string): ModelCells {

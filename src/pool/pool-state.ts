@@ -1,4 +1,4 @@
-import type { Health, LlmWorker, WorkerCapabilities } from '../behaviour/types.js';
+import type { Health, LlmWorker, Price, WorkerCapabilities } from '../behaviour/types.js';
 import { isWorkerError, type AttemptFailure, type WorkerError } from '../errors/pool.js';
 import { describe } from '../errors/runtime.js';
 import type { Clock } from '../runtime/clock.js';
@@ -28,6 +28,8 @@ interface Slot {
   readonly routes: ReadonlySet<string>;
   /** What it declared it supports beyond text (`WorkerInfo.capabilities`). */
   readonly capabilities: WorkerCapabilities;
+  /** What its tokens cost, when its info says (for the cost of each request). */
+  readonly price: Price | undefined;
   readonly priority: number;
   readonly limits: ResolvedLimits;
   health: Health | undefined;
@@ -88,6 +90,7 @@ export class PoolState {
       model,
       routes: routesOf(name, info?.tags, model),
       capabilities: typeof info?.capabilities === 'object' && info.capabilities !== null ? info.capabilities : {},
+      price: priceOf(info?.price),
       priority: safe(() => finiteOr(entry.worker.priority(), 100), 100),
       // Checked when the worker registered (checkWorker); a worker that changed its mind is unlimited.
       limits: safe(() => resolveLimits(entry.worker.limits?.(), `worker "${name}" limits`), UNLIMITED),
@@ -162,6 +165,7 @@ export class PoolState {
       name: slot.name,
       worker: slot.worker,
       kind: slot.provider,
+      ...(slot.price !== undefined ? { price: slot.price } : {}),
       model: slot.model,
       aliased: aliased(slot, req),
       alternatives: this.selection.alternatives(req.exclude, slot.name),
@@ -516,4 +520,11 @@ function percentileMs(slot: Slot, req: CheckoutRequest): { firstChunkPercentileM
   if (req.percentile === undefined) return {};
   const ms = slot.firstChunks.percentile(req.percentile);
   return ms === undefined ? {} : { firstChunkPercentileMs: ms };
+}
+
+/** A worker's price, when its info gives a sound one (finite, not negative). */
+function priceOf(p: unknown): Price | undefined {
+  const o = p as Price | undefined;
+  const ok = (n: unknown): boolean => typeof n === 'number' && Number.isFinite(n) && n >= 0;
+  return o !== undefined && o !== null && ok(o.inputPerMTok) && ok(o.outputPerMTok) ? o : undefined;
 }

@@ -1,5 +1,5 @@
 import type { Capability } from '../behaviour/validate.js';
-import type { Health, LlmWorker } from '../behaviour/types.js';
+import type { Health, LlmWorker, Price } from '../behaviour/types.js';
 import type { AttemptFailure } from '../errors/pool.js';
 import type { StoreTrouble } from '../store/store.js';
 import type { AdmissionStore, Ticket, WorkerLimits } from './admission.js';
@@ -83,6 +83,8 @@ export interface Lease {
   /** The worker's GenAI provider (`info().provider`, else its kind) and default model (for events). */
   readonly kind: string;
   readonly model: string | undefined;
+  /** What its tokens cost, when known (the request's cost is counted with it). */
+  readonly price?: Price;
   /** The request reached it by a tag or its name: it answers with its own model, not the one asked. */
   readonly aliased?: boolean;
   /** Eligible workers left after this one for this request. */

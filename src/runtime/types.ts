@@ -201,7 +201,12 @@ export interface Behaviour<S, P extends Protocol = Protocol, A = void> {
 export interface SpawnOptions {
   /** Register the actor under this name; a taken name is refused with `AlreadyRegisteredError`. */
   name?: string;
-  /** Link the new actor to this one before `init` runs. */
+  /**
+   * Start it linked to this actor, which becomes its *parent*: OTP's `start_link`, not a plain
+   * `link`. The two are linked before `init` runs, and as in `gen_server`, a new actor that traps
+   * exits still ends when its parent exits (with the parent's reason). For a link alone, without
+   * the parent's hold, call `link(a, b)` after spawning.
+   */
   link?: ActorRef;
   /** Start with exit trapping on. Default false. */
   trapExit?: boolean;

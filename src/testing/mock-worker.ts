@@ -1,4 +1,4 @@
-import { ABORTS_PROMPTLY, type GenerationOptions, type ToolCall, type ToolCallDelta, type WorkerCapabilities, type ChatMessage, type CompletionChunk, type FinishReason, type Health, type LlmWorker, type RateLimitHint, type StreamOptions, type Usage, type WorkerInfo } from '../behaviour/types.js';
+import { ABORTS_PROMPTLY, type GenerationOptions, type Price, type ToolCall, type ToolCallDelta, type WorkerCapabilities, type ChatMessage, type CompletionChunk, type FinishReason, type Health, type LlmWorker, type RateLimitHint, type StreamOptions, type Usage, type WorkerInfo } from '../behaviour/types.js';
 import { WorkerError } from '../errors/pool.js';
 import { pickGeneration } from '../behaviour/validate.js';
 import { ALL_CAPABILITIES } from '../adapters/openai-request.js';
@@ -53,6 +53,8 @@ export interface MockWorkerOptions {
   rateLimitHint?: RateLimitHint;
   /** What it says it supports (`WorkerInfo.capabilities`). Default tools, images and JSON schema. */
   capabilities?: WorkerCapabilities;
+  /** What its tokens cost, US dollars per million (none: the cost is unknown, never guessed). */
+  price?: Price;
   /**
    * Tool calls it makes after its text, streamed as deltas (each call's id and name, then its
    * arguments in two pieces; each piece counts as a chunk for `failAfter`). The final chunk then
@@ -113,6 +115,7 @@ export class MockWorker implements LlmWorker {
       models: this.#o.models ?? ['mock-model'],
       ...(this.#o.tags ? { tags: this.#o.tags } : {}),
       capabilities: this.#o.capabilities ?? ALL_CAPABILITIES,
+      ...(this.#o.price !== undefined ? { price: this.#o.price } : {}),
     };
   }
 

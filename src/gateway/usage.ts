@@ -1,0 +1,76 @@
+import type { StreamFinishedEvent } from '../events.js';
+
+/** One line of usage: a key's requests on one worker and model, their tokens and cost. */
+export interface UsageLine {
+  readonly key: string | null;
+  readonly worker: string;
+  readonly model: string | null;
+  readonly requests: number;
+  readonly input_tokens: number;
+  readonly output_tokens: number;
+  /** US dollars, for the requests whose worker has a price; null when none had one. */
+  readonly cost_usd: number | null;
+}
+
+interface Row {
+  readonly hour: number;
+  readonly key: string | null;
+  readonly worker: string;
+  readonly model: string | null;
+  requests: number;
+  input: number;
+  output: number;
+  cost: number | null;
+}
+
+const HOUR = 3_600_000;
+/** How long usage is kept, hours (31 days). */
+const KEEP_HOURS = 31 * 24;
+
+/**
+ * Usage and cost by key, worker and model, kept by the hour for 31 days in this process (what
+ * `GET /v1/usage` answers). @internal
+ */
+export class UsageBook {
+  readonly #rows = new Map<string, Row>();
+  #prunedAt = 0;
+
+  /** Counts a request's end (those that reached a worker). */
+  record(e: StreamFinishedEvent, now: number = Date.now()): void {
+    if (e.worker === undefined) return;
+    const hour = Math.floor(now / HOUR) * HOUR;
+    if (hour > this.#prunedAt) this.#prune(hour);
+    const key = e.tenant ?? null;
+    const model = e.model ?? null;
+    const id = `${hour}\0${key ?? ''}\0${e.worker}\0${model ?? ''}`;
+    let r = this.#rows.get(id);
+    if (r === undefined) this.#rows.set(id, (r = { hour, key, worker: e.worker, model, requests: 0, input: 0, output: 0, cost: null }));
+    r.requests++;
+    r.input += e.usage?.promptTokens ?? 0;
+    r.output += e.usage?.completionTokens ?? 0;
+    if (e.costUsd !== undefined) r.cost = (r.cost ?? 0) + e.costUsd;
+  }
+
+  /** The usage since `since` (ms), of one key or all, summed by key, worker and model. */
+  query(since: number, key?: string): UsageLine[] {
+    const sums = new Map<string, Row>();
+    for (const r of this.#rows.values()) {
+      if (r.hour + HOUR <= since || (key !== undefined && r.key !== key)) continue;
+      const id = `${r.key ?? ''}\0${r.worker}\0${r.model ?? ''}`;
+      const s = sums.get(id);
+      if (s === undefined) sums.set(id, { ...r });
+      else {
+        s.requests += r.requests;
+        s.input += r.input;
+        s.output += r.output;
+        if (r.cost !== null) s.cost = (s.cost ?? 0) + r.cost;
+      }
+    }
+    return [...sums.values()].map((s) => ({ key: s.key, worker: s.worker, model: s.model, requests: s.requests, input_tokens: s.input, output_tokens: s.output, cost_usd: s.cost }));
+  }
+
+  #prune(hour: number): void {
+    this.#prunedAt = hour;
+    for (const [id, r] of this.#rows) if (r.hour < hour - KEEP_HOURS * HOUR) this.#rows.delete(id);
+  }
+}

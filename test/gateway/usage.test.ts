@@ -1,0 +1,53 @@
+/**
+ * Usage and cost: prices per worker (none: the cost is unknown, never guessed), each request's
+ * cost on `pool.stream_finished`, usage and cost per key and worker in the metrics, and
+ * `GET /v1/usage` on the gateway (a key reads its own; an admin key every key's).
+ */
+import { Registry } from 'prom-client';
+import { describe, expect, it } from 'vitest';
+import type { InspectionEvent } from '../../src/index.js';
+import { serveGateway } from '../../src/gateway.js';
+import { collectMetrics } from '../../src/metrics.js';
+import { MockWorker } from '../../src/testing.js';
+import { useServers } from '../support/servers.js';
+
+const { start } = useServers();
+const chat = (url: string, key: string, model = 'any'): Promise<Response> =>
+  fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${key}` }, body: JSON.stringify({ model, messages: [{ role: 'user', content: 'hi' }] }) });
+
+describe('usage and cost', () => {
+  it("a request's cost is its usage at its worker's price; none without a price", async () => {
+    const priced = new MockWorker({ name: 'priced', priority: 1, usage: { promptTokens: 1_000, completionTokens: 500 }, price: { inputPerMTok: 3, outputPerMTok: 15 } });
+    const { cortex, events } = await start([priced, new MockWorker({ name: 'free', tags: ['free'], usage: { promptTokens: 10, completionTokens: 5 } })]);
+    await cortex.dispatcher.complete([{ role: 'user', content: 'x' }], { tenant: 'team-a' });
+    await cortex.dispatcher.complete([{ role: 'user', content: 'x' }], { route: 'free' });
+    const ends = events.filter((e): e is Extract<InspectionEvent, { type: 'pool.stream_finished' }> => e.type === 'pool.stream_finished');
+    expect(ends[0]).toMatchObject({ worker: 'priced', tenant: 'team-a', costUsd: (1_000 * 3 + 500 * 15) / 1e6 });
+    expect(ends[1]!.costUsd).toBeUndefined();
+  });
+
+  it('GET /v1/usage: a key reads its own, an admin key every key; the metrics count usage and cost by key', async () => {
+    const w = new MockWorker({ name: 'priced', usage: { promptTokens: 100, completionTokens: 50 }, price: { inputPerMTok: 2, outputPerMTok: 10 } });
+    const { cortex } = await start([w]);
+    const registry = new Registry();
+    const metrics = collectMetrics(cortex, { registry });
+    const g = await serveGateway(cortex, { keys: [{ id: 'team-a', key: 'team-a-secret' }, { id: 'team-b', key: 'team-b-secret' }, { id: 'ops', key: 'ops-admin-secret', admin: true }] });
+    try {
+      for (const key of ['team-a-secret', 'team-a-secret', 'team-b-secret']) expect((await chat(g.url, key)).status).toBe(200);
+      const own = await (await fetch(`${g.url}/v1/usage`, { headers: { authorization: 'Bearer team-a-secret' } })).json();
+      expect(own).toMatchObject({ object: 'usage', data: [{ key: 'team-a', worker: 'priced', requests: 2, input_tokens: 200, output_tokens: 100, cost_usd: (200 * 2 + 100 * 10) / 1e6 }] });
+      expect((await fetch(`${g.url}/v1/usage?key=team-b`, { headers: { authorization: 'Bearer team-a-secret' } })).status).toBe(403);
+      const all = (await (await fetch(`${g.url}/v1/usage`, { headers: { authorization: 'Bearer ops-admin-secret' } })).json()) as { data: Array<{ key: string; requests: number }> };
+      expect(all.data.map((d) => [d.key, d.requests]).sort()).toEqual([['team-a', 2], ['team-b', 1]]);
+      const later = (await (await fetch(`${g.url}/v1/usage?since=${new Date(Date.now() + 7_200_000).toISOString()}`, { headers: { authorization: 'Bearer ops-admin-secret' } })).json()) as { data: unknown[] };
+      expect(later.data).toEqual([]);
+      expect((await fetch(`${g.url}/v1/usage?since=yesterday`, { headers: { authorization: 'Bearer ops-admin-secret' } })).status).toBe(400);
+      const text = await metrics.metrics();
+      expect(text).toContain('cortex_usage_tokens_total{tenant="team-a",worker="priced",type="input"} 200');
+      expect(text).toContain('cortex_cost_usd_total{tenant="team-b",worker="priced"} 0.0007');
+    } finally {
+      metrics.dispose();
+      await g.close(0);
+    }
+  });
+});
