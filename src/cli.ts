@@ -21,6 +21,8 @@ const USAGE = `usage: cortex-otp serve --config FILE [--port N] [--host ADDRESS]
   --drain-ms MS  on SIGTERM/SIGINT, how long streams in flight may finish; default 5000, 0: at once
   --quiet        no event log on stderr
 
+  SIGTERM/SIGINT drain and exit; SIGHUP reloads the config file's keys and workers (streams go on)
+
   CORTEX_GATEWAY_KEYS  comma-separated keys clients must send (Authorization: Bearer KEY), each
                        at least 8 characters; none: no key asked`;
 
@@ -68,6 +70,11 @@ function envKeys(): string[] {
   return keys;
 }
 
+/** No key at all: none asked (the gateway binds 127.0.0.1 unless told). */
+function withKeys<K>(keys: K[]): K[] | undefined {
+  return keys.length > 0 ? keys : undefined;
+}
+
 async function main(argv: string[]): Promise<void> {
   const flags = parse(argv);
   if (flags.help) return void process.stdout.write(`${USAGE}\n`);
@@ -90,7 +97,7 @@ async function main(argv: string[]): Promise<void> {
   }
   const cortex = await startWorkers({ config });
   if (!flags.quiet) logEvents(cortex.system, { write: (l) => process.stderr.write(`[cortex] ${l}\n`) });
-  const gateway = await serveGateway(cortex, { port, host: flags.host ?? '127.0.0.1', drainMs, ...(keys.length > 0 ? { keys } : {}) });
+  const gateway = await serveGateway(cortex, { port, host: flags.host ?? '127.0.0.1', drainMs, keys: withKeys(keys) });
   process.stdout.write(`cortex gateway: ${gateway.url} (OpenAI base URL ${gateway.url}/v1, Ollama host ${gateway.url})\n`);
   const stop = (signal: string): void => {
     if (!flags.quiet) process.stderr.write(`[cortex] ${signal}: draining for up to ${drainMs} ms\n`);
@@ -101,6 +108,18 @@ async function main(argv: string[]): Promise<void> {
   };
   process.once('SIGINT', () => stop('SIGINT'));
   process.once('SIGTERM', () => stop('SIGTERM'));
+  // SIGHUP: the config file again: its keys and workers, without dropping a stream.
+  process.on('SIGHUP', () => void reload());
+  const reload = async (): Promise<void> => {
+    try {
+      const next = await loadConfig(flags.config!);
+      gateway.setKeys(withKeys([...envKeys(), ...keysFromConfig(next.gateway?.keys ?? [], process.env)]));
+      const { added, removed } = await cortex.reload(next);
+      if (!flags.quiet) process.stderr.write(`[cortex] SIGHUP: keys and workers reloaded (added ${added.length}, removed ${removed.length})\n`);
+    } catch (e) {
+      process.stderr.write(`[cortex] SIGHUP: not reloaded, the config is unchanged: ${(e as Error).message}\n`);
+    }
+  };
 }
 
 const old = nodeTooOld();

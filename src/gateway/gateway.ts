@@ -68,6 +68,12 @@ export interface GatewayHandler {
   (req: IncomingMessage, res: ServerResponse, next?: () => void): void;
   /** Stops taking requests and drains those in flight (see above). Default drain 5 000 ms. */
   close(drainMs?: number): Promise<void>;
+  /**
+   * Replaces the keys (as `options.keys`; `undefined`: no key asked) for the requests that come
+   * next; requests in flight go on. All checked first: bad keys change nothing.
+   * @throws InvalidArgumentError naming the bad key by id or position.
+   */
+  setKeys(keys: GatewayOptions['keys']): void;
 }
 
 /** A running gateway, from {@link serveGateway}. */
@@ -81,6 +87,8 @@ export interface GatewayServer {
    * then closes every connection. Resolves when the server is closed.
    */
   close(drainMs?: number): Promise<void>;
+  /** Replaces the keys for the requests that come next (see {@link GatewayHandler.setKeys}). */
+  setKeys(keys: GatewayOptions['keys']): void;
 }
 
 const DEFAULT_MAX_BODY = 20 << 20;
@@ -96,7 +104,7 @@ export function createGateway(source: GatewaySource, options: GatewayOptions = {
   if (typeof source.dispatcher?.dispatchStream !== 'function') throw new InvalidArgumentError('source.dispatcher', 'a Dispatcher (from startWorkers)', source.dispatcher);
   checkObject(options, 'options');
   const { keys, maxBodyBytes = DEFAULT_MAX_BODY } = options;
-  const entries = keys === undefined ? undefined : keyEntries(keys);
+  let entries = keys === undefined ? undefined : keyEntries(keys);
   if (!(Number.isInteger(maxBodyBytes) && maxBodyBytes > 0)) throw new InvalidArgumentError('options.maxBodyBytes', 'a whole number of bytes > 0', maxBodyBytes);
   const limits = new KeyLimits(source.store);
   const lifetime = new Lifetime();
@@ -115,6 +123,9 @@ export function createGateway(source: GatewaySource, options: GatewayOptions = {
     if (lifetime.draining) return sendError(res, api, new GatewayError(503, 'the gateway is shutting down', null, 'service_unavailable_error', 1), { connection: 'close' });
     void serve(route, { req, res, dispatcher: source.dispatcher, key, limits }, api, maxBodyBytes, lifetime);
   }) as GatewayHandler;
+  handler.setKeys = (next) => {
+    entries = next === undefined ? undefined : keyEntries(next);
+  };
   handler.close = (drainMs = DEFAULT_DRAIN_MS) => {
     following?.dispose();
     return lifetime.close(drainMs);
@@ -234,6 +245,7 @@ export async function serveGateway(source: GatewaySource, options: ServeGatewayO
   return {
     url: `http://${host.includes(':') ? `[${host}]` : host}:${actual}`,
     port: actual,
+    setKeys: (next) => handler.setKeys(next),
     close: (ms = drainMs) =>
       (closing ??= (async () => {
         server.closeIdleConnections();

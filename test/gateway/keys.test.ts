@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import OpenAI from 'openai';
+import { writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { MemoryStore, isInvalidArgumentError } from '../../src/index.js';
 import { createGateway, serveGateway } from '../../src/gateway.js';
@@ -13,7 +14,7 @@ import { MockWorker } from '../../src/testing.js';
 import { useServers } from '../support/servers.js';
 import { serveCli } from '../support/serve-cli.js';
 
-const { start } = useServers();
+const { ollama, start } = useServers();
 const sha256 = (k: string): string => createHash('sha256').update(k).digest('hex');
 const ask = (url: string, key: string, model = 'any', api: 'openai' | 'ollama' = 'openai'): Promise<Response> =>
   fetch(api === 'openai' ? `${url}/v1/chat/completions` : `${url}/api/chat`, {
@@ -116,5 +117,25 @@ describe('keys with scopes and limits', () => {
       served.dispose();
     }
   }, 20_000);
+
+  it('SIGHUP reloads the keys from the config file; a stream in flight goes on', async () => {
+    const backend = await ollama({ script: { chunks: Array.from({ length: 8 }, (_, i) => `${i}`), delayMs: 50 } });
+    const config = (id: string, sha: string) => ({ workers: [{ kind: 'ollama', name: 'local', baseUrl: backend.url }], gateway: { keys: [{ id, sha256: sha }] } });
+    const served = serveCli(config('old', sha256('old-key-for-reload')));
+    try {
+      const url = await served.url;
+      const streaming = fetch(`${url}/api/chat`, { method: 'POST', headers: { authorization: 'Bearer old-key-for-reload' }, body: JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'hi' }] }) });
+      const res = await streaming;
+      writeFileSync(served.config, JSON.stringify(config('new', sha256('new-key-for-reload'))));
+      served.child.kill('SIGHUP');
+      await expect.poll(async () => (await ask(url, 'new-key-for-reload', 'local', 'ollama')).status, { timeout: 10_000 }).toBe(200);
+      expect((await ask(url, 'old-key-for-reload', 'local', 'ollama')).status).toBe(401);
+      const lines = (await res.text()).trim().split('\n').map((l) => JSON.parse(l) as { message?: { content: string }; done: boolean });
+      expect(lines.map((l) => l.message?.content ?? '').join('')).toBe('01234567'); // not dropped by the reload
+      expect(lines.at(-1)!.done).toBe(true);
+    } finally {
+      served.dispose();
+    }
+  }, 30_000);
 });
 
