@@ -321,6 +321,7 @@ export class Request {
       exclude,
       tokens: this.tokens,
       priority: this.o.priority ?? 0,
+      ...(this.o.tenant !== undefined ? { tenant: this.o.tenant } : {}),
       ...(this.route !== undefined ? { route: this.route, strict: this.strictRoute } : {}),
       ...(this.needs.length > 0 ? { needs: this.needs } : {}),
       ...(this.minContext !== undefined ? { minContext: this.minContext } : {}),
@@ -365,8 +366,8 @@ export class Request {
     return e instanceof Error ? e : new Error(String(e));
   }
 
-  queueFull(maxQueue: number, depth: number): Error {
-    return this.ending('no_workers', new QueueFullError(maxQueue, depth));
+  queueFull(maxQueue: number, depth: number, tenant?: string): Error {
+    return this.ending('no_workers', new QueueFullError(maxQueue, depth, tenant));
   }
 
   // ---- one attempt --------------------------------------------------------------------------
@@ -608,7 +609,7 @@ function startAttempt(r: Request, got: { pool: PoolRef; checkout: Checkout } | u
     throw r.noMore([]);
   }
   const c = got.checkout;
-  if (!c.ok) throw c.kind === 'queue_full' ? r.queueFull(c.maxQueue, c.depth) : r.noMore(c.skipped);
+  if (!c.ok) throw c.kind === 'queue_full' ? r.queueFull(c.maxQueue, c.depth, c.tenant) : r.noMore(c.skipped);
   const lent = c.lease;
   const a = new Attempt(lent, r.env.system.clock, lent.alternatives > 0 ? r.policy.firstChunkTimeoutMs : Infinity, r.policy.idleTimeoutMs, r.env.report);
   if (r.ended !== null) {

@@ -261,15 +261,25 @@ export class ShutdownError extends CortexError {
 /** True when `e` is a {@link ShutdownError}. */
 export const isShutdownError = guardFor<ShutdownError>('shutdown');
 
-/** Every worker that could answer is at its limits and the pool's queue is full: the request was not queued. */
+/**
+ * Every worker that could answer is at its limits and the pool's queue is full (or, with
+ * `tenant`, that tenant's share of it, `maxQueuePerTenant`): the request was not queued.
+ */
 export class QueueFullError extends CortexError {
   constructor(
-    /** The queue's bound (`maxQueue`). */
+    /** The queue's bound (`maxQueue`), or the tenant's share (`maxQueuePerTenant`). */
     readonly maxQueue: number,
-    /** Requests waiting when this one came. */
+    /** Requests waiting when this one came (of its tenant, with `tenant`). */
     readonly depth: number,
+    /** Set when the tenant's share was full, not the whole queue. */
+    readonly tenant?: string,
   ) {
-    super('queue_full', `every worker is at its limits and the queue is full (${depth} waiting, maxQueue ${maxQueue})`);
+    super(
+      'queue_full',
+      tenant === undefined
+        ? `every worker is at its limits and the queue is full (${depth} waiting, maxQueue ${maxQueue})`
+        : `every worker is at its limits and tenant ${tenant} holds its share of the queue (${depth} waiting, maxQueuePerTenant ${maxQueue})`,
+    );
   }
 }
 /** True when `e` is a {@link QueueFullError}. */

@@ -22,6 +22,12 @@ export interface PoolOptions extends RequestPolicyOptions {
   /** Requests that may wait for a slot when every worker is at its limits; beyond, `QueueFullError`. Default 1000. */
   maxQueue?: number;
   /**
+   * Of those, how many one tenant (`DispatchOptions.tenant`: the gateway's key id) may hold, so
+   * that one tenant's burst cannot take every place. Default half of `maxQueue` (at least 1).
+   * Tenants' waiting requests are also served in turn, not in a block.
+   */
+  maxQueuePerTenant?: number;
+  /**
    * When the preferred tier (lowest priority number) is at its limits: `'next'` sends the
    * request to the next tier at once; `'wait'` queues it for the preferred tier. Default `'next'`.
    */
@@ -37,6 +43,7 @@ export interface ResolvedPoolOptions {
   readonly defaultCooldownMs: number;
   readonly disableMs: number;
   readonly maxQueue: number;
+  readonly maxQueuePerTenant: number;
   readonly overflow: 'next' | 'wait';
 }
 
@@ -48,6 +55,7 @@ const POOL_DEFAULTS: ResolvedPoolOptions = Object.freeze({
   defaultCooldownMs: 1_000,
   disableMs: 300_000,
   maxQueue: 1_000,
+  maxQueuePerTenant: 500,
   overflow: 'next',
 });
 
@@ -64,6 +72,7 @@ export const poolOptionsSchema = lazy((z) => {
     defaultCooldownMs: positiveMs.optional(),
     disableMs: positiveMs.optional(),
     maxQueue: z.number().int().nonnegative().optional(),
+    maxQueuePerTenant: z.number().int().positive().optional(),
     overflow: z.enum(['next', 'wait']).optional(),
     ...requestPolicyShape(),
   })
@@ -84,6 +93,7 @@ export function resolvePoolOptions(o: PoolOptions = {}): { pool: ResolvedPoolOpt
     defaultCooldownMs: r.defaultCooldownMs ?? POOL_DEFAULTS.defaultCooldownMs,
     disableMs: r.disableMs ?? POOL_DEFAULTS.disableMs,
     maxQueue: r.maxQueue ?? POOL_DEFAULTS.maxQueue,
+    maxQueuePerTenant: r.maxQueuePerTenant ?? Math.max(1, Math.ceil((r.maxQueue ?? POOL_DEFAULTS.maxQueue) / 2)),
     overflow: r.overflow ?? POOL_DEFAULTS.overflow,
   };
   return { pool, policy: mergePolicy(POLICY_DEFAULTS, r) };

@@ -9,7 +9,7 @@ import type { Circuit } from './circuit.js';
 import { runHealthChecks, type HealthReport } from './health.js';
 import { resolvePoolOptions, type PoolOptions, type ResolvedPoolOptions } from './options.js';
 import { PoolState } from './pool-state.js';
-import { NO_ROOM, WaitQueue } from './queue.js';
+import { enqueue, NO_ROOM, WaitQueue } from './queue.js';
 import { Selection } from './selection.js';
 import { resolveStrategy, type SelectionStrategy } from './strategies.js';
 import { SharedAdmission, type SharedInfo } from './shared.js';
@@ -206,10 +206,9 @@ function checkout(env: Env, state: State, req: CheckoutRequest, from: From<Check
   const got = lendAlone(state, req);
   if (got !== 'full') return got;
   if (req.noWait === true) return NO_ROOM;
-  const max = env.opts.maxQueue;
-  const depth = state.queue.depth;
-  return state.queue.add(from, req, max) ? undefined : { ok: false, kind: 'queue_full', maxQueue: max, depth };
+  return enqueue(state.queue, from, req, env.opts);
 }
+
 
 async function initPool(
   env: Env,

@@ -1,4 +1,5 @@
 import type { From } from '../runtime/types.js';
+import type { ResolvedPoolOptions } from './options.js';
 import type { Checkout, CheckoutRequest } from './types.js';
 
 /** A checkout waiting for a slot. */
@@ -9,8 +10,10 @@ interface Waiter {
 
 /**
  * The pool's wait queue: checkouts that found every worker that could answer at its limits.
- * Higher `priority` first, arrival order within one; a waiter whose caller gave up (timed out,
- * aborted) is dropped, so it never holds a place nor a slot.
+ * Higher `priority` first; within one, tenants in turn (a tenant's n-th waiting request goes
+ * after every other tenant's n-th), arrival order within a tenant; a tenant holds at most its
+ * share of the places. A waiter whose caller gave up (timed out, aborted) is dropped, so it never
+ * holds a place nor a slot.
  * @internal
  */
 export class WaitQueue {
@@ -22,13 +25,40 @@ export class WaitQueue {
     return this.#waiters.length;
   }
 
-  /** Queues `from` (answered later by `serve`); false when `max` are already waiting. */
-  add(from: From<Checkout>, request: CheckoutRequest, max: number): boolean {
-    if (this.depth >= max) return false;
-    let at = this.#waiters.length;
-    while (at > 0 && this.#waiters[at - 1]!.request.priority < request.priority) at--;
-    this.#waiters.splice(at, 0, { from, request });
-    return true;
+  /**
+   * Queues `from` (answered later by `serve`): `'full'` when `max` are already waiting,
+   * `'tenant_full'` when its tenant already holds `perTenant` places, else `'queued'`.
+   */
+  add(from: From<Checkout>, request: CheckoutRequest, max: number, perTenant = Infinity): 'queued' | 'full' | 'tenant_full' {
+    if (this.depth >= max) return 'full';
+    const tenant = request.tenant ?? '';
+    if (request.tenant !== undefined && this.waiting(tenant) >= perTenant) return 'tenant_full';
+    this.#waiters.splice(this.#place(request.priority, tenant), 0, { from, request });
+    return 'queued';
+  }
+
+  /** Requests of `tenant` waiting now. */
+  waiting(tenant: string): number {
+    let n = 0;
+    for (const w of this.#waiters) if (!w.from.settled && (w.request.tenant ?? '') === tenant) n++;
+    return n;
+  }
+
+  /** Where a new request of `tenant` at `priority` goes: after every tenant's turn up to its own. */
+  #place(priority: number, tenant: string): number {
+    const turns = new Map<string, number>();
+    let mine = 0;
+    for (const w of this.#waiters) if (w.request.priority === priority && (w.request.tenant ?? '') === tenant) mine++;
+    for (let i = 0; i < this.#waiters.length; i++) {
+      const r = this.#waiters[i]!.request;
+      if (r.priority > priority) continue;
+      if (r.priority < priority) return i;
+      const t = r.tenant ?? '';
+      const turn = turns.get(t) ?? 0;
+      turns.set(t, turn + 1);
+      if (turn > mine) return i;
+    }
+    return this.#waiters.length;
   }
 
   /** The first waiter whose caller still waits. */
@@ -60,6 +90,15 @@ export class WaitQueue {
     this.#waiters = left;
     return left.length;
   }
+}
+
+/** Queues a checkout, or says why not: the queue is full, or its tenant's share of it is. @internal */
+export function enqueue(queue: WaitQueue, from: From<Checkout>, req: CheckoutRequest, o: ResolvedPoolOptions): Checkout | undefined {
+  const depth = queue.depth;
+  const added = queue.add(from, req, o.maxQueue, o.maxQueuePerTenant);
+  if (added === 'queued') return undefined;
+  if (added === 'full') return { ok: false, kind: 'queue_full', maxQueue: o.maxQueue, depth };
+  return { ok: false, kind: 'queue_full', maxQueue: o.maxQueuePerTenant, depth: queue.waiting(req.tenant!), tenant: req.tenant! };
 }
 
 /** The answer to a `noWait` checkout when every worker it may use is at its limits: it is not queued. @internal */

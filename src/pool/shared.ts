@@ -10,7 +10,7 @@ import { runHealthChecks, type HealthReport } from './health.js';
 import type { ResolvedPoolOptions } from './options.js';
 import type { PoolState } from './pool-state.js';
 import type { AttemptOutcome, Checkout, CheckoutRequest, Lease } from './types.js';
-import { NO_ROOM } from './queue.js';
+import { enqueue, NO_ROOM } from './queue.js';
 import type { WaitQueue } from './queue.js';
 
 /** How often queued requests ask the store again when no slot was freed (a dead instance's leases expire silently). */
@@ -149,9 +149,8 @@ export class SharedAdmission {
   }
 
   #enqueue(queue: WaitQueue, req: CheckoutRequest, from: From<Checkout>): Checkout | undefined {
-    const max = this.env.options.maxQueue;
-    const depth = queue.depth;
-    if (!queue.add(from, req, max)) return { ok: false, kind: 'queue_full', maxQueue: max, depth };
+    const refused = enqueue(queue, from, req, this.env.options);
+    if (refused !== undefined) return refused;
     this.#waiting = true;
     return undefined;
   }

@@ -101,7 +101,7 @@ export interface Lease {
 export type Checkout =
   | { readonly ok: true; readonly lease: Lease }
   | { readonly ok: false; readonly kind: 'none'; readonly skipped: AttemptFailure[] }
-  | { readonly ok: false; readonly kind: 'queue_full'; readonly maxQueue: number; readonly depth: number };
+  | { readonly ok: false; readonly kind: 'queue_full'; readonly maxQueue: number; readonly depth: number; readonly tenant?: string };
 
 /** What a request asks of the pool. @internal */
 export interface CheckoutRequest {
@@ -112,6 +112,8 @@ export interface CheckoutRequest {
   readonly tokens: number;
   /** Higher is served first from the queue. */
   readonly priority: number;
+  /** Who it is for (the gateway's key id): a share of the queue, and a turn in it. */
+  readonly tenant?: string;
   /** Only workers carrying this tag, name or model. */
   readonly route?: string;
   /** The route was asked for explicitly (a tag): no worker carrying it is an error; else (a model) it is passed on. */
