@@ -2,6 +2,9 @@ import { WorkerError } from '../errors/pool.js';
 import type { Clock } from '../runtime/clock.js';
 import type { AttemptOutcome, Lease } from '../pool/types.js';
 
+/** Thrown inside a request's loop when the request was ended from outside while a read was pending. @internal */
+export const ENDED = Object.freeze({ name: 'Ended', message: 'the request was ended' });
+
 /** The abort reason of an attempt that is over (shared: no stack trace to capture per request). */
 export const ATTEMPT_OVER = Object.freeze({ name: 'AttemptOver', message: 'the attempt is over' });
 

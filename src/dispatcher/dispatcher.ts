@@ -9,10 +9,10 @@ import { checkMs } from '../runtime/checks.js';
 import { checkHealth, poolStatus, type PoolRef, type PoolStatus } from '../pool/pool.js';
 import type { HealthReport } from '../pool/health.js';
 import { mergePolicy, POLICY_DEFAULTS, requestPolicyShape, type RequestPolicy, type RequestPolicyOptions } from './policy.js';
-import { decide, reporterFor, runRequest, type DispatchOptions, type RequestEnv, type StreamChunk } from './request.js';
+import { reporterFor, runRequest, type DispatchOptions, type RequestEnv, type StreamChunk } from './request.js';
 import { replay, ResponseCache, type Entry, type ResponseCacheOptions } from './cache.js';
 import type { SharedStore } from '../store/store.js';
-import type { Router } from './routing.js';
+import { decide, type Router } from './routing.js';
 import { HedgeBudget } from './hedge.js';
 
 /** Default drain time of {@link Dispatcher.drain} and `Workers.stop`, ms. */

@@ -19,11 +19,11 @@ import type { ActorSystem } from '../runtime/system.js';
 import { estimateTokens } from '../pool/admission.js';
 import { checkoutNow, reportOutcome, reportRest, type PoolRef } from '../pool/pool.js';
 import type { AttemptOutcome, Checkout, CheckoutRequest, Lease } from '../pool/types.js';
-import { Attempt } from './attempt.js';
+import { Attempt, ENDED } from './attempt.js';
 import { DEFAULT_CONTINUATION_PROMPT, type RequestPolicy, type RequestPolicyOptions } from './policy.js';
 import type { InspectionEvent, StreamFinishedEvent } from '../events.js';
-import type { Router } from './routing.js';
-import { dropLoser, settle, type HedgeBudget, type Opened } from './hedge.js';
+import { Final, hedgedFirst, percentileOf, type HedgeBudget, type Opened } from './hedge.js';
+import { decide, type Router } from './routing.js';
 
 /** Per-request options of `dispatchStream`. Timeouts default to the pool's. */
 export interface DispatchOptions extends RequestPolicyOptions, GenerationOptions {
@@ -104,13 +104,6 @@ export interface RequestEnv {
 
 type Ending = 'caller' | 'deadline' | 'shutdown';
 type Outcome = StreamFinishedEvent['outcome'];
-/** How the request ended, decided inside a hedge race: the loop throws it as it is. */
-class Final {
-  constructor(readonly error: unknown) {}
-}
-
-/** Thrown inside the loop when the request was ended from outside while a read was pending. */
-const ENDED = Object.freeze({ name: 'Ended', message: 'the request was ended' });
 
 let nextRequestId = 1;
 
@@ -301,6 +294,19 @@ export class Request {
   ending<E extends Error>(outcome: Outcome, error: E): E {
     this.finish(outcome, error.message);
     return error;
+  }
+
+  /** The worker now answering, for its events (its name, kind, the model asked of it, its price). */
+  note(lent: Lease): void {
+    this.lastWorker = lent.name;
+    this.lastKind = lent.kind;
+    this.lastModel = lent.aliased === true ? lent.model : (this.o.model ?? lent.model);
+    this.lastPrice = lent.price;
+  }
+
+  /** Starts a hedge's attempt on the worker checked out for it. */
+  startHedge(got: { pool: PoolRef; checkout: Checkout }): Attempt {
+    return startAttempt(this, got, 'hedge');
   }
 
   // ---- checkout -----------------------------------------------------------------------------
@@ -618,7 +624,7 @@ function startAttempt(r: Request, got: { pool: PoolRef; checkout: Checkout } | u
   }
   if (role === 'hedge') r.hedge = a;
   else r.current = a;
-  noteWorker(r, lent);
+  r.note(lent);
   r.count++;
   const events = r.env.system.events;
   const failover = r.pendingFailover;
@@ -730,111 +736,6 @@ function dueOf(a: Attempt | null, now: number): number {
   return Infinity;
 }
 
-/**
- * Opens `a` and, if it sends no first chunk within the hedge delay, starts the same request on
- * another worker with room (budget permitting): the first to send a chunk wins and the other is
- * dropped (aborted, its slot given back untouched). If one fails, the other goes on alone; if
- * both fail, the last failure is thrown with `r.current` set to its attempt (the first was
- * recorded as failed already).
- */
-async function hedgedFirst(r: Request, a: Attempt): Promise<Opened> {
-  const primary = r.openFirst(a);
-  const delay = r.hedgeDelay(a);
-  const clock = r.env.system.clock;
-  let timer: unknown;
-  const fired = new Promise<'hedge'>((resolve) => (timer = clock.setTimeout(() => resolve('hedge'), Math.max(1, delay))));
-  const early = await Promise.race([settle(a, primary), fired]);
-  clock.clearTimeout(timer);
-  if (early !== 'hedge') return outcome(early);
-  if (r.ended !== null || !r.env.hedges!.trySpend()) return primary;
-  const got = await r.checkoutHedge(a);
-  if (got === undefined || r.ended !== null) {
-    r.env.hedges!.refund();
-    if (got?.checkout.ok) new Attempt(got.checkout.lease, clock, Infinity, Infinity, r.env.report).release({ kind: 'cancelled' });
-    return primary;
-  }
-  const b = startAttempt(r, got, 'hedge');
-  const events = r.env.system.events;
-  if (events.listening) events.emit(() => ({ type: 'pool.hedge_started', requestId: r.id, worker: a.name, hedge: b.name, afterMs: delay }));
-  const second = r.openFirst(b);
-  return race(r, [a, primary], [b, second]);
-}
-
-/** The first of two attempts to send a chunk; the loser dropped. */
-async function race(r: Request, [a, pa]: [Attempt, Promise<Opened>], [b, pb]: [Attempt, Promise<Opened>]): Promise<Opened> {
-  const one = await Promise.race([settle(a, pa), settle(b, pb)]);
-  if (r.ended !== null) throw ENDED; // both were ended with the request
-  const first = one.ok ? one.opened.a : one.a;
-  const [other, pending] = first === a ? [b, pb] : [a, pa];
-  if (one.ok) {
-    // A primary beaten by its hedge was silent this long at least: its percentile must see that.
-    dropLoser(other, pending, other === a ? r.env.system.clock.now() - a.started : undefined);
-    return won(r, one.opened, first === b ? 'hedge_won' : 'primary_won');
-  }
-  // One failed: it is recorded, and the other goes on alone.
-  r.current = first;
-  r.hedge = null;
-  try {
-    r.failed(first, one.error, 0);
-  } catch (final) {
-    dropLoser(other, pending); // the request ends here (the caller's mistake): the other is not waited for
-    throw new Final(final);
-  }
-  r.pendingFailover = undefined; // the other attempt was already running: no attempt starts
-  r.current = other;
-  const last = await settle(other, pending);
-  if (last.ok) return won(r, last.opened, other === b ? 'hedge_won' : 'primary_won');
-  settled(r, undefined, 'both_failed');
-  throw last.error;
-}
-
-function won(r: Request, o: Opened, result: 'hedge_won' | 'primary_won'): Opened {
-  r.current = o.a;
-  r.hedge = null;
-  noteWorker(r, o.a.lease);
-  settled(r, o.a.name, result);
-  return o;
-}
-
-function settled(r: Request, winner: string | undefined, result: 'hedge_won' | 'primary_won' | 'both_failed'): void {
-  const events = r.env.system.events;
-  if (events.listening) events.emit(() => ({ type: 'pool.hedge_settled', requestId: r.id, winner, result }));
-}
-
-function outcome(s: Awaited<ReturnType<typeof settle>>): Opened {
-  if (s.ok) return s.opened;
-  throw s.error;
-}
-
-/** The worker now answering `r`, for its events (its name, kind, and the model asked of it). */
-function noteWorker(r: Request, lent: Lease): void {
-  r.lastWorker = lent.name;
-  r.lastKind = lent.kind;
-  r.lastModel = lent.aliased === true ? lent.model : (r.o.model ?? lent.model);
-  r.lastPrice = lent.price;
-}
-
-/** The router's decision: a tag, undefined, or a promise of one (a router that fails routes nowhere). @internal */
-export function decide(route: Router | undefined, messages: readonly ChatMessage[]): string | undefined | Promise<string | undefined> {
-  if (route === undefined) return undefined;
-  try {
-    const tag = route(messages);
-    if (tag instanceof Promise) return tag.then(validTag, () => undefined);
-    return validTag(tag);
-  } catch {
-    return undefined;
-  }
-}
-
-function validTag(tag: unknown): string | undefined {
-  return typeof tag === 'string' && tag !== '' ? tag : undefined;
-}
-
-/** The percentile a hedge's delay is, for the checkout to report (none for a fixed delay). */
-function percentileOf(h: RequestPolicy['hedge']): { percentile?: number } {
-  if (h === false || typeof h.afterMs === 'number') return {};
-  return { percentile: Number(h.afterMs.slice(1)) / 100 };
-}
 
 /** A request's cost in US dollars, when both its usage and its worker's price are known. */
 function costOf(u: Usage | undefined, p: Price | undefined): { costUsd?: number } {

@@ -79,3 +79,19 @@ function compile(r: RouteRule, field: string): { tag: string; matches(text: stri
       (minChars === undefined || text.length >= minChars),
   };
 }
+
+/** The router's decision: a tag, undefined, or a promise of one (a router that fails routes nowhere). @internal */
+export function decide(route: Router | undefined, messages: readonly ChatMessage[]): string | undefined | Promise<string | undefined> {
+  if (route === undefined) return undefined;
+  try {
+    const tag = route(messages);
+    if (tag instanceof Promise) return tag.then(validTag, () => undefined);
+    return validTag(tag);
+  } catch {
+    return undefined;
+  }
+}
+
+function validTag(tag: unknown): string | undefined {
+  return typeof tag === 'string' && tag !== '' ? tag : undefined;
+}
