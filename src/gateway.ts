@@ -11,4 +11,4 @@ export {
   type GatewayHandler,
   type GatewayServer,
 } from './gateway/gateway.js';
-export type { GatewayKey } from './gateway/keys.js';
+export type { GatewayKey, KeyBudget } from './gateway/keys.js';

@@ -23,6 +23,17 @@ export interface GatewayKey extends WorkerLimits {
   readonly routes?: readonly string[];
   /** May read every key's usage (`GET /v1/usage`). Default false: a key reads its own. */
   readonly admin?: boolean;
+  /**
+   * Tokens it may use per UTC day or month (input and output, as the backends report them); once
+   * used, its requests get a 429 (`code: 'budget_exceeded'`, `retry-after`: until it renews).
+   */
+  readonly budget?: KeyBudget;
+}
+
+/** A key's budget: `tokens` per UTC `day` or `month`. */
+export interface KeyBudget {
+  readonly tokens: number;
+  readonly per: 'day' | 'month';
 }
 
 /** A key as the gateway checks it. @internal */
@@ -35,6 +46,7 @@ export interface KeyEntry {
   readonly limits: ResolvedLimits;
   readonly limited: boolean;
   readonly admin: boolean;
+  readonly budget: KeyBudget | undefined;
 }
 
 /**
@@ -61,8 +73,17 @@ export function keyEntries(keys: readonly (string | GatewayKey)[]): KeyEntry[] {
       limits,
       limited: limits.maxConcurrent !== Infinity || limits.rpm !== Infinity || limits.tpm !== Infinity,
       admin: spec.admin === true,
+      budget: budgetOf(spec.budget, at),
     };
   });
+}
+
+function budgetOf(b: KeyBudget | undefined, at: string): KeyBudget | undefined {
+  if (b === undefined) return undefined;
+  if (typeof b !== 'object' || b === null || !(Number.isInteger(b.tokens) && b.tokens > 0) || (b.per !== 'day' && b.per !== 'month')) {
+    throw new InvalidArgumentError(`${at}.budget`, "{ tokens: a whole number > 0, per: 'day' | 'month' }", b);
+  }
+  return { tokens: b.tokens, per: b.per };
 }
 
 function digestOf(spec: GatewayKey, at: string): Buffer {
@@ -108,8 +129,39 @@ export class KeyLimits {
     this.#store = shared ?? new MemoryStore();
   }
 
-  /** Takes a slot of `key`'s limits for one request, or refuses with 429 and `retry-after`. */
+  /**
+   * Takes a slot of `key`'s limits for one request, or refuses with 429 and `retry-after` (at
+   * its limits, or its budget used); what it returns gives the slot back and spends the tokens.
+   */
   async admit(key: KeyEntry, tokens: number): Promise<(usedTokens: number | undefined) => void> {
+    const budget = key.budget === undefined ? undefined : await this.#budget(key, key.budget);
+    const release = await this.#limits(key, tokens);
+    return (used) => {
+      release(used);
+      if (budget !== undefined && used !== undefined && used > 0) this.#spend(budget, used);
+    };
+  }
+
+  /** The key's budget this period: refused when used up; else the period's name, to spend in. */
+  async #budget(key: KeyEntry, b: KeyBudget): Promise<string | undefined> {
+    const { name, renewsAt } = period(key.id, b.per, Date.now());
+    const used = await this.#store.counters([name]).then((c) => c.get(name)?.tokens ?? 0, () => undefined);
+    if (used === undefined) return undefined; // the store is away: the budget is not held, rather than refusing
+    if (used < b.tokens) return name;
+    const s = Math.max(1, Math.ceil((renewsAt - Date.now()) / 1000));
+    throw new GatewayError(429, `key ${key.id} has used its budget of ${b.tokens} tokens this ${b.per} (${used} used); it renews at ${new Date(renewsAt).toISOString()}`, null, 'rate_limit_error', s, 'budget_exceeded');
+  }
+
+  /** Counts `tokens` in the period's counters (a lease taken and given back with them). */
+  #spend(periodName: string, tokens: number): void {
+    const store = this.#store;
+    void store.claim?.(periodName, { tokens: 0, ageMs: 0, windowed: false }).then(
+      (lease) => store.release(lease, { kind: 'success', tokens }, NO_CIRCUIT),
+      () => undefined,
+    );
+  }
+
+  async #limits(key: KeyEntry, tokens: number): Promise<(usedTokens: number | undefined) => void> {
     if (!key.limited) return () => undefined;
     const name = `key:${key.id}`;
     const r = await this.#store.admit({ candidates: [{ name, limits: key.limits }], tokens }).catch(() => null);
@@ -126,7 +178,7 @@ export class KeyLimits {
     return (usedTokens) => {
       if (done) return;
       done = true;
-      void this.#store.release(lease, { kind: 'success', ...(usedTokens !== undefined ? { tokens: usedTokens } : {}) }, { failureThreshold: Number.MAX_SAFE_INTEGER, resetMs: 1 }).catch(() => undefined);
+      void this.#store.release(lease, { kind: 'success', ...(usedTokens !== undefined ? { tokens: usedTokens } : {}) }, NO_CIRCUIT).catch(() => undefined);
     };
   }
 }
@@ -147,4 +199,17 @@ export function keysFromConfig(keys: readonly GatewayKeyConfig[], env: Readonly<
     if (key === undefined || key.length < 8) throw new InvalidArgumentError(`gateway.keys (${k.id}).keyEnv`, `the variable ${keyEnv} set to a key of at least 8 characters`, key === undefined ? 'unset' : '(too short, not shown)');
     return { ...rest, key };
   });
+}
+
+/** Keys have no circuit: a release never opens one. */
+const NO_CIRCUIT = { failureThreshold: Number.MAX_SAFE_INTEGER, resetMs: 1 };
+
+/** The budget period `now` falls in (UTC), as a counter's name, and when the next one starts. */
+function period(id: string, per: KeyBudget['per'], now: number): { name: string; renewsAt: number } {
+  const d = new Date(now);
+  if (per === 'day') {
+    const start = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate());
+    return { name: `budget:${id}:${new Date(start).toISOString().slice(0, 10)}`, renewsAt: start + 86_400_000 };
+  }
+  return { name: `budget:${id}:${d.toISOString().slice(0, 7)}`, renewsAt: Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1) };
 }

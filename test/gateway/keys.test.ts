@@ -63,6 +63,30 @@ describe('keys with scopes and limits', () => {
     }
   });
 
+  it('a budget of tokens per day: once used, 429 budget_exceeded with retry-after until it renews; other keys go on', async () => {
+    const w = new MockWorker({ name: 'w', usage: { promptTokens: 100, completionTokens: 50 } });
+    const { cortex } = await start([w]);
+    const g = await serveGateway(cortex, { keys: [{ id: 'small', key: 'small-budget-key', budget: { tokens: 300, per: 'day' } }, { id: 'other', key: 'other-team-key', budget: { tokens: 300, per: 'month' } }] });
+    try {
+      expect((await ask(g.url, 'small-budget-key')).status).toBe(200); // 150 used
+      expect((await ask(g.url, 'small-budget-key')).status).toBe(200); // 300 used
+      await new Promise((r) => setTimeout(r, 20)); // the spending is counted after the answer
+      const over = await ask(g.url, 'small-budget-key');
+      expect(over.status).toBe(429);
+      const { error } = (await over.json()) as { error: { code: string; message: string } };
+      expect(error.code).toBe('budget_exceeded');
+      expect(error.message).toMatch(/^key small has used its budget of 300 tokens this day \(300 used\); it renews at \d{4}-\d\d-\d\dT00:00:00\.000Z$/);
+      const renews = Number(over.headers.get('retry-after'));
+      expect(renews).toBeGreaterThan(0);
+      expect(renews).toBeLessThanOrEqual(86_400);
+      expect(w.calls).toHaveLength(2); // the refused one reached no worker
+      expect((await ask(g.url, 'other-team-key')).status).toBe(200);
+      expect(() => createGateway(cortex, { keys: [{ id: 'x', key: 'long-enough-key', budget: { tokens: 0, per: 'day' } }] })).toThrow(/options.keys\[0\] \(x\).budget/);
+    } finally {
+      await g.close(0);
+    }
+  });
+
   it("two gateway instances over one shared store hold a key's limit together", async () => {
     const store = new MemoryStore();
     const a = await start([new MockWorker({ name: 'w', chunks: ['x'], delayMs: 80 })], { store });
