@@ -92,6 +92,14 @@ export interface CacheHitEvent {
   readonly messages: number;
   /** Replayed from an identical request that was in flight (single flight), not from a kept answer. */
   readonly inFlight?: true;
+  /** The worker that gave the answer replayed. */
+  readonly worker?: string;
+  /** The model asked of that worker (as `pool.stream_finished`'s `model`), when known. */
+  readonly workerModel?: string;
+  /** Who the request was for (`DispatchOptions.tenant`), when told. */
+  readonly tenant?: string;
+  /** What the answer cost when it was asked, US dollars: what this hit saved (when its worker has a price). */
+  readonly savedUsd?: number;
 }
 /** A request's worker sent no first chunk within the hedge delay: the same request was started on `hedge` too. */
 export interface HedgeStartedEvent {

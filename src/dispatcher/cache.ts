@@ -37,7 +37,9 @@ export function checkCacheOptions(options: ResponseCacheOptions): Required<Respo
 /** A complete answer as it is kept: its chunks' text and the final chunk's details. @internal */
 export interface Entry {
   readonly chunks: ReadonlyArray<Pick<StreamChunk, 'worker' | 'text' | 'reasoning' | 'toolCalls'>>;
-  readonly last: Pick<StreamChunk, 'finishReason' | 'usage'>;
+  readonly last: Pick<StreamChunk, 'finishReason' | 'usage' | 'model'>;
+  /** What the answer cost when it was asked (US dollars, when known): what each hit saves. */
+  readonly costUsd?: number;
 }
 
 /** Where entries are kept. */
@@ -128,7 +130,8 @@ export class ResponseCache {
       if (c.segment > 0 || (chunks.length > 0 && c.worker !== chunks[0]!.worker)) whole = false;
       if (whole) chunks.push(kept(c));
       if (c.done && whole) {
-        const entry: Entry = { chunks, last: { ...(c.finishReason ? { finishReason: c.finishReason } : {}), ...(c.usage ? { usage: c.usage } : {}) } };
+        const last = { ...(c.finishReason ? { finishReason: c.finishReason } : {}), ...(c.usage ? { usage: c.usage } : {}), ...(c.model !== undefined ? { model: c.model } : {}) };
+        const entry: Entry = { chunks, last, ...(c.costUsd !== undefined ? { costUsd: c.costUsd } : {}) };
         this.#entries.set(key, entry);
         onKept?.(entry);
       }

@@ -14,6 +14,7 @@ import { replay, ResponseCache, type Entry, type ResponseCacheOptions } from './
 import type { SharedStore } from '../store/store.js';
 import { decide, type Router } from './routing.js';
 import { HedgeBudget } from './hedge.js';
+import type { CacheHitEvent } from '../events.js';
 
 /** Default drain time of {@link Dispatcher.drain} and `Workers.stop`, ms. */
 export const DEFAULT_DRAIN_MS = 5_000;
@@ -25,6 +26,10 @@ export interface Completion {
   readonly workers: readonly string[];
   readonly finishReason?: FinishReason;
   readonly usage?: Usage;
+  /** What the answer cost, US dollars (see `StreamChunk.costUsd`), when known. */
+  readonly costUsd?: number;
+  /** True when the answer came from the response cache. */
+  readonly cached?: true;
   /** The tool calls the model made (with `finishReason: 'tool_calls'`), when it made some. */
   readonly toolCalls?: readonly ToolCall[];
 }
@@ -184,7 +189,7 @@ export class Dispatcher {
 
   #hit(e: Entry, opts: DispatchOptions, msgs: readonly ChatMessage[], inFlight: boolean): AsyncGenerator<StreamChunk, void, undefined> {
     const events = this.#system.events;
-    if (events.listening) events.emit(() => ({ type: 'pool.cache_hit', model: opts.model, messages: msgs.length, ...(inFlight ? { inFlight: true as const } : {}) }));
+    if (events.listening) events.emit(() => hitEvent(e, opts, msgs, inFlight));
     return replay(e, opts.signal);
   }
 
@@ -251,6 +256,8 @@ export class Dispatcher {
       ...(deltas !== undefined ? { toolCalls: collectToolCalls(deltas) } : {}),
       ...(last?.finishReason !== undefined ? { finishReason: last.finishReason } : {}),
       ...(last?.usage !== undefined ? { usage: last.usage } : {}),
+      ...(last?.costUsd !== undefined ? { costUsd: last.costUsd } : {}),
+      ...(last?.cached === true ? { cached: true as const } : {}),
     };
   }
 
@@ -293,4 +300,18 @@ function abortable<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T
       },
     );
   });
+}
+
+/** The `pool.cache_hit` event of a replayed answer: what it saved, and whom. */
+function hitEvent(e: Entry, opts: DispatchOptions, msgs: readonly ChatMessage[], inFlight: boolean): CacheHitEvent {
+  return {
+    type: 'pool.cache_hit',
+    model: opts.model,
+    messages: msgs.length,
+    ...(inFlight ? { inFlight: true as const } : {}),
+    ...(e.chunks[0] !== undefined ? { worker: e.chunks[0].worker } : {}),
+    ...(e.last.model !== undefined ? { workerModel: e.last.model } : {}),
+    ...(opts.tenant !== undefined ? { tenant: opts.tenant } : {}),
+    ...(e.costUsd !== undefined ? { savedUsd: e.costUsd } : {}),
+  };
 }

@@ -73,6 +73,13 @@ export interface StreamChunk {
   readonly segment: number;
   readonly finishReason?: FinishReason;
   readonly usage?: Usage;
+  /** On the done chunk: the model asked of the worker that answered (the request's, or the worker's default), when known. */
+  readonly model?: string;
+  /**
+   * What the answer cost, US dollars: its `usage` at its worker's `price`, on the done chunk when
+   * both are known (never guessed; absent on a cached answer, which cost nothing).
+   */
+  readonly costUsd?: number;
   /** True when replayed from the response cache (no worker was asked). */
   readonly cached?: true;
   /** Pieces of tool calls (see `ToolCallDelta`); assemble them with `collectToolCalls`, or use `complete`. */
@@ -433,8 +440,16 @@ export class Request {
       const used = u?.promptTokens !== undefined || u?.completionTokens !== undefined ? (u.promptTokens ?? 0) + (u.completionTokens ?? 0) : undefined;
       a.release({ kind: 'success', firstChunkMs: a.firstAt! - a.started, latencyMs: now - a.started }, used);
       this.finish('complete');
+      return this.#last(out);
     }
     return out;
+  }
+
+  /** The done chunk, with the model that answered and what the answer cost, when known. */
+  #last(out: StreamChunk): StreamChunk {
+    const cost = costOf(this.usage, this.lastPrice).costUsd;
+    if (cost === undefined && this.lastModel === undefined) return out;
+    return { ...out, ...(this.lastModel !== undefined ? { model: this.lastModel } : {}), ...(cost !== undefined ? { costUsd: cost } : {}) };
   }
 
   /** A worker's chunk as the caller gets it (counting the text, re-arming the watchdog for the idle limit). */

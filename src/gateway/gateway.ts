@@ -109,7 +109,7 @@ export function createGateway(source: GatewaySource, options: GatewayOptions = {
   const limits = new KeyLimits(source.store);
   const lifetime = new Lifetime();
   const usage = new UsageBook();
-  const following = source.system?.inspect((e) => e.type === 'pool.stream_finished' && usage.record(e));
+  const following = source.system?.inspect((e) => (e.type === 'pool.stream_finished' ? usage.record(e) : e.type === 'pool.cache_hit' && usage.hit(e)));
   const handler = ((req, res, next) => {
     const path = new URL(req.url ?? '/', 'http://gateway').pathname.replace(/\/+$/, '');
     if (req.method === 'GET' && (path === '/healthz' || path === '/readyz')) return void probe(path, source.dispatcher, lifetime, res);

@@ -1,4 +1,4 @@
-import type { StreamFinishedEvent } from '../events.js';
+import type { CacheHitEvent, StreamFinishedEvent } from '../events.js';
 
 /** One line of usage: a key's requests on one worker and model, their tokens and cost. */
 export interface UsageLine {
@@ -10,6 +10,10 @@ export interface UsageLine {
   readonly output_tokens: number;
   /** US dollars, for the requests whose worker has a price; null when none had one. */
   readonly cost_usd: number | null;
+  /** Requests answered from the response cache with this worker's answer (not in `requests`). */
+  readonly cache_hits: number;
+  /** US dollars those hits saved (what the answer cost when asked); null when none had a known cost. */
+  readonly saved_usd: number | null;
 }
 
 interface Row {
@@ -21,6 +25,8 @@ interface Row {
   input: number;
   output: number;
   cost: number | null;
+  hits: number;
+  saved: number | null;
 }
 
 const HOUR = 3_600_000;
@@ -38,17 +44,30 @@ export class UsageBook {
   /** Counts a request's end (those that reached a worker). */
   record(e: StreamFinishedEvent, now: number = Date.now()): void {
     if (e.worker === undefined) return;
-    const hour = Math.floor(now / HOUR) * HOUR;
-    if (hour > this.#prunedAt) this.#prune(hour);
-    const key = e.tenant ?? null;
-    const model = e.model ?? null;
-    const id = `${hour}\0${key ?? ''}\0${e.worker}\0${model ?? ''}`;
-    let r = this.#rows.get(id);
-    if (r === undefined) this.#rows.set(id, (r = { hour, key, worker: e.worker, model, requests: 0, input: 0, output: 0, cost: null }));
+    const r = this.#row(now, e.tenant, e.worker, e.model);
     r.requests++;
     r.input += e.usage?.promptTokens ?? 0;
     r.output += e.usage?.completionTokens ?? 0;
     if (e.costUsd !== undefined) r.cost = (r.cost ?? 0) + e.costUsd;
+  }
+
+  /** Counts a cache hit, and what it saved, on the row of the worker whose answer it replayed. */
+  hit(e: CacheHitEvent, now: number = Date.now()): void {
+    if (e.worker === undefined) return;
+    const r = this.#row(now, e.tenant, e.worker, e.workerModel);
+    r.hits++;
+    if (e.savedUsd !== undefined) r.saved = (r.saved ?? 0) + e.savedUsd;
+  }
+
+  #row(now: number, tenant: string | undefined, worker: string, asked: string | undefined): Row {
+    const hour = Math.floor(now / HOUR) * HOUR;
+    if (hour > this.#prunedAt) this.#prune(hour);
+    const key = tenant ?? null;
+    const model = asked ?? null;
+    const id = `${hour}\0${key ?? ''}\0${worker}\0${model ?? ''}`;
+    let r = this.#rows.get(id);
+    if (r === undefined) this.#rows.set(id, (r = { hour, key, worker, model, requests: 0, input: 0, output: 0, cost: null, hits: 0, saved: null }));
+    return r;
   }
 
   /** The usage since `since` (ms), of one key or all, summed by key, worker and model. */
@@ -64,9 +83,11 @@ export class UsageBook {
         s.input += r.input;
         s.output += r.output;
         if (r.cost !== null) s.cost = (s.cost ?? 0) + r.cost;
+        s.hits += r.hits;
+        if (r.saved !== null) s.saved = (s.saved ?? 0) + r.saved;
       }
     }
-    return [...sums.values()].map((s) => ({ key: s.key, worker: s.worker, model: s.model, requests: s.requests, input_tokens: s.input, output_tokens: s.output, cost_usd: s.cost }));
+    return [...sums.values()].map((s) => ({ key: s.key, worker: s.worker, model: s.model, requests: s.requests, input_tokens: s.input, output_tokens: s.output, cost_usd: s.cost, cache_hits: s.hits, saved_usd: s.saved }));
   }
 
   #prune(hour: number): void {

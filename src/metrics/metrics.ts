@@ -111,6 +111,7 @@ export function collectMetrics(source: MetricsSource, options: CollectMetricsOpt
     hedges: counter('cortex_hedges_total', 'Hedge races, by result: hedge_won, primary_won, both_failed.'),
     usage: counter('cortex_usage_tokens_total', 'Tokens the backends reported, by tenant (the gateway key id), worker and type (input, output).'),
     cost: counter('cortex_cost_usd_total', "US dollars spent, by tenant and worker (for workers with a price; never guessed)."),
+    saved: counter('cortex_cache_saved_usd_total', 'US dollars cache hits saved (what the answer replayed cost when it was asked), by tenant and worker.'),
   };
   names.push(...gauges(p, registry, source));
   const sub = source.system.inspect(listener(m, maxModels));
@@ -125,7 +126,7 @@ export function collectMetrics(source: MetricsSource, options: CollectMetricsOpt
 }
 
 type Metrics = { [K in 'duration' | 'firstChunk' | 'perChunk' | 'tokens' | 'queueWait']: Histograms } & {
-  [K in 'requests' | 'attemptFailures' | 'failovers' | 'continuations' | 'circuitChanges' | 'cooldowns' | 'healthChanges' | 'restarts' | 'cacheHits' | 'hedges' | 'usage' | 'cost']: Counters;
+  [K in 'requests' | 'attemptFailures' | 'failovers' | 'continuations' | 'circuitChanges' | 'cooldowns' | 'healthChanges' | 'restarts' | 'cacheHits' | 'hedges' | 'usage' | 'cost' | 'saved']: Counters;
 };
 
 type Inc = (f: Counters, key: string, labels: () => Labels) => void;
@@ -158,7 +159,8 @@ function listener(m: Metrics, maxModels: number): (e: InspectionEvent) => void {
       case 'supervisor.child_restarting':
         return inc(m.restarts, e.id, () => ({ child: e.id }));
       case 'pool.cache_hit':
-        return inc(m.cacheHits, '', NO_LABELS);
+        inc(m.cacheHits, '', NO_LABELS);
+        return ends.saved(e);
       case 'pool.hedge_settled':
         return inc(m.hedges, e.result, () => ({ result: e.result }));
       default:

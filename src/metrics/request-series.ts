@@ -1,4 +1,4 @@
-import type { StreamFinishedEvent } from '../events.js';
+import type { CacheHitEvent, StreamFinishedEvent } from '../events.js';
 import type { CounterCell, Counters, HistogramCell, Histograms } from './series.js';
 
 /** The families a request's end updates. @internal */
@@ -12,6 +12,8 @@ export interface RequestFamilies {
   readonly usage: Counters;
   /** US dollars by tenant and worker (requests whose worker has a price). */
   readonly cost: Counters;
+  /** US dollars cache hits saved, by tenant and worker (the answer's cost when it was asked). */
+  readonly saved: Counters;
 }
 
 /** The label of a model (or tenant) not among the first `maxModels` seen. */
@@ -82,6 +84,14 @@ export class RequestSeries {
     if (u?.promptTokens !== undefined) f.usage.cell(`${tenant}\0${worker}\0i`, () => ({ tenant, worker, type: 'input' })).value += u.promptTokens;
     if (u?.completionTokens !== undefined) f.usage.cell(`${tenant}\0${worker}\0o`, () => ({ tenant, worker, type: 'output' })).value += u.completionTokens;
     if (e.costUsd !== undefined) f.cost.cell(`${tenant}\0${worker}`, () => ({ tenant, worker })).value += e.costUsd;
+  }
+
+  /** Counts what a cache hit saved (nothing when its answer's cost is unknown). */
+  saved(e: CacheHitEvent): void {
+    if (e.savedUsd === undefined) return;
+    const tenant = this.#bounded(this.#tenants, e.tenant ?? '');
+    const worker = e.worker ?? 'none';
+    this.f.saved.cell(`${tenant}\0${worker}`, () => ({ tenant, worker })).value += e.savedUsd;
   }
 
   #bounded(seen: Set<string>, value: string): string {

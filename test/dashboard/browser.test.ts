@@ -31,7 +31,9 @@ describe('the dashboard in Chromium', () => {
       await expect.poll(() => gpu.getAttribute('data-color'), { timeout: 5000 }).toBe('red');
       expect(await gpu.textContent()).toContain('GPU out of memory (simulated)');
       await demo.setBroken(false);
-      await expect.poll(() => gpu.getAttribute('data-color'), { timeout: 10_000 }).toBe('green');
+      // Recovered: green, or amber only because it is busy again at its maxConcurrent (a loaded machine).
+      const recovered = async (): Promise<boolean> => (await gpu.getAttribute('data-color')) === 'green' || (await gpu.textContent())!.includes('at capacity');
+      await expect.poll(recovered, { timeout: 10_000 }).toBe(true);
       await expect.poll(() => page.locator('#recent li').count()).toBeGreaterThan(0);
       mkdirSync('test/.artifacts', { recursive: true });
       await page.screenshot({ path: 'test/.artifacts/dashboard.png', fullPage: true });

@@ -1,7 +1,8 @@
 /**
  * Usage and cost: prices per worker (none: the cost is unknown, never guessed), each request's
  * cost on `pool.stream_finished`, usage and cost per key and worker in the metrics, and
- * `GET /v1/usage` on the gateway (a key reads its own; an admin key every key's).
+ * `GET /v1/usage` on the gateway (a key reads its own; an admin key every key's). A cache hit
+ * costs nothing and counts as saved cost: what its answer cost when it was asked.
  */
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
@@ -45,6 +46,35 @@ describe('usage and cost', () => {
       const text = await metrics.metrics();
       expect(text).toContain('cortex_usage_tokens_total{tenant="team-a",worker="priced",type="input"} 200');
       expect(text).toContain('cortex_cost_usd_total{tenant="team-b",worker="priced"} 0.0007');
+    } finally {
+      metrics.dispose();
+      await g.close(0);
+    }
+  });
+
+  it('a cache hit costs nothing and counts as saved: the answer\'s cost when asked, per key, in events, metrics and /v1/usage', async () => {
+    const w = new MockWorker({ name: 'priced', usage: { promptTokens: 100, completionTokens: 50 }, price: { inputPerMTok: 2, outputPerMTok: 10 } });
+    const { cortex, events } = await start([w], { cache: {} });
+    const asked = (100 * 2 + 50 * 10) / 1e6; // 100 in at $2/M, 50 out at $10/M
+    const first = await cortex.dispatcher.complete([{ role: 'user', content: 'same' }], { tenant: 'team-a' });
+    const again = await cortex.dispatcher.complete([{ role: 'user', content: 'same' }], { tenant: 'team-a' });
+    expect(first).toMatchObject({ costUsd: asked });
+    expect(first.cached).toBeUndefined();
+    expect(again).toMatchObject({ text: first.text, cached: true });
+    expect(again.costUsd).toBeUndefined();
+    expect(w.calls).toHaveLength(1);
+    expect(events.find((e) => e.type === 'pool.cache_hit')).toMatchObject({ worker: 'priced', tenant: 'team-a', savedUsd: asked });
+
+    const registry = new Registry();
+    const metrics = collectMetrics(cortex, { registry });
+    const g = await serveGateway(cortex, { keys: [{ id: 'team-b', key: 'team-b-secret' }] });
+    try {
+      for (let i = 0; i < 3; i++) expect((await chat(g.url, 'team-b-secret', 'm')).status).toBe(200);
+      const own = (await (await fetch(`${g.url}/v1/usage`, { headers: { authorization: 'Bearer team-b-secret' } })).json()) as { data: unknown[] };
+      expect(own.data).toEqual([{ key: 'team-b', worker: 'priced', model: 'mock-model', requests: 1, input_tokens: 100, output_tokens: 50, cost_usd: asked, cache_hits: 2, saved_usd: 2 * asked }]);
+      const text = await metrics.metrics();
+      expect(text).toContain(`cortex_cache_saved_usd_total{tenant="team-b",worker="priced"} ${2 * asked}`);
+      expect(text).toContain(`cortex_cost_usd_total{tenant="team-b",worker="priced"} ${asked}`);
     } finally {
       metrics.dispose();
       await g.close(0);
