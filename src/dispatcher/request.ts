@@ -1,6 +1,7 @@
 import pRetry from 'p-retry';
 import { ABORTS_PROMPTLY, type ChatMessage, type CompletionChunk, type FinishReason, type GenerationOptions, type Price, type RateLimitHint, type StreamOptions, type ToolCallDelta, type Usage } from '../behaviour/types.js';
 import { capabilitiesNeeded, pickGeneration, type Capability } from '../behaviour/validate.js';
+import { costOf } from '../behaviour/price.js';
 import {
   DeadlineExceededError,
   InvalidRequestError,
@@ -269,7 +270,7 @@ export class Request {
       ...(this.lastModel !== undefined ? { model: this.lastModel } : {}),
       ...(reason !== undefined ? { reason } : {}),
       ...(this.o.tenant !== undefined ? { tenant: this.o.tenant } : {}),
-      ...costOf(this.usage, this.lastPrice),
+      ...costField(costOf(this.usage, this.lastPrice)),
     };
   }
 
@@ -438,7 +439,7 @@ export class Request {
     if (out.done) {
       const u = out.usage;
       const used = u?.promptTokens !== undefined || u?.completionTokens !== undefined ? (u.promptTokens ?? 0) + (u.completionTokens ?? 0) : undefined;
-      a.release({ kind: 'success', firstChunkMs: a.firstAt! - a.started, latencyMs: now - a.started }, used);
+      a.release({ kind: 'success', firstChunkMs: a.firstAt! - a.started, latencyMs: now - a.started, ...(u !== undefined ? { usage: u } : {}) }, used);
       this.finish('complete');
       return this.#last(out);
     }
@@ -447,7 +448,7 @@ export class Request {
 
   /** The done chunk, with the model that answered and what the answer cost, when known. */
   #last(out: StreamChunk): StreamChunk {
-    const cost = costOf(this.usage, this.lastPrice).costUsd;
+    const cost = costOf(this.usage, this.lastPrice);
     if (cost === undefined && this.lastModel === undefined) return out;
     return { ...out, ...(this.lastModel !== undefined ? { model: this.lastModel } : {}), ...(cost !== undefined ? { costUsd: cost } : {}) };
   }
@@ -751,9 +752,4 @@ function dueOf(a: Attempt | null, now: number): number {
   return Infinity;
 }
 
-
-/** A request's cost in US dollars, when both its usage and its worker's price are known. */
-function costOf(u: Usage | undefined, p: Price | undefined): { costUsd?: number } {
-  if (u === undefined || p === undefined || (u.promptTokens === undefined && u.completionTokens === undefined)) return {};
-  return { costUsd: ((u.promptTokens ?? 0) * p.inputPerMTok + (u.completionTokens ?? 0) * p.outputPerMTok) / 1_000_000 };
-}
+const costField = (costUsd: number | undefined): { costUsd?: number } => (costUsd === undefined ? {} : { costUsd });

@@ -5,6 +5,7 @@ export {
   type PoolRef,
   type PoolStatus,
   type WorkerStatus,
+  type WorkerUsage,
   type CircuitState,
   type StartPoolOptions,
 } from './pool.js';

@@ -1,4 +1,5 @@
-import type { Health, LlmWorker, Price, WorkerCapabilities } from '../behaviour/types.js';
+import type { Health, LlmWorker, Price, Usage, WorkerCapabilities } from '../behaviour/types.js';
+import { costOf } from '../behaviour/price.js';
 import { isWorkerError, type AttemptFailure, type WorkerError } from '../errors/pool.js';
 import { describe } from '../errors/runtime.js';
 import type { Clock } from '../runtime/clock.js';
@@ -36,7 +37,7 @@ interface Slot {
   readonly circuit: Circuit;
   /** Left alone until `until` (a 429, a bad key, an exhausted quota, the backend's own limit headers). */
   cooldown: { readonly until: number; readonly reason: string } | null;
-  readonly stats: { successes: number; failures: number; lastError?: string; latencyMs?: number; firstChunkMs?: number };
+  readonly stats: { successes: number; failures: number; lastError?: string; latencyMs?: number; firstChunkMs?: number; usage?: { inputTokens: number; outputTokens: number; costUsd?: number } };
   /** Recent times to first chunk of successes (for a hedge's percentile delay). */
   readonly firstChunks: LatencyWindow;
 }
@@ -339,6 +340,7 @@ export class PoolState {
         slot.stats.latencyMs = outcome.latencyMs;
         slot.stats.firstChunkMs = outcome.firstChunkMs;
         slot.firstChunks.add(outcome.firstChunkMs);
+        if (outcome.usage !== undefined) spent(slot, outcome.usage);
         slot.circuit.succeeded();
         break;
       case 'cancelled':
@@ -454,8 +456,18 @@ export class PoolState {
       ...(s.stats.lastError !== undefined ? { lastError: s.stats.lastError } : {}),
       ...(s.stats.latencyMs !== undefined ? { latencyMs: s.stats.latencyMs } : {}),
       ...(s.stats.firstChunkMs !== undefined ? { firstChunkMs: s.stats.firstChunkMs } : {}),
+      ...(s.stats.usage !== undefined ? { usage: { ...s.stats.usage } } : {}),
     };
   }
+}
+
+/** Counts a complete answer's tokens, and their cost at the worker's price, on its slot. */
+function spent(slot: Slot, u: Usage): void {
+  const total = (slot.stats.usage ??= { inputTokens: 0, outputTokens: 0 });
+  total.inputTokens += u.promptTokens ?? 0;
+  total.outputTokens += u.completionTokens ?? 0;
+  const cost = costOf(u, slot.price);
+  if (cost !== undefined) total.costUsd = (total.costUsd ?? 0) + cost;
 }
 
 /** The limits that are set, or undefined when none is. */

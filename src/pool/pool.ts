@@ -16,7 +16,7 @@ import { SharedAdmission, type SharedInfo } from './shared.js';
 import type { SharedStore } from '../store/store.js';
 
 export type { CircuitState } from './circuit.js';
-export type { PoolStatus, WorkerStatus } from './types.js';
+export type { PoolStatus, WorkerStatus, WorkerUsage } from './types.js';
 import type { AttemptOutcome, Checkout, CheckoutRequest, PoolStatus } from './types.js';
 
 /** The pool's protocol. @internal */

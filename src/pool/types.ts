@@ -1,5 +1,5 @@
 import type { Capability } from '../behaviour/validate.js';
-import type { Health, LlmWorker, Price } from '../behaviour/types.js';
+import type { Health, LlmWorker, Price, Usage } from '../behaviour/types.js';
 import type { AttemptFailure } from '../errors/pool.js';
 import type { StoreTrouble } from '../store/store.js';
 import type { AdmissionStore, Ticket, WorkerLimits } from './admission.js';
@@ -40,6 +40,19 @@ export interface WorkerStatus {
   readonly latencyMs?: number;
   /** Time to first chunk of the last stream that produced one, ms. */
   readonly firstChunkMs?: number;
+  /**
+   * Tokens its complete answers reported since this pool started, and what they cost in US
+   * dollars when it has a `price` (absent until an answer reported usage).
+   */
+  readonly usage?: WorkerUsage;
+}
+
+/** A worker's tokens and cost, in {@link WorkerStatus}. */
+export interface WorkerUsage {
+  readonly inputTokens: number;
+  readonly outputTokens: number;
+  /** US dollars, for a worker with a price. */
+  readonly costUsd?: number;
 }
 
 /** A snapshot of the pool, from `status()`. */
@@ -66,7 +79,7 @@ export interface PoolStatus {
 
 /** How an attempt ended, as reported to the pool. @internal */
 export type AttemptOutcome =
-  | { readonly kind: 'success'; readonly firstChunkMs: number; readonly latencyMs: number }
+  | { readonly kind: 'success'; readonly firstChunkMs: number; readonly latencyMs: number; readonly usage?: Usage }
   | { readonly kind: 'failure'; readonly error: unknown; readonly firstChunkMs?: number }
   /**
    * Given back untouched. `atLeastMs`: a hedged primary that lost the race had sent nothing for

@@ -1,6 +1,6 @@
 /**
  * Usage and cost: prices per worker (none: the cost is unknown, never guessed), each request's
- * cost on `pool.stream_finished`, usage and cost per key and worker in the metrics, and
+ * cost on `pool.stream_finished` and per worker in `status()`, usage and cost per key and worker in the metrics, and
  * `GET /v1/usage` on the gateway (a key reads its own; an admin key every key's). A cache hit
  * costs nothing and counts as saved cost: what its answer cost when it was asked.
  */
@@ -25,6 +25,21 @@ describe('usage and cost', () => {
     const ends = events.filter((e): e is Extract<InspectionEvent, { type: 'pool.stream_finished' }> => e.type === 'pool.stream_finished');
     expect(ends[0]).toMatchObject({ worker: 'priced', tenant: 'team-a', costUsd: (1_000 * 3 + 500 * 15) / 1e6 });
     expect(ends[1]!.costUsd).toBeUndefined();
+  });
+
+  it("status() counts each worker's tokens, and their cost when it has a price", async () => {
+    const priced = new MockWorker({ name: 'priced', priority: 1, usage: { promptTokens: 1_000, completionTokens: 500 }, price: { inputPerMTok: 3, outputPerMTok: 15 } });
+    const silent = new MockWorker({ name: 'silent', tags: ['silent'] }); // reports no usage
+    const { cortex } = await start([priced, new MockWorker({ name: 'free', tags: ['free'], usage: { promptTokens: 10, completionTokens: 5 } }), silent]);
+    for (let i = 0; i < 2; i++) await cortex.dispatcher.complete([{ role: 'user', content: `x${i}` }]);
+    await cortex.dispatcher.complete([{ role: 'user', content: 'x' }], { route: 'free' });
+    await cortex.dispatcher.complete([{ role: 'user', content: 'x' }], { route: 'silent' });
+    const byName = Object.fromEntries((await cortex.dispatcher.status()).workers.map((w) => [w.name, w.usage]));
+    expect(byName).toEqual({
+      priced: { inputTokens: 2_000, outputTokens: 1_000, costUsd: (2_000 * 3 + 1_000 * 15) / 1e6 },
+      free: { inputTokens: 10, outputTokens: 5 },
+      silent: undefined,
+    });
   });
 
   it('GET /v1/usage: a key reads its own, an admin key every key; the metrics count usage and cost by key', async () => {
