@@ -25,12 +25,15 @@ export interface Demo {
 export async function startDemo(options: { port?: number; rps?: number; flapEveryMs?: number } = {}): Promise<Demo> {
   const { port = 0, rps = 8, flapEveryMs = 8000 } = options;
   const words = ['Actors', ' keep', ' the', ' pool', ' alive', '.'];
-  const flaky = new MockWorker({ name: 'local-gpu', priority: 10, chunks: words, delayMs: 30, limits: { maxConcurrent: 2 } });
+  const usage = { promptTokens: 12, completionTokens: words.length };
+  // A local GPU costs nothing per token; the cloud workers have a price (US dollars per million tokens).
+  const flaky = new MockWorker({ name: 'local-gpu', priority: 10, chunks: words, delayMs: 30, limits: { maxConcurrent: 2 }, usage });
+  const price = { inputPerMTok: 3, outputPerMTok: 15 };
   const cortex = await startWorkers({
     workers: [
       flaky,
-      new MockWorker({ name: 'cloud-a', priority: 20, chunks: words, delayMs: 15 }),
-      new MockWorker({ name: 'cloud-b', priority: 20, chunks: words, delayMs: 20 }),
+      new MockWorker({ name: 'cloud-a', priority: 20, chunks: words, delayMs: 15, usage, price }),
+      new MockWorker({ name: 'cloud-b', priority: 20, chunks: words, delayMs: 20, usage, price }),
     ],
     healthIntervalMs: 1000,
     failureThreshold: 2,

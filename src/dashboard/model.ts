@@ -25,6 +25,8 @@ export interface DashboardWorker {
   /** Time to first chunk over its last 200 requests, ms. */
   readonly firstChunkP50?: number;
   readonly firstChunkP95?: number;
+  /** Tokens its complete answers reported since the pool started (`WorkerStatus.usage`), and their cost in US dollars with a price. */
+  readonly usage?: WorkerStatus['usage'];
   /** Cluster-wide counts, with a shared store. */
   readonly cluster?: WorkerCounters;
 }
@@ -163,6 +165,7 @@ export class DashboardModel implements Disposable {
       requests: t.requests,
       errorRate: t.attempts === 0 ? 0 : t.failures / t.attempts,
       ...(sorted.length > 0 ? { firstChunkP50: pct(0.5)!, firstChunkP95: pct(0.95)! } : {}),
+      ...(w.usage !== undefined ? { usage: w.usage } : {}),
       ...(cluster !== undefined ? { cluster } : {}),
     };
   }

@@ -43,6 +43,26 @@ describe('the dashboard in Chromium', () => {
     }
   }, 30_000);
 
+  it("shows each worker's tokens and cost, as many as were driven through the pool", async () => {
+    const priced = new MockWorker({ name: 'priced', usage: { promptTokens: 100, completionTokens: 50 }, price: { inputPerMTok: 2, outputPerMTok: 10 } });
+    const { cortex } = await start([priced, new MockWorker({ name: 'local', tags: ['local'], usage: { promptTokens: 7, completionTokens: 3 } })]);
+    for (let i = 0; i < 4; i++) await cortex.dispatcher.complete([{ role: 'user', content: `q${i}` }], { route: 'priced' });
+    await cortex.dispatcher.complete([{ role: 'user', content: 'q' }], { route: 'local' });
+    const dash = await serveDashboard(cortex, { token: 'a-long-enough-token' });
+    const page = await browser().newPage();
+    try {
+      await page.goto(`${dash.url}?token=a-long-enough-token`);
+      const cell = (worker: string, cls: string): Promise<string | null> => page.locator(`tr[data-worker="${worker}"] td.${cls}`).textContent();
+      await expect.poll(() => cell('priced', 'tokens'), { timeout: 5000 }).toBe('400 / 200');
+      expect(await cell('priced', 'cost')).toBe(`$${((400 * 2 + 200 * 10) / 1e6).toFixed(4)}`);
+      expect(await cell('local', 'tokens')).toBe('7 / 3');
+      expect(await cell('local', 'cost')).toBe('-'); // no price: the cost is unknown, never guessed
+    } finally {
+      await page.close();
+      await dash.close();
+    }
+  });
+
   it('shows a worker named like HTML as text: nothing of it runs', async () => {
     const evil = '<img src=x onerror=alert(1)>';
     const { cortex } = await start([new MockWorker({ name: evil, health: { status: 'unavailable', reason: '<script>alert(2)</script>' } })]);
