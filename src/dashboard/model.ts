@@ -35,7 +35,7 @@ export interface DashboardWorker {
 export interface DashboardSnapshot {
   readonly at: number;
   readonly workers: readonly DashboardWorker[];
-  /** Requests ended per second, oldest first, one per second over the last minutes. */
+  /** Requests ended per second, oldest first: one per whole second since the dashboard started, up to the last 5 minutes. */
   readonly rps: readonly number[];
   readonly mostUsed?: string;
   readonly queued: number;
@@ -67,11 +67,17 @@ interface Tally {
 export class DashboardModel implements Disposable {
   readonly #tallies = new Map<string, Tally>();
   readonly #perSecond = new Float64Array(SECONDS);
-  #second = Math.floor(Date.now() / 1000);
+  readonly #started: number;
+  #second: number;
   readonly #recent: Array<{ at: number; text: string }> = [];
   readonly #sub: Disposable;
 
-  constructor(system: ActorSystem) {
+  /** @param now the wall clock, ms (injected by tests). */
+  constructor(
+    system: ActorSystem,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.#started = this.#second = Math.floor(now() / 1000);
     this.#sub = system.inspect((e) => this.#on(e));
   }
 
@@ -102,7 +108,7 @@ export class DashboardModel implements Disposable {
       case 'supervisor.child_restarting':
       case 'store.degraded':
       case 'store.restored':
-        this.#recent.unshift({ at: Date.now(), text: formatEvent(e) });
+        this.#recent.unshift({ at: this.now(), text: formatEvent(e) });
         if (this.#recent.length > RECENT) this.#recent.pop();
         return;
       default:
@@ -124,7 +130,7 @@ export class DashboardModel implements Disposable {
 
   /** Moves the per-second ring to now, zeroing the seconds that passed. */
   #roll(): void {
-    const now = Math.floor(Date.now() / 1000);
+    const now = Math.floor(this.now() / 1000);
     for (let s = Math.max(this.#second + 1, now - SECONDS + 1); s <= now; s++) this.#perSecond[s % SECONDS] = 0;
     if (now > this.#second) this.#second = now;
   }
@@ -133,11 +139,12 @@ export class DashboardModel implements Disposable {
   snapshot(status: PoolStatus, cluster: Map<string, WorkerCounters> | undefined, instances?: readonly InstanceCounters[]): DashboardSnapshot {
     this.#roll();
     const rps: number[] = [];
-    for (let i = SECONDS - 1; i >= 1; i--) rps.push(this.#perSecond[(this.#second - i + SECONDS) % SECONDS]!); // whole seconds only
+    // Whole seconds only, and none from before the dashboard started (they would read as idle).
+    for (let s = Math.max(this.#started, this.#second - SECONDS + 1); s < this.#second; s++) rps.push(this.#perSecond[s % SECONDS]!);
     const workers = status.workers.map((w) => this.#worker(w, cluster?.get(w.name)));
     const mostUsed = [...workers].sort((a, b) => b.requests - a.requests)[0];
     return {
-      at: Date.now(),
+      at: this.now(),
       workers,
       rps,
       ...(mostUsed !== undefined && mostUsed.requests > 0 ? { mostUsed: mostUsed.name } : {}),

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { OpenAIWorker, RedisStore } from '../../src/index.js';
 import { useRedisServer } from '../support/redis.js';
 import { dashboardHandler, serveDashboard, type DashboardSnapshot } from '../../src/dashboard.js';
+import { DashboardModel } from '../../src/dashboard/model.js';
 import { MockWorker } from '../../src/testing.js';
 import { useServers } from '../support/servers.js';
 
@@ -23,6 +24,27 @@ async function firstSnapshot(url: string, headers: Record<string, string> = {}):
   await reader.cancel();
   return JSON.parse(text.slice(text.indexOf('data: ') + 6).split('\n')[0]!) as DashboardSnapshot;
 }
+
+describe('requests per second', () => {
+  it('counts whole seconds since the dashboard started, not the idle minutes before it (an injected clock)', async () => {
+    const { cortex } = await start([new MockWorker({ name: 'w' })]);
+    let t = 1_000_000_000; // ms: the dashboard starts at second 1,000,000
+    const model = new DashboardModel(cortex.system, () => t);
+    try {
+      t += 2_500;
+      for (let i = 0; i < 3; i++) await cortex.dispatcher.complete([{ role: 'user', content: 'hi' }]);
+      expect(model.snapshot(await cortex.dispatcher.status(), undefined).rps).toEqual([0, 0]); // the current second is not whole yet
+      t += 1_000;
+      expect(model.snapshot(await cortex.dispatcher.status(), undefined).rps).toEqual([0, 0, 3]);
+      t += 400_000; // past the 5 minutes kept
+      const late = model.snapshot(await cortex.dispatcher.status(), undefined).rps;
+      expect(late).toHaveLength(299);
+      expect(late.every((n) => n === 0)).toBe(true);
+    } finally {
+      model.dispose();
+    }
+  });
+});
 
 describe('dashboard over HTTP', () => {
   it('binds 127.0.0.1; with a token, the page and feed need it and the probes do not', async () => {
