@@ -25,6 +25,9 @@ export interface DashboardWorker {
   /** Time to first chunk over its last 200 requests, ms. */
   readonly firstChunkP50?: number;
   readonly firstChunkP95?: number;
+  /** Whole answer (request start to its end), over its last 200 complete requests, ms. */
+  readonly totalP50?: number;
+  readonly totalP95?: number;
   /** Tokens its complete answers reported since the pool started (`WorkerStatus.usage`), and their cost in US dollars with a price. */
   readonly usage?: WorkerStatus['usage'];
   /** Cluster-wide counts, with a shared store. */
@@ -56,6 +59,8 @@ interface Tally {
   attempts: number;
   failures: number;
   readonly firstChunk: number[];
+  /** Whole times of complete answers, ms. */
+  readonly total: number[];
 }
 
 /**
@@ -87,7 +92,7 @@ export class DashboardModel implements Disposable {
 
   #tally(worker: string): Tally {
     let t = this.#tallies.get(worker);
-    if (t === undefined) this.#tallies.set(worker, (t = { requests: 0, attempts: 0, failures: 0, firstChunk: [] }));
+    if (t === undefined) this.#tallies.set(worker, (t = { requests: 0, attempts: 0, failures: 0, firstChunk: [], total: [] }));
     return t;
   }
 
@@ -122,10 +127,8 @@ export class DashboardModel implements Disposable {
     if (e.worker === undefined) return;
     const t = this.#tally(e.worker);
     t.requests++;
-    if (e.firstChunkMs !== undefined) {
-      t.firstChunk.push(e.firstChunkMs);
-      if (t.firstChunk.length > SAMPLES) t.firstChunk.shift();
-    }
+    if (e.firstChunkMs !== undefined) sample(t.firstChunk, e.firstChunkMs);
+    if (e.outcome === 'complete') sample(t.total, e.ms);
   }
 
   /** Moves the per-second ring to now, zeroing the seconds that passed. */
@@ -159,8 +162,8 @@ export class DashboardModel implements Disposable {
   #worker(w: WorkerStatus, cluster: WorkerCounters | undefined): DashboardWorker {
     const t = this.#tally(w.name);
     const [color, state] = colorOf(w);
-    const sorted = [...t.firstChunk].sort((a, b) => a - b);
-    const pct = (p: number): number | undefined => (sorted.length === 0 ? undefined : Math.round(sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!));
+    const first = percentiles(t.firstChunk);
+    const total = percentiles(t.total);
     return {
       name: w.name,
       kind: w.kind,
@@ -171,11 +174,26 @@ export class DashboardModel implements Disposable {
       ...(w.limits?.maxConcurrent !== undefined ? { capacity: w.limits.maxConcurrent } : {}),
       requests: t.requests,
       errorRate: t.attempts === 0 ? 0 : t.failures / t.attempts,
-      ...(sorted.length > 0 ? { firstChunkP50: pct(0.5)!, firstChunkP95: pct(0.95)! } : {}),
+      ...(first !== undefined ? { firstChunkP50: first[0], firstChunkP95: first[1] } : {}),
+      ...(total !== undefined ? { totalP50: total[0], totalP95: total[1] } : {}),
       ...(w.usage !== undefined ? { usage: w.usage } : {}),
       ...(cluster !== undefined ? { cluster } : {}),
     };
   }
+}
+
+/** Keeps the last {@link SAMPLES} values. */
+function sample(xs: number[], v: number): void {
+  xs.push(v);
+  if (xs.length > SAMPLES) xs.shift();
+}
+
+/** The rounded p50 and p95 of `xs`, or undefined when there is none. */
+function percentiles(xs: readonly number[]): [number, number] | undefined {
+  if (xs.length === 0) return undefined;
+  const sorted = [...xs].sort((a, b) => a - b);
+  const at = (p: number): number => Math.round(sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!);
+  return [at(0.5), at(0.95)];
 }
 
 /** A worker's color and the words for it. */

@@ -48,7 +48,7 @@ export const PAGE = `<!doctype html>
   <section>
     <h2>Workers</h2>
     <table>
-      <thead><tr><th>worker</th><th>kind / model</th><th>state</th><th>in flight</th><th>requests</th><th>errors</th><th>first chunk p50 / p95</th><th>tokens in / out</th><th>cost</th><th>cluster</th></tr></thead>
+      <thead><tr><th>worker</th><th>kind / model</th><th>state</th><th>in flight</th><th>requests</th><th>errors</th><th>first chunk p50 / p95</th><th>total p50 / p95</th><th>tokens in / out</th><th>cost</th><th>cluster</th></tr></thead>
       <tbody id="workers"></tbody>
     </table>
     <h2 class="spaced">Requests per second, last 5 minutes</h2>
@@ -86,6 +86,7 @@ export const PAGE = `<!doctype html>
       tr.appendChild(el('td', w.requests, 'requests'));
       tr.appendChild(el('td', (w.errorRate * 100).toFixed(1) + ' %'));
       tr.appendChild(el('td', w.firstChunkP50 === undefined ? '-' : w.firstChunkP50 + ' / ' + w.firstChunkP95 + ' ms'));
+      tr.appendChild(el('td', w.totalP50 === undefined ? '-' : w.totalP50 + ' / ' + w.totalP95 + ' ms', 'total'));
       tr.appendChild(el('td', w.usage ? w.usage.inputTokens + ' / ' + w.usage.outputTokens : '-', 'tokens'));
       tr.appendChild(el('td', w.usage && w.usage.costUsd !== undefined ? '$' + w.usage.costUsd.toFixed(4) : '-', 'cost'));
       tr.appendChild(el('td', w.cluster ? w.cluster.requests + ' req' : '-'));

@@ -4,7 +4,7 @@
  */
 import { createServer } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { OpenAIWorker, RedisStore } from '../../src/index.js';
+import { OpenAIWorker, RedisStore, type InspectionEvent } from '../../src/index.js';
 import { useRedisServer } from '../support/redis.js';
 import { dashboardHandler, serveDashboard, type DashboardSnapshot } from '../../src/dashboard.js';
 import { DashboardModel } from '../../src/dashboard/model.js';
@@ -25,8 +25,22 @@ async function firstSnapshot(url: string, headers: Record<string, string> = {}):
   return JSON.parse(text.slice(text.indexOf('data: ') + 6).split('\n')[0]!) as DashboardSnapshot;
 }
 
-describe('requests per second', () => {
-  it('counts whole seconds since the dashboard started, not the idle minutes before it (an injected clock)', async () => {
+describe("the dashboard's model", () => {
+  it("shows each worker's whole-answer time p50 / p95 over its complete requests (not those that broke)", async () => {
+    const { cortex } = await start([new MockWorker({ name: 'w' })]);
+    const model = new DashboardModel(cortex.system);
+    const finished = (ms: number, outcome: 'complete' | 'interrupted'): InspectionEvent => ({ type: 'pool.stream_finished', requestId: ms, worker: 'w', outcome, chars: 1, ms, chunks: 1, firstChunkMs: 5, lastChunkMs: 5 });
+    try {
+      for (let i = 1; i <= 10; i++) cortex.system.events.emit(() => finished(i * 100, 'complete'));
+      cortex.system.events.emit(() => finished(99_999, 'interrupted'));
+      const [w] = model.snapshot(await cortex.dispatcher.status(), undefined).workers;
+      expect(w).toMatchObject({ requests: 11, totalP50: 600, totalP95: 1000, firstChunkP50: 5 });
+    } finally {
+      model.dispose();
+    }
+  });
+
+  it('counts requests per second in whole seconds since the dashboard started, not the idle minutes before it (an injected clock)', async () => {
     const { cortex } = await start([new MockWorker({ name: 'w' })]);
     let t = 1_000_000_000; // ms: the dashboard starts at second 1,000,000
     const model = new DashboardModel(cortex.system, () => t);
