@@ -12,4 +12,4 @@ export {
   type DashboardHandler,
   type DashboardServer,
 } from './dashboard/server.js';
-export type { DashboardSnapshot, DashboardWorker } from './dashboard/model.js';
+export type { DashboardSnapshot, DashboardTotals, DashboardWorker } from './dashboard/model.js';

@@ -42,12 +42,22 @@ export interface DashboardSnapshot {
   readonly rps: readonly number[];
   readonly mostUsed?: string;
   readonly queued: number;
+  /** Since the dashboard started: requests moved on before any text, continued after some, hedged, and answered from the cache. */
+  readonly totals: DashboardTotals;
   readonly store: PoolStatus['store'];
   /** The last failovers, circuit changes, cool-downs, health changes and restarts, newest first. */
   readonly recent: ReadonlyArray<{ readonly at: number; readonly text: string }>;
   readonly ready: boolean;
   /** With a shared store: every live instance of the cluster, with its own counts (total them for the cluster). */
   readonly instances?: readonly InstanceCounters[];
+}
+
+/** What the pool did to keep answers coming, counted since the dashboard started. */
+export interface DashboardTotals {
+  readonly failovers: number;
+  readonly continuations: number;
+  readonly hedges: number;
+  readonly cacheHits: number;
 }
 
 const SECONDS = 300;
@@ -75,6 +85,7 @@ export class DashboardModel implements Disposable {
   readonly #started: number;
   #second: number;
   readonly #recent: Array<{ at: number; text: string }> = [];
+  readonly #totals = { failovers: 0, continuations: 0, hedges: 0, cacheHits: 0 };
   readonly #sub: Disposable;
 
   /** @param now the wall clock, ms (injected by tests). */
@@ -106,19 +117,32 @@ export class DashboardModel implements Disposable {
         return;
       case 'pool.stream_finished':
         return this.#finished(e);
+      case 'pool.hedge_started':
+        this.#totals.hedges++;
+        return;
+      case 'pool.cache_hit':
+        this.#totals.cacheHits++;
+        return;
       case 'pool.failover':
+        if (e.deliveredChars > 0) this.#totals.continuations++;
+        else this.#totals.failovers++;
+        return this.#remember(e);
       case 'pool.circuit_changed':
       case 'pool.cooldown':
       case 'pool.health_changed':
       case 'supervisor.child_restarting':
       case 'store.degraded':
       case 'store.restored':
-        this.#recent.unshift({ at: this.now(), text: formatEvent(e) });
-        if (this.#recent.length > RECENT) this.#recent.pop();
-        return;
+        return this.#remember(e);
       default:
         return;
     }
+  }
+
+  /** Keeps a notable event in the recent list. */
+  #remember(e: InspectionEvent): void {
+    this.#recent.unshift({ at: this.now(), text: formatEvent(e) });
+    if (this.#recent.length > RECENT) this.#recent.pop();
   }
 
   #finished(e: Extract<InspectionEvent, { type: 'pool.stream_finished' }>): void {
@@ -152,6 +176,7 @@ export class DashboardModel implements Disposable {
       rps,
       ...(mostUsed !== undefined && mostUsed.requests > 0 ? { mostUsed: mostUsed.name } : {}),
       queued: status.queued,
+      totals: { ...this.#totals },
       store: status.store,
       recent: [...this.#recent],
       ready: workers.some((w) => w.color !== 'red'),

@@ -16,11 +16,12 @@ export const PAGE = `<!doctype html>
   :root { --bg: #0f1115; --panel: #181b22; --text: #e6e6e6; --dim: #9aa0aa; --green: #2ecc71; --amber: #f5a623; --red: #e74c3c; }
   * { box-sizing: border-box; }
   body { margin: 0; font: 14px/1.4 system-ui, sans-serif; background: var(--bg); color: var(--text); }
-  header { display: flex; gap: 24px; align-items: baseline; padding: 14px 20px; border-bottom: 1px solid #262a33; }
+  header { display: flex; flex-wrap: wrap; gap: 8px 24px; align-items: baseline; padding: 14px 20px; border-bottom: 1px solid #262a33; }
   header h1 { font-size: 18px; margin: 0; }
   .stat { color: var(--dim); } .stat b { color: var(--text); font-size: 16px; }
-  main { display: grid; grid-template-columns: 2fr 1fr; gap: 16px; padding: 16px 20px; }
-  section { background: var(--panel); border-radius: 8px; padding: 12px 14px; }
+  main { display: grid; grid-template-columns: minmax(0, 3fr) minmax(16em, 1fr); gap: 16px; padding: 16px 20px; }
+  @media (max-width: 1500px) { main { grid-template-columns: minmax(0, 1fr); } }
+  section { background: var(--panel); border-radius: 8px; padding: 12px 14px; min-width: 0; overflow-x: auto; }
   h2 { font-size: 13px; text-transform: uppercase; letter-spacing: .06em; color: var(--dim); margin: 0 0 8px; }
   h2.spaced { margin-top: 16px; }
   table { width: 100%; border-collapse: collapse; }
@@ -41,6 +42,9 @@ export const PAGE = `<!doctype html>
   <span class="stat">requests/s <b id="rps">-</b></span>
   <span class="stat">most used <b id="most">-</b></span>
   <span class="stat">queued <b id="queued">-</b></span>
+  <span class="stat">failovers <b id="failovers">-</b></span>
+  <span class="stat">hedges <b id="hedges">-</b></span>
+  <span class="stat">cache hits <b id="hits">-</b></span>
   <span class="stat">store <b id="store">-</b></span>
   <span class="stat" id="conn">connecting</span>
 </header>
@@ -97,6 +101,9 @@ export const PAGE = `<!doctype html>
     set('rps', (sum / Math.max(1, last.length)).toFixed(1));
     set('most', s.mostUsed || '-');
     set('queued', s.queued);
+    set('failovers', s.totals.failovers + (s.totals.continuations ? ' + ' + s.totals.continuations + ' continued' : ''));
+    set('hedges', s.totals.hedges);
+    set('hits', s.totals.cacheHits);
     set('store', s.store.kind + (s.store.shared ? (s.store.degraded ? ' (degraded)' : ' (shared)') : ''));
     var max = 1; s.rps.forEach(function (x) { if (x > max) max = x; });
     var pts = s.rps.map(function (x, i) { return (i * 600 / Math.max(1, s.rps.length - 1)).toFixed(1) + ',' + (118 - x * 110 / max).toFixed(1); });

@@ -40,6 +40,25 @@ describe("the dashboard's model", () => {
     }
   });
 
+  it('counts failovers, continuations, hedges and cache hits since it started', async () => {
+    const { cortex } = await start([new MockWorker({ name: 'w' })]);
+    const emit = (e: InspectionEvent): void => cortex.system.events.emit(() => e);
+    emit({ type: 'pool.cache_hit', model: undefined, messages: 1 }); // before the dashboard: not counted
+    const model = new DashboardModel(cortex.system);
+    try {
+      emit({ type: 'pool.failover', requestId: 1, from: 'a', deliveredChars: 0 });
+      emit({ type: 'pool.failover', requestId: 2, from: 'a', deliveredChars: 0 });
+      emit({ type: 'pool.failover', requestId: 3, from: 'a', deliveredChars: 12 });
+      emit({ type: 'pool.hedge_started', requestId: 4, worker: 'a', hedge: 'w', afterMs: 300 });
+      emit({ type: 'pool.cache_hit', model: undefined, messages: 1 });
+      const snap = model.snapshot(await cortex.dispatcher.status(), undefined);
+      expect(snap.totals).toEqual({ failovers: 2, continuations: 1, hedges: 1, cacheHits: 1 });
+      expect(snap.recent.map((r) => r.text).filter((t) => t.includes('fail'))).toHaveLength(3);
+    } finally {
+      model.dispose();
+    }
+  });
+
   it('counts requests per second in whole seconds since the dashboard started, not the idle minutes before it (an injected clock)', async () => {
     const { cortex } = await start([new MockWorker({ name: 'w' })]);
     let t = 1_000_000_000; // ms: the dashboard starts at second 1,000,000
