@@ -18,6 +18,8 @@ export interface DashboardWorker {
   readonly inflight: number;
   /** `maxConcurrent`, when set. */
   readonly capacity?: number;
+  /** Requests and tokens admitted in the last 60 s against its `rpm` and `tpm`, for a worker with either. */
+  readonly rate?: { readonly requests: number; readonly rpm?: number; readonly tokens: number; readonly tpm?: number };
   /** Requests that ended on it since the dashboard started (this instance). */
   readonly requests: number;
   /** Failed attempts / attempts, 0..1. */
@@ -197,6 +199,7 @@ export class DashboardModel implements Disposable {
       state,
       inflight: w.inflight,
       ...(w.limits?.maxConcurrent !== undefined ? { capacity: w.limits.maxConcurrent } : {}),
+      ...(w.window !== undefined ? { rate: { requests: w.window.requests, tokens: w.window.tokens, ...(w.limits?.rpm !== undefined ? { rpm: w.limits.rpm } : {}), ...(w.limits?.tpm !== undefined ? { tpm: w.limits.tpm } : {}) } } : {}),
       requests: t.requests,
       errorRate: t.attempts === 0 ? 0 : t.failures / t.attempts,
       ...(first !== undefined ? { firstChunkP50: first[0], firstChunkP95: first[1] } : {}),

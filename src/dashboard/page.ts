@@ -52,7 +52,7 @@ export const PAGE = `<!doctype html>
   <section>
     <h2>Workers</h2>
     <table>
-      <thead><tr><th>worker</th><th>kind / model</th><th>state</th><th>in flight</th><th>requests</th><th>errors</th><th>first chunk p50 / p95</th><th>total p50 / p95</th><th>tokens in / out</th><th>cost</th><th>cluster</th></tr></thead>
+      <thead><tr><th>worker</th><th>kind / model</th><th>state</th><th>in flight</th><th title="requests and tokens in the last minute, against rpm and tpm">last min / limit</th><th>requests</th><th>errors</th><th>first chunk p50 / p95</th><th>total p50 / p95</th><th>tokens in / out</th><th>cost</th><th>cluster</th></tr></thead>
       <tbody id="workers"></tbody>
     </table>
     <h2 class="spaced">Requests per second, last 5 minutes</h2>
@@ -75,6 +75,13 @@ export const PAGE = `<!doctype html>
   var token = new URLSearchParams(location.search).get('token');
   var feedUrl = 'feed' + (token ? '?token=' + encodeURIComponent(token) : '');
   function el(tag, text, cls) { var e = document.createElement(tag); if (text !== undefined) e.textContent = String(text); if (cls) e.className = cls; return e; }
+  function rate(r) {
+    if (!r) return '-';
+    var parts = [];
+    if (r.rpm !== undefined) parts.push(r.requests + ' / ' + r.rpm + ' req');
+    if (r.tpm !== undefined) parts.push(r.tokens + ' / ' + r.tpm + ' tok');
+    return parts.join(', ');
+  }
   function set(id, text) { document.getElementById(id).textContent = String(text); }
   function render(s) {
     var body = document.getElementById('workers');
@@ -87,6 +94,7 @@ export const PAGE = `<!doctype html>
       tr.appendChild(el('td', w.kind + (w.model ? ' / ' + w.model : '')));
       tr.appendChild(el('td', w.state));
       tr.appendChild(el('td', w.inflight + (w.capacity !== undefined ? ' / ' + w.capacity : '')));
+      tr.appendChild(el('td', rate(w.rate), 'rate'));
       tr.appendChild(el('td', w.requests, 'requests'));
       tr.appendChild(el('td', (w.errorRate * 100).toFixed(1) + ' %'));
       tr.appendChild(el('td', w.firstChunkP50 === undefined ? '-' : w.firstChunkP50 + ' / ' + w.firstChunkP95 + ' ms'));

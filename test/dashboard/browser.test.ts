@@ -43,8 +43,8 @@ describe('the dashboard in Chromium', () => {
     }
   }, 30_000);
 
-  it("shows each worker's tokens and cost, as many as were driven through the pool, and its whole-answer time", async () => {
-    const priced = new MockWorker({ name: 'priced', usage: { promptTokens: 100, completionTokens: 50 }, price: { inputPerMTok: 2, outputPerMTok: 10 } });
+  it("shows each worker's tokens and cost, as many as were driven through the pool, its last minute against its rpm and tpm, and its whole-answer time", async () => {
+    const priced = new MockWorker({ name: 'priced', usage: { promptTokens: 100, completionTokens: 50 }, price: { inputPerMTok: 2, outputPerMTok: 10 }, limits: { rpm: 60, tpm: 100_000 } });
     const { cortex } = await start([priced, new MockWorker({ name: 'local', tags: ['local'], usage: { promptTokens: 7, completionTokens: 3 } })]);
     const dash = await serveDashboard(cortex, { token: 'a-long-enough-token' });
     for (let i = 0; i < 4; i++) await cortex.dispatcher.complete([{ role: 'user', content: `q${i}` }], { route: 'priced' });
@@ -57,6 +57,8 @@ describe('the dashboard in Chromium', () => {
       expect(await cell('priced', 'cost')).toBe(`$${((400 * 2 + 200 * 10) / 1e6).toFixed(4)}`);
       expect(await cell('local', 'tokens')).toBe('7 / 3');
       expect(await cell('local', 'cost')).toBe('-'); // no price: the cost is unknown, never guessed
+      expect(await cell('priced', 'rate')).toBe('4 / 60 req, 600 / 100000 tok'); // the last minute against its limits
+      expect(await cell('local', 'rate')).toBe('-'); // no rpm or tpm
       expect(await cell('priced', 'total')).toMatch(/^\d+ \/ \d+ ms$/); // whole-answer time p50 / p95
     } finally {
       await page.close();
