@@ -1,7 +1,7 @@
 import pRetry from 'p-retry';
 import { ABORTS_PROMPTLY, type ChatMessage, type CompletionChunk, type FinishReason, type GenerationOptions, type Price, type RateLimitHint, type StreamOptions, type ToolCallDelta, type Usage } from '../behaviour/types.js';
 import { capabilitiesNeeded, pickGeneration, type Capability } from '../behaviour/validate.js';
-import { costOf } from '../behaviour/price.js';
+import { costOf, totalTokens } from '../behaviour/usage.js';
 import {
   DeadlineExceededError,
   InvalidRequestError,
@@ -438,7 +438,7 @@ export class Request {
     const out = this.#chunk(a, r.value, now);
     if (out.done) {
       const u = out.usage;
-      const used = u?.promptTokens !== undefined || u?.completionTokens !== undefined ? (u.promptTokens ?? 0) + (u.completionTokens ?? 0) : undefined;
+      const used = totalTokens(u);
       a.release({ kind: 'success', firstChunkMs: a.firstAt! - a.started, latencyMs: now - a.started, ...(u !== undefined ? { usage: u } : {}) }, used);
       this.finish('complete');
       return this.#last(out);

@@ -1,5 +1,6 @@
 import type { ToolCall, ToolCallDelta } from '../behaviour/types.js';
 import { collectToolCalls } from '../behaviour/tool-calls.js';
+import { totalTokens } from '../behaviour/usage.js';
 import type { Dispatcher } from '../dispatcher/dispatcher.js';
 import type { DispatchOptions, StreamChunk } from '../dispatcher/request.js';
 import type { PoolRequest } from './requests.js';
@@ -42,7 +43,7 @@ export async function stream(call: Call, request: PoolRequest, writer: Writer, r
         writer.start();
       }
       if (c.done) {
-        used = tokensOf(c);
+        used = totalTokens(c.usage);
         writer.end(c, model);
       } else writer.chunk(c, model);
       if (call.res.writableNeedDrain) await drained(call.res);
@@ -66,11 +67,6 @@ async function admitted(call: Call, request: PoolRequest, route: string | undefi
   return call.limits.admit(call.key, estimateTokens(conversationChars(request.messages)));
 }
 
-function tokensOf(c: StreamChunk): number | undefined {
-  const u = c.usage;
-  return u?.promptTokens !== undefined || u?.completionTokens !== undefined ? (u.promptTokens ?? 0) + (u.completionTokens ?? 0) : undefined;
-}
-
 /** The whole answer at once (a non-streaming request). @internal */
 export async function collect(call: Call, request: PoolRequest, route?: string): Promise<Collected> {
   const release = await admitted(call, request, route);
@@ -86,7 +82,7 @@ export async function collect(call: Call, request: PoolRequest, route?: string):
       last = c;
     }
   } finally {
-    release(last === undefined ? undefined : tokensOf(last));
+    release(totalTokens(last?.usage));
   }
   return { text, reasoning, toolCalls: collectToolCalls(deltas), last: last!, model: await modelOf(call.dispatcher, last!.worker) };
 }
@@ -106,6 +102,20 @@ function dispatchOptions(call: Call, request: PoolRequest, route: string | undef
 
 function messageOf(g: GatewayError, e: unknown): string {
   return g.status === 500 ? `the answer broke off: ${describe(e)}` : g.message;
+}
+
+/** The headers of a streamed answer in server-sent events (OpenAI's and Anthropic's APIs). @internal */
+export const SSE_HEADERS = { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' } as const;
+
+/** A server-sent event with a name (Anthropic's and the Responses API's form). @internal */
+export function sseEvent(event: string, data: unknown): string {
+  return `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+}
+
+/** Answers `body` as JSON, 200. @internal */
+export function sendJson(call: Call, body: unknown): void {
+  call.res.writeHead(200, { 'content-type': 'application/json' });
+  call.res.end(JSON.stringify(body));
 }
 
 /**

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { FinishReason, ToolCallDelta } from '../behaviour/types.js';
 import type { StreamChunk } from '../dispatcher/request.js';
 import { argumentsObject } from '../behaviour/tool-calls.js';
-import { batched, collect, routeOf, stream } from './answer.js';
+import { batched, collect, routeOf, sendJson, sseEvent, SSE_HEADERS, stream } from './answer.js';
 import { type Call } from './call.js';
 import { GatewayError } from './errors.js';
 import { fromAnthropic } from './requests.js';
@@ -26,13 +26,13 @@ export async function anthropicMessages(call: Call): Promise<void> {
       ...(a.text !== '' || a.toolCalls.length === 0 ? [{ type: 'text', text: a.text }] : []),
       ...a.toolCalls.map((c) => ({ type: 'tool_use', id: c.id, name: c.name, input: argumentsObject(c.arguments) ?? {} })),
     ];
-    return json(call, { id, type: 'message', role: 'assistant', model: a.model, content, stop_reason: stopReason(a.last.finishReason), stop_sequence: null, usage: usageOf(a.last) });
+    return sendJson(call, { id, type: 'message', role: 'assistant', model: a.model, content, stop_reason: stopReason(a.last.finishReason), stop_sequence: null, usage: usageOf(a.last) });
   }
   const res = call.res;
   const write = batched(res);
-  const blocks = new Blocks((event, data) => write(`event: ${event}\ndata: ${JSON.stringify({ type: event, ...data })}\n\n`));
+  const blocks = new Blocks((event, data) => write(sseEvent(event, { type: event, ...data })));
   await stream(call, request, {
-    start: () => res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' }),
+    start: () => res.writeHead(200, SSE_HEADERS),
     chunk: (c, model) => blocks.chunk(c, model, id),
     end(last, model) {
       blocks.chunk(last, model, id);
@@ -117,7 +117,3 @@ function usageOf(c: StreamChunk): { input_tokens: number; output_tokens: number 
   return { input_tokens: c.usage?.promptTokens ?? 0, output_tokens: c.usage?.completionTokens ?? 0 };
 }
 
-function json(call: Call, body: unknown): void {
-  call.res.writeHead(200, { 'content-type': 'application/json' });
-  call.res.end(JSON.stringify(body));
-}

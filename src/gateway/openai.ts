@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { StreamChunk } from '../dispatcher/request.js';
-import { batched, collect, routeOf, stream } from './answer.js';
+import { batched, collect, routeOf, sendJson, SSE_HEADERS, stream } from './answer.js';
 import { type Call } from './call.js';
 import { GatewayError } from './errors.js';
 import { fromOpenAI } from './requests.js';
@@ -22,7 +22,7 @@ export async function openaiChat(call: Call): Promise<void> {
       ...(a.reasoning !== '' ? { reasoning_content: a.reasoning } : {}),
       ...(a.toolCalls.length > 0 ? { tool_calls: a.toolCalls.map((c) => ({ id: c.id, type: 'function', function: { name: c.name, arguments: c.arguments } })) } : {}),
     };
-    return json(call, { id, object: 'chat.completion', created, model: a.model, choices: [{ index: 0, message, finish_reason: a.last.finishReason ?? 'stop', logprobs: null }], ...(a.last.usage ? { usage: usage(a.last) } : {}) });
+    return sendJson(call, { id, object: 'chat.completion', created, model: a.model, choices: [{ index: 0, message, finish_reason: a.last.finishReason ?? 'stop', logprobs: null }], ...(a.last.usage ? { usage: usage(a.last) } : {}) });
   }
   const includeUsage = (body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true;
   const res = call.res;
@@ -36,7 +36,7 @@ export async function openaiChat(call: Call): Promise<void> {
     return d;
   };
   await stream(call, request, {
-    start: () => res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' }),
+    start: () => res.writeHead(200, SSE_HEADERS),
     chunk: (c, model) => send(chunk(model, delta(c), null)),
     end(last, model) {
       send(chunk(model, delta(last), last.finishReason ?? 'stop'));
@@ -70,7 +70,7 @@ export async function openaiModels(call: Call): Promise<void> {
     if (!ids.has(w.name)) ids.set(w.name, 'cortex');
     for (const t of w.tags ?? []) if (!ids.has(t)) ids.set(t, 'cortex');
   }
-  json(call, { object: 'list', data: [...ids].map(([id, owner]) => ({ id, object: 'model', created: 0, owned_by: owner })) });
+  sendJson(call, { object: 'list', data: [...ids].map(([id, owner]) => ({ id, object: 'model', created: 0, owned_by: owner })) });
 }
 
 function usage(c: StreamChunk): { prompt_tokens: number; completion_tokens: number; total_tokens: number } {
@@ -79,7 +79,3 @@ function usage(c: StreamChunk): { prompt_tokens: number; completion_tokens: numb
   return { prompt_tokens: p, completion_tokens: q, total_tokens: p + q };
 }
 
-function json(call: Call, value: unknown): void {
-  call.res.writeHead(200, { 'content-type': 'application/json' });
-  call.res.end(JSON.stringify(value));
-}

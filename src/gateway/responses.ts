@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ToolCallDelta } from '../behaviour/types.js';
 import type { StreamChunk } from '../dispatcher/request.js';
-import { batched, collect, routeOf, stream, type Collected } from './answer.js';
+import { batched, collect, routeOf, sendJson, sseEvent, SSE_HEADERS, stream, type Collected } from './answer.js';
 import { type Call } from './call.js';
 import { GatewayError } from './errors.js';
 import { fromResponses } from './responses-request.js';
@@ -21,14 +21,13 @@ export async function openaiResponses(call: Call): Promise<void> {
   const head = { id: `resp_${hex()}`, created_at: Math.floor(Date.now() / 1000) };
   if (body.stream !== true) {
     const a = await collect(call, request, route);
-    call.res.writeHead(200, { 'content-type': 'application/json' });
-    return void call.res.end(JSON.stringify(response(head, a.model, outputOf(a), a.last)));
+    return sendJson(call, response(head, a.model, outputOf(a), a.last));
   }
   const res = call.res;
   const write = batched(res);
-  const items = new Items((type, data) => write(`event: ${type}\ndata: ${JSON.stringify(data)}\n\n`));
+  const items = new Items((type, data) => write(sseEvent(type, data)));
   await stream(call, request, {
-    start: () => res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' }),
+    start: () => res.writeHead(200, SSE_HEADERS),
     chunk: (c, model) => items.chunk(c, head, model),
     end(last, model) {
       items.chunk(last, head, model);

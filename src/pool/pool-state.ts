@@ -1,5 +1,5 @@
 import type { Health, LlmWorker, Price, Usage, WorkerCapabilities } from '../behaviour/types.js';
-import { costOf } from '../behaviour/price.js';
+import { costOf } from '../behaviour/usage.js';
 import { isWorkerError, type AttemptFailure, type WorkerError } from '../errors/pool.js';
 import { describe } from '../errors/runtime.js';
 import type { Clock } from '../runtime/clock.js';
