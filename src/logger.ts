@@ -67,9 +67,13 @@ export function formatEvent(e: InspectionEvent): string {
 
 /** A structured logger: pino's (or any with these methods), called as `logger.warn(fields, message)`. */
 export interface StructuredLogger {
+  /** Logs detail for debugging: `fields` as structured data, `message` as the line. */
   debug(fields: object, message: string): void;
+  /** Logs a normal event: `fields` as structured data, `message` as the line. */
   info(fields: object, message: string): void;
+  /** Logs something an operator should look at: `fields` as structured data, `message` as the line. */
   warn(fields: object, message: string): void;
+  /** Logs a failure: `fields` as structured data, `message` as the line. */
   error(fields: object, message: string): void;
 }
 

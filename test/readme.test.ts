@@ -1,38 +1,43 @@
 /**
- * Every TypeScript block of the README is type-checked as its own file (a block declares what
+ * Every TypeScript block of the README and of the guides in docs/guides is type-checked as its own file (a block declares what
  * it assumes), against the sources, as a strict consumer would see `cortex-otp`. Blocks that
  * need nothing outside this machine also run. A block preceded by
  * `<!-- typecheck only: reason -->` is only type-checked.
  */
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import ts from 'typescript';
 import { afterAll, describe, expect, it } from 'vitest';
+import { docFiles, readDoc } from './support/docs.js';
 import { runScript } from './support/run-script.js';
 
 interface Block {
+  readonly doc: string;
   readonly line: number;
   readonly code: string;
   readonly run: boolean;
 }
 
-function tsBlocks(markdown: string): Block[] {
+function tsBlocks(doc: string, markdown: string): Block[] {
   const blocks: Block[] = [];
   const re = /(<!-- typecheck only: [^>]*-->\n)?```ts\n([\s\S]*?)```/g;
   for (const m of markdown.matchAll(re)) {
-    blocks.push({ line: markdown.slice(0, m.index).split('\n').length, code: m[2]!, run: m[1] === undefined });
+    blocks.push({ doc, line: markdown.slice(0, m.index).split('\n').length, code: m[2]!, run: m[1] === undefined });
   }
   return blocks;
 }
 
 const root = resolve('.');
 const dir = join(root, 'test', '.readme-blocks');
-const blocks = tsBlocks(readFileSync('README.md', 'utf8'));
-const files = blocks.map((b) => join(dir, `block-line-${b.line}.ts`));
+const blocks = docFiles().flatMap((doc) => tsBlocks(doc, readDoc(doc)));
+const files = blocks.map((b) => join(dir, `${b.doc.replace(/\W+/g, '-')}-line-${b.line}.ts`));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-describe('README code blocks', () => {
-  it('has TypeScript blocks', () => expect(blocks.length).toBeGreaterThanOrEqual(5));
+describe('README and guide code blocks', () => {
+  it('has TypeScript blocks in the README and in every guide', () => {
+    expect(blocks.filter((b) => b.doc === 'README.md').length).toBeGreaterThanOrEqual(2);
+    for (const doc of docFiles()) expect(blocks.some((b) => b.doc === doc), `${doc} has no TypeScript block`).toBe(true);
+  });
 
   it('each compiles on its own, strictly', () => {
     mkdirSync(dir, { recursive: true });
@@ -53,11 +58,11 @@ describe('README code blocks', () => {
     const problems = ts
       .getPreEmitDiagnostics(program)
       .filter((d) => d.file === undefined || files.includes(resolve(d.file.fileName)))
-      .map((d) => `${d.file ? `README block at line ${blocks[files.indexOf(resolve(d.file.fileName))]!.line}` : ''}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`);
+      .map((d) => `${d.file ? `${blocks[files.indexOf(resolve(d.file.fileName))]!.doc} block at line ${blocks[files.indexOf(resolve(d.file.fileName))]!.line}` : ''}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`);
     expect(problems).toEqual([]);
   }, 60_000);
 
-  it.each(blocks.filter((b) => b.run).map((b) => [b.line, b] as const))('the block at line %i runs', async (_line, b) => {
+  it.each(blocks.filter((b) => b.run).map((b) => [b.doc, b.line, b] as const))('%s: the block at line %i runs', async (_doc, _line, b) => {
     const source = b.code
       .replaceAll("'cortex-otp/testing'", "'./src/testing.ts'")
       .replaceAll("'cortex-otp/metrics'", "'./src/metrics.ts'")

@@ -13,7 +13,11 @@ import { readyWorkers } from '../pool/readiness.js';
 /** What the dashboard shows: a `startWorkers` handle (its `store` gives the cluster view). */
 export interface DashboardSource {
   readonly system: ActorSystem;
-  readonly dispatcher: { status(): Promise<PoolStatus> };
+  /** Where the page's figures are read from. */
+  readonly dispatcher: {
+    /** The pool's status (see `Dispatcher.status`). */
+    status(): Promise<PoolStatus>;
+  };
   readonly store?: SharedStore | undefined;
 }
 
@@ -43,6 +47,7 @@ export interface ServeDashboardOptions extends DashboardOptions {
  */
 export interface DashboardHandler {
   (req: IncomingMessage, res: ServerResponse, next?: () => void): void;
+  /** Ends the live feeds and stops following events. */
   close(): void;
 }
 
@@ -50,7 +55,9 @@ export interface DashboardHandler {
 export interface DashboardServer {
   /** `http://host:port/` (add `?token=...` when a token is set). */
   readonly url: string;
+  /** The port it listens on. */
   readonly port: number;
+  /** Ends the feeds and stops the server. */
   close(): Promise<void>;
 }
 

@@ -67,6 +67,7 @@ export interface Workers {
    * @throws AlreadyRegisteredError for a taken name; ValidationError for a bad config entry.
    */
   addWorker(worker: LlmWorker, name?: string): Promise<void>;
+  /** Adds and starts a worker from a name and a config entry, as in a config file (see above). */
   addWorker(name: string, config: WorkerConfig): Promise<void>;
   /** Stops and removes a worker. Resolves false if there was none by that name. */
   removeWorker(name: string): Promise<boolean>;

@@ -58,6 +58,7 @@ export class ChatCortex extends BaseChatModel<ChatCortexCallOptions, AIMessageCh
     this.model = fields.model;
   }
 
+  /** LangChain's name for this kind of model: `cortex`. */
   _llmType(): string {
     return 'cortex';
   }
@@ -66,6 +67,7 @@ export class ChatCortex extends BaseChatModel<ChatCortexCallOptions, AIMessageCh
     return this.withConfig({ tools, ...kwargs });
   }
 
+  /** The whole answer, collected from {@link ChatCortex._streamResponseChunks} (LangChain calls it for `invoke`). */
   async _generate(messages: BaseMessage[], options: this['ParsedCallOptions'], runManager?: CallbackManagerForLLMRun): Promise<ChatResult> {
     let whole: AIMessageChunk | undefined;
     for await (const chunk of this._streamResponseChunks(messages, options, runManager)) whole = whole === undefined ? (chunk.message as AIMessageChunk) : (whole.concat(chunk.message as AIMessageChunk) as AIMessageChunk);
@@ -74,6 +76,7 @@ export class ChatCortex extends BaseChatModel<ChatCortexCallOptions, AIMessageCh
     return { generations: [{ text: typeof message.content === 'string' ? message.content : '', message }] };
   }
 
+  /** The answer's chunks from the pool, as LangChain's `ChatGenerationChunk`s (LangChain calls it for `stream`). */
   override async *_streamResponseChunks(messages: BaseMessage[], options: this['ParsedCallOptions'], runManager?: CallbackManagerForLLMRun): AsyncGenerator<ChatGenerationChunk> {
     const workers: string[] = [];
     for await (const c of this.#dispatcher.dispatchStream(messages.map(toCortex), this.#options(options))) {

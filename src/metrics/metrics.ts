@@ -11,14 +11,21 @@ import { RequestSeries } from './request-series.js';
 /** What {@link collectMetrics} reads: a `startWorkers` handle, or a system and a dispatcher. */
 export interface MetricsSource {
   readonly system: ActorSystem;
-  readonly dispatcher: { status(): Promise<PoolStatus> };
+  /** Where the pool's gauges are read from when scraped. */
+  readonly dispatcher: {
+    /** The pool's status (see `Dispatcher.status`). */
+    status(): Promise<PoolStatus>;
+  };
 }
 
 /** A prom-client `Registry`, as far as cortex uses it (typed here so cortex's types never need prom-client's). */
 export interface PromRegistry {
+  /** The exposition text of every metric on the registry. */
   metrics(): Promise<string>;
   readonly contentType: string;
+  /** The metric registered under `name`, if any. */
   getSingleMetric(name: string): unknown;
+  /** Removes the metric registered under `name`. */
   removeSingleMetric(name: string): void;
 }
 

@@ -8,9 +8,16 @@ import type { ActorRef } from '../runtime/types.js';
  * xstate has no restarts; under a supervisor, an actor that errors is replaced by a new one.
  */
 export interface XstateActorLike {
-  subscribe(observer: { error?: (err: unknown) => void; complete?: () => void }): { unsubscribe(): void };
+  /** Follows the actor to its end: `error` when it fails, `complete` when it stops. */
+  subscribe(observer: { error?: (err: unknown) => void; complete?: () => void }): {
+    /** Stops following. */
+    unsubscribe(): void;
+  };
+  /** Its current snapshot: `status` (`active`, `done`, `error`, `stopped`) and the error if any. */
   getSnapshot(): { status: string; error?: unknown };
+  /** Starts the actor. */
   start(): unknown;
+  /** Stops the actor. */
   stop(): unknown;
 }
 

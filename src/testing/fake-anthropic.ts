@@ -59,7 +59,9 @@ export interface FakeAnthropic {
   readonly clientAborts: number;
   readonly active: number;
   readonly peakActive: number;
+  /** Changes what the server does from the next request on (the script, faults, status). */
   set(options: FakeAnthropicOptions): void;
+  /** Stops the server and ends its open connections. */
   close(): Promise<void>;
 }
 

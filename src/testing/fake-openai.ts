@@ -85,7 +85,9 @@ export interface FakeOpenAI {
   readonly active: number;
   /** The most chat requests answered at once so far. */
   readonly peakActive: number;
+  /** Changes what the server does from the next request on (the script, faults, status). */
   set(options: FakeOpenAIOptions): void;
+  /** Stops the server and ends its open connections. */
   close(): Promise<void>;
 }
 

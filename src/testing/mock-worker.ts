@@ -104,6 +104,7 @@ export class MockWorker implements LlmWorker {
     return this;
   }
 
+  /** Its name (`options.name`, default `mock`). */
   get name(): string {
     return this.#o.name ?? 'mock';
   }

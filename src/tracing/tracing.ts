@@ -14,6 +14,7 @@ export interface TraceSource {
 
 /** An OpenTelemetry `Tracer`, as far as cortex uses it (typed here so cortex's types never need `@opentelemetry/api`'s). */
 export interface OtelTracer {
+  /** Starts a span (OpenTelemetry's `Tracer.startSpan`). */
   startSpan(name: string, options?: object, context?: unknown): unknown;
 }
 

@@ -109,13 +109,13 @@ describe('workers from config entries at run time', () => {
   });
 });
 
-describe('the README config example', () => {
+describe('the config example of the pools guide', () => {
   it('is a valid config file', async () => {
     const { readFileSync } = await import('node:fs');
-    const md = readFileSync('README.md', 'utf8');
-    const block = /### Config files[\s\S]*?```json\n([\s\S]*?)```/.exec(md)![1]!;
+    const md = readFileSync('docs/guides/pools-and-failover.md', 'utf8');
+    const block = /## Config files[\s\S]*?```json\n([\s\S]*?)```/.exec(md)![1]!;
     const { parseConfig: parse } = await import('../../src/index.js');
-    const loaded = parse(JSON.parse(block), 'README.md');
+    const loaded = parse(JSON.parse(block), 'pools-and-failover.md');
     expect(loaded.workers.map((w) => w.info().name)).toEqual(['ollama-local', 'coder', 'groq', 'anthropic', 'demo']);
     expect(loaded.workers[1]!.info().tags).toEqual(['code']);
     expect(loaded.routes?.map((r) => r.tag)).toEqual(['code', 'fast']);

@@ -1,5 +1,5 @@
 /**
- * `cortex-otp serve` as a user starts it, and the README's curl examples run against it.
+ * `cortex-otp serve` as a user starts it, and the gateway guide's curl examples run against it.
  */
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -9,14 +9,14 @@ import { serveCli } from '../support/serve-cli.js';
 
 const run = promisify(execFile);
 
-/** The README's sh blocks that are curl commands. */
+/** The gateway guide's sh blocks that are curl commands. */
 function curlBlocks(): string[] {
-  const md = readFileSync('README.md', 'utf8');
+  const md = readFileSync('docs/guides/gateway.md', 'utf8');
   return [...md.matchAll(/```sh\n(curl[\s\S]*?)```/g)].map((m) => m[1]!.trim());
 }
 
-describe('cortex-otp serve and the README curl examples', () => {
-  it('serves a config file behind the gateway; the README curl commands get answers', async () => {
+describe("cortex-otp serve and the gateway guide's curl examples", () => {
+  it("serves a config file behind the gateway; the guide's curl commands get answers", async () => {
     const served = serveCli({ workers: [{ kind: 'demo' }] }, { CORTEX_GATEWAY_KEYS: 'my-gateway-key' });
     try {
       const url = await served.url;
@@ -53,8 +53,8 @@ describe('cortex-otp serve and the README curl examples', () => {
     expect((r as { stderr: string }).stderr).toContain('usage: cortex-otp serve --config FILE');
   });
 
-  it("the README's sample cortex.json runs as given on a fresh machine: the demo answers; the fast route says it needs GROQ_API_KEY", async () => {
-    const md = readFileSync('README.md', 'utf8');
+  it("the pools guide's sample cortex.json runs as given on a fresh machine: the demo answers; the fast route says it needs GROQ_API_KEY", async () => {
+    const md = readFileSync('docs/guides/pools-and-failover.md', 'utf8');
     const sample = JSON.parse(/```json\n([\s\S]*?)```/.exec(md)![1]!) as { store: object };
     const { parseConfig, startWorkers } = await import('../../src/index.js');
     const { serveGateway } = await import('../../src/gateway.js');
@@ -62,7 +62,7 @@ describe('cortex-otp serve and the README curl examples', () => {
     delete process.env.GROQ_API_KEY;
     delete process.env.ANTHROPIC_API_KEY;
     process.env.CORTEX_REDIS_URL = 'redis://127.0.0.1:1'; // no Redis there
-    const cortex = await startWorkers({ config: parseConfig(sample, 'README sample') });
+    const cortex = await startWorkers({ config: parseConfig(sample, 'the sample cortex.json') });
     const g = await serveGateway(cortex);
     try {
       const ask = (content: string): Promise<Response> => fetch(`${g.url}/v1/chat/completions`, { method: 'POST', body: JSON.stringify({ model: 'any', messages: [{ role: 'user', content }] }) });
