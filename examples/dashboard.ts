@@ -45,7 +45,10 @@ export async function startDemo(options: { port?: number; rps?: number; flapEver
     flaky.set(broken ? { failOnStart: true, health: { status: 'unavailable', reason: 'GPU out of memory (simulated)' } } : { failOnStart: false, health: { status: 'available' } });
     await cortex.dispatcher.checkHealth();
   };
-  const traffic = setInterval(() => void cortex.dispatcher.complete([{ role: 'user', content: 'hello' }]).catch(() => undefined), 1000 / rps);
+  // Two teams' keys (as the gateway's key ids), so the request log has something to filter by.
+  const tenants = ['team-web', 'team-batch'];
+  let sent = 0;
+  const traffic = setInterval(() => void cortex.dispatcher.complete([{ role: 'user', content: 'hello' }], { tenant: tenants[sent++ % 2]! }).catch(() => undefined), 1000 / rps);
   let broken = false;
   const flap = flapEveryMs > 0 ? setInterval(() => void setBroken((broken = !broken)), flapEveryMs) : undefined;
   return {

@@ -13,3 +13,4 @@ export {
   type DashboardServer,
 } from './dashboard/server.js';
 export type { DashboardSnapshot, DashboardTotals, DashboardWorker } from './dashboard/model.js';
+export type { DashboardRequest, TraceIds } from './dashboard/request-log.js';

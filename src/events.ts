@@ -187,6 +187,8 @@ export interface StreamFinishedEvent {
   readonly reason?: string;
   /** Who it was for (`DispatchOptions.tenant`: the gateway's key id), when told. */
   readonly tenant?: string;
+  /** The route (tag) it went to, when the caller asked for one or the router chose it. */
+  readonly route?: string;
   /** What it cost, US dollars, when its usage and its worker's price are known (never guessed). */
   readonly costUsd?: number;
 }

@@ -5,6 +5,7 @@ import type { Disposable } from '../runtime/inspection.js';
 import type { ActorSystem } from '../runtime/system.js';
 import type { PoolStatus, WorkerStatus } from '../pool/pool.js';
 import type { InstanceCounters, SharedStore, WorkerCounters } from '../store/store.js';
+import { RequestLog, type DashboardRequest, type TraceIds } from './request-log.js';
 
 /** One worker as the dashboard shows it. */
 export interface DashboardWorker {
@@ -49,6 +50,8 @@ export interface DashboardSnapshot {
   readonly store: PoolStatus['store'];
   /** The last failovers, circuit changes, cool-downs, health changes and restarts, newest first. */
   readonly recent: ReadonlyArray<{ readonly at: number; readonly text: string }>;
+  /** The request log, newest first: on the feed, only the requests this client was not sent yet (the page keeps the last 200). */
+  readonly requests: readonly DashboardRequest[];
   readonly ready: boolean;
   /** With a shared store: every live instance of the cluster, with its own counts (total them for the cluster). */
   readonly instances?: readonly InstanceCounters[];
@@ -88,14 +91,20 @@ export class DashboardModel implements Disposable {
   #second: number;
   readonly #recent: Array<{ at: number; text: string }> = [];
   readonly #totals = { failovers: 0, continuations: 0, hedges: 0, cacheHits: 0 };
+  readonly #log: RequestLog;
   readonly #sub: Disposable;
 
-  /** @param now the wall clock, ms (injected by tests). */
+  /**
+   * @param now the wall clock, ms (injected by tests).
+   * @param traces where the request log finds trace ids (`traceRequests`'s handle), if anywhere.
+   */
   constructor(
     system: ActorSystem,
     private readonly now: () => number = Date.now,
+    traces?: TraceIds,
   ) {
     this.#started = this.#second = Math.floor(now() / 1000);
+    this.#log = new RequestLog(now, traces);
     this.#sub = system.inspect((e) => this.#on(e));
   }
 
@@ -110,6 +119,7 @@ export class DashboardModel implements Disposable {
   }
 
   #on(e: InspectionEvent): void {
+    this.#log.on(e);
     switch (e.type) {
       case 'pool.dispatch':
         this.#tally(e.worker).attempts++;
@@ -164,8 +174,8 @@ export class DashboardModel implements Disposable {
     if (now > this.#second) this.#second = now;
   }
 
-  /** The snapshot the feed sends: `status` from the pool, `cluster` from a shared store. */
-  snapshot(status: PoolStatus, cluster: Map<string, WorkerCounters> | undefined, instances?: readonly InstanceCounters[]): DashboardSnapshot {
+  /** The snapshot the feed sends: `status` from the pool, `cluster` from a shared store, the requests logged after `since` (a `seq`). */
+  snapshot(status: PoolStatus, cluster: Map<string, WorkerCounters> | undefined, instances?: readonly InstanceCounters[], since = 0): DashboardSnapshot {
     this.#roll();
     const rps: number[] = [];
     // Whole seconds only, and none from before the dashboard started (they would read as idle).
@@ -181,6 +191,7 @@ export class DashboardModel implements Disposable {
       totals: { ...this.#totals },
       store: status.store,
       recent: [...this.#recent],
+      requests: this.#log.since(since),
       ready: workers.some((w) => w.color !== 'red'),
       ...(instances !== undefined ? { instances } : {}),
     };

@@ -33,6 +33,10 @@ export const PAGE = `<!doctype html>
   svg { width: 100%; height: 120px; }
   ol { margin: 0; padding-left: 18px; max-height: 320px; overflow: auto; } li { margin: 2px 0; color: var(--dim); }
   #conn.off { color: var(--red); }
+  section.wide { grid-column: 1 / -1; }
+  .filters { display: flex; flex-wrap: wrap; gap: 8px 16px; margin-bottom: 8px; color: var(--dim); }
+  select { background: var(--bg); color: var(--text); border: 1px solid #262a33; border-radius: 4px; padding: 2px 4px; }
+  td.bad { color: var(--red); } td.trace { font-family: monospace; font-size: 12px; }
 </style>
 </head>
 <body>
@@ -69,6 +73,18 @@ export const PAGE = `<!doctype html>
     <h2>Recent</h2>
     <ol id="recent"></ol>
   </section>
+  <section class="wide">
+    <h2>Requests <span id="log-count"></span></h2>
+    <div class="filters">
+      <label>outcome <select id="f-outcome"><option value="">all</option></select></label>
+      <label>key <select id="f-key"><option value="">all</option></select></label>
+      <label>worker <select id="f-worker"><option value="">all</option></select></label>
+    </div>
+    <table>
+      <thead><tr><th>time</th><th>key</th><th>route</th><th>workers</th><th>outcome</th><th>tokens in / out</th><th>cost</th><th>first chunk</th><th>total</th><th>trace</th></tr></thead>
+      <tbody id="log"></tbody>
+    </table>
+  </section>
 </main>
 <script>
 (function () {
@@ -82,6 +98,8 @@ export const PAGE = `<!doctype html>
     if (r.tpm !== undefined) parts.push(r.tokens + ' / ' + r.tpm + ' tok');
     return parts.join(', ');
   }
+  // Dollars: 4 decimals, or 2 significant digits below a cent (a request often costs a few millionths).
+  function usd(x) { return '$' + (x === 0 || x >= 0.01 ? x.toFixed(4) : x.toPrecision(2)); }
   function set(id, text) { document.getElementById(id).textContent = String(text); }
   function render(s) {
     var body = document.getElementById('workers');
@@ -100,7 +118,7 @@ export const PAGE = `<!doctype html>
       tr.appendChild(el('td', w.firstChunkP50 === undefined ? '-' : w.firstChunkP50 + ' / ' + w.firstChunkP95 + ' ms'));
       tr.appendChild(el('td', w.totalP50 === undefined ? '-' : w.totalP50 + ' / ' + w.totalP95 + ' ms', 'total'));
       tr.appendChild(el('td', w.usage ? w.usage.inputTokens + ' / ' + w.usage.outputTokens : '-', 'tokens'));
-      tr.appendChild(el('td', w.usage && w.usage.costUsd !== undefined ? '$' + w.usage.costUsd.toFixed(4) : '-', 'cost'));
+      tr.appendChild(el('td', w.usage && w.usage.costUsd !== undefined ? usd(w.usage.costUsd) : '-', 'cost'));
       tr.appendChild(el('td', w.cluster ? w.cluster.requests + ' req' : '-'));
       body.appendChild(tr);
     });
@@ -132,7 +150,52 @@ export const PAGE = `<!doctype html>
     var recent = document.getElementById('recent');
     recent.replaceChildren();
     s.recent.forEach(function (r) { recent.appendChild(el('li', new Date(r.at).toLocaleTimeString() + '  ' + r.text)); });
+    if (keep(s.requests)) renderLog();
   }
+  var log = [], lastSeq = 0, LOG = 200, SHOWN = 100;
+  var filters = { outcome: document.getElementById('f-outcome'), key: document.getElementById('f-key'), worker: document.getElementById('f-worker') };
+  function keep(requests) {
+    var fresh = requests.filter(function (r) { return r.seq > lastSeq; });
+    if (fresh.length === 0) return false;
+    lastSeq = fresh[0].seq;
+    log = fresh.concat(log).slice(0, LOG);
+    return true;
+  }
+  function choices(select, values) {
+    var want = [''].concat(values.sort());
+    var have = Array.prototype.map.call(select.options, function (o) { return o.value; });
+    if (JSON.stringify(want) === JSON.stringify(have)) return;
+    var chosen = select.value;
+    select.replaceChildren();
+    want.forEach(function (v) { var o = el('option', v === '' ? 'all' : v); o.value = v; select.appendChild(o); });
+    select.value = want.indexOf(chosen) >= 0 ? chosen : '';
+  }
+  function distinct(pick) { var seen = {}; log.forEach(function (r) { pick(r).forEach(function (v) { if (v !== undefined) seen[v] = true; }); }); return Object.keys(seen); }
+  function renderLog() {
+    choices(filters.outcome, distinct(function (r) { return [r.outcome]; }));
+    choices(filters.key, distinct(function (r) { return [r.tenant]; }));
+    choices(filters.worker, distinct(function (r) { return r.workers; }));
+    var o = filters.outcome.value, k = filters.key.value, w = filters.worker.value;
+    var rows = log.filter(function (r) { return (!o || r.outcome === o) && (!k || r.tenant === k) && (!w || r.workers.indexOf(w) >= 0); });
+    set('log-count', '(' + rows.length + ' of the last ' + log.length + ')');
+    var body = document.getElementById('log');
+    body.replaceChildren();
+    rows.slice(0, SHOWN).forEach(function (r) {
+      var tr = el('tr'); tr.dataset.outcome = r.outcome;
+      tr.appendChild(el('td', new Date(r.at).toLocaleTimeString()));
+      tr.appendChild(el('td', r.tenant || '-'));
+      tr.appendChild(el('td', r.route || '-'));
+      tr.appendChild(el('td', r.workers.join(' \u2192 ') || '-', 'name'));
+      var out = el('td', r.outcome, r.outcome === 'complete' || r.outcome === 'cached' ? '' : 'bad'); if (r.reason) out.title = r.reason; tr.appendChild(out);
+      tr.appendChild(el('td', r.inputTokens === undefined && r.outputTokens === undefined ? '-' : (r.inputTokens === undefined ? '?' : r.inputTokens) + ' / ' + (r.outputTokens === undefined ? '?' : r.outputTokens)));
+      tr.appendChild(el('td', r.costUsd === undefined ? '-' : (r.outcome === 'cached' ? 'saved ' : '') + usd(r.costUsd)));
+      tr.appendChild(el('td', r.firstChunkMs === undefined ? '-' : Math.round(r.firstChunkMs) + ' ms'));
+      tr.appendChild(el('td', Math.round(r.ms) + ' ms'));
+      tr.appendChild(el('td', r.traceId || '-', 'trace'));
+      body.appendChild(tr);
+    });
+  }
+  Object.keys(filters).forEach(function (f) { filters[f].addEventListener('change', renderLog); });
   var source = new EventSource(feedUrl);
   source.onmessage = function (m) { set('conn', 'live'); document.getElementById('conn').className = 'stat'; render(JSON.parse(m.data)); };
   source.onerror = function () { set('conn', 'reconnecting'); document.getElementById('conn').className = 'stat off'; };

@@ -8,6 +8,7 @@ import { checkSystem, type ActorSystem } from '../runtime/system.js';
 import type { SharedStore } from '../store/store.js';
 import { clusterView, DashboardModel, type DashboardSnapshot } from './model.js';
 import { PAGE, pagePolicy } from './page.js';
+import type { TraceIds } from './request-log.js';
 import { readyWorkers } from '../pool/readiness.js';
 
 /** What the dashboard shows: a `startWorkers` handle (its `store` gives the cluster view). */
@@ -27,6 +28,8 @@ export interface DashboardOptions {
   token?: string;
   /** How often the feed sends a snapshot, ms (whatever the request rate). Default 500, at least 100. */
   intervalMs?: number;
+  /** `traceRequests(cortex)`'s handle: the request log then shows each request's trace id. */
+  tracing?: TraceIds;
 }
 
 /** Options of {@link serveDashboard}. */
@@ -74,7 +77,8 @@ export function dashboardHandler(source: DashboardSource, options: DashboardOpti
   const { token, intervalMs = 500 } = options;
   if (token !== undefined && (typeof token !== 'string' || token.length < 8)) throw new InvalidArgumentError('options.token', 'a string of at least 8 characters', '(not shown)');
   if (!(typeof intervalMs === 'number' && Number.isFinite(intervalMs) && intervalMs >= 100)) throw new InvalidArgumentError('options.intervalMs', 'a number of ms >= 100', intervalMs);
-  const model = new DashboardModel(source.system);
+  if (options.tracing !== undefined) checkFunction(options.tracing?.traceIdOf, 'options.tracing.traceIdOf');
+  const model = new DashboardModel(source.system, Date.now, options.tracing);
   const feed = new Feed(model, source, intervalMs);
   // Counted from now, not from the first scrape: requests before it are not lost.
   const metrics: CortexMetrics | null = openMetrics(source);
@@ -143,6 +147,8 @@ export async function serveDashboard(source: DashboardSource, options: ServeDash
 class Feed {
   readonly #clients = new Set<ServerResponse>();
   #timer: ReturnType<typeof setInterval> | undefined;
+  /** The newest request-log entry every client was sent (a client joining gets the whole log). */
+  #sent = 0;
 
   constructor(
     private readonly model: DashboardModel,
@@ -162,9 +168,13 @@ class Feed {
     void this.#tick([res]);
   }
 
-  async #tick(to: Iterable<ServerResponse> = this.#clients): Promise<void> {
-    const snap = await snapshot(this.model, this.source);
+  /** Sends a snapshot to `to` (every client: with the requests logged since the last such tick; one new client: with the whole log). */
+  async #tick(to?: Iterable<ServerResponse>): Promise<void> {
+    const snap = await snapshot(this.model, this.source, to === undefined ? this.#sent : 0);
     if (snap === undefined) return;
+    // Every client has what this snapshot holds when it went to all, or to the only one.
+    if (to === undefined || this.#clients.size === 1) this.#sent = Math.max(this.#sent, snap.requests[0]?.seq ?? 0);
+    to ??= this.#clients;
     const data = `data: ${JSON.stringify(snap)}\n\n`;
     for (const res of to) if (!res.writableEnded) res.write(data);
   }
@@ -181,7 +191,7 @@ class Feed {
   }
 }
 
-async function snapshot(model: DashboardModel, source: DashboardSource): Promise<DashboardSnapshot | undefined> {
+async function snapshot(model: DashboardModel, source: DashboardSource, since: number): Promise<DashboardSnapshot | undefined> {
   let status: PoolStatus;
   try {
     status = await source.dispatcher.status();
@@ -189,7 +199,7 @@ async function snapshot(model: DashboardModel, source: DashboardSource): Promise
     return undefined; // stopping
   }
   const cluster = await clusterView(source.store, status.workers.map((w) => w.name));
-  return model.snapshot(status, cluster.counters, cluster.instances);
+  return model.snapshot(status, cluster.counters, cluster.instances, since);
 }
 
 async function readiness(source: DashboardSource, res: ServerResponse): Promise<void> {

@@ -270,6 +270,7 @@ export class Request {
       ...(this.lastModel !== undefined ? { model: this.lastModel } : {}),
       ...(reason !== undefined ? { reason } : {}),
       ...(this.o.tenant !== undefined ? { tenant: this.o.tenant } : {}),
+      ...(this.strictRoute && this.route !== undefined ? { route: this.route } : {}),
       ...costField(costOf(this.usage, this.lastPrice)),
     };
   }

@@ -26,7 +26,10 @@ export interface TraceRequestsOptions {
 
 /** What {@link traceRequests} returns: `enabled` is false when `@opentelemetry/api` is not installed (then it does nothing). */
 export interface RequestTracing extends Disposable {
+  /** False when `@opentelemetry/api` is not installed: then nothing is traced. */
   readonly enabled: boolean;
+  /** The trace id of a request in flight (by its `requestId`, as in the pool's events), until it ends; `undefined` otherwise. The dashboard's request log shows it. */
+  traceIdOf(requestId: number): string | undefined;
 }
 
 let api: Api | null | undefined;
@@ -61,12 +64,13 @@ export function traceRequests(source: TraceSource, options: TraceRequestsOptions
   checkSystem(source.system, 'source.system');
   checkObject(options, 'options');
   const otel = loadApi();
-  if (otel === null) return { enabled: false, dispose: () => undefined };
+  if (otel === null) return { enabled: false, traceIdOf: () => undefined, dispose: () => undefined };
   const tracer = (options.tracer ?? otel.trace.getTracer('cortex-otp')) as import('@opentelemetry/api').Tracer;
   const traces = new Map<number, Trace>();
   const sub = source.system.inspect((e) => follow(otel, tracer, traces, e));
   return {
     enabled: true,
+    traceIdOf: (requestId) => traces.get(requestId)?.request.spanContext().traceId,
     dispose() {
       sub.dispose();
       for (const t of traces.values()) {

@@ -117,4 +117,43 @@ describe('the dashboard in Chromium', () => {
       await dash.close();
     }
   }, 30_000);
+
+  it('logs each request with its key, workers and outcome, filtered by outcome, key and worker; laid out at 1280x800 and on a 390x844 phone', async () => {
+    const primary = new MockWorker({ name: 'primary', priority: 1, failOnStart: 2, usage: { promptTokens: 10, completionTokens: 5 } });
+    const backup = new MockWorker({ name: 'backup', priority: 2, usage: { promptTokens: 10, completionTokens: 5 }, price: { inputPerMTok: 1, outputPerMTok: 2 } });
+    const { cortex } = await start([primary, backup]);
+    const dash = await serveDashboard(cortex);
+    for (let i = 0; i < 3; i++) await cortex.dispatcher.complete([{ role: 'user', content: `q${i}` }], { tenant: 'team-a' }); // two fail over to backup
+    await cortex.dispatcher.complete([{ role: 'user', content: 'q' }], { tenant: 'team-b', route: 'gpu' }).catch(() => undefined); // no worker has the tag
+    const page = await browser().newPage({ viewport: { width: 1280, height: 800 } });
+    try {
+      await page.goto(dash.url);
+      const rows = page.locator('#log tr');
+      await expect.poll(() => rows.count(), { timeout: 5000 }).toBe(4);
+      const cells = (): Promise<string[][]> => rows.evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent ?? '')));
+      const [gpu, third, second] = await cells();
+      expect(gpu!.slice(1, 5)).toEqual(['team-b', 'gpu', '-', 'no_workers']);
+      expect(third!.slice(1, 7)).toEqual(['team-a', '-', 'primary', 'complete', '10 / 5', '-']);
+      expect(second!.slice(1, 7)).toEqual(['team-a', '-', 'primary \u2192 backup', 'complete', '10 / 5', '$0.000020']);
+      await page.selectOption('#f-key', 'team-b');
+      expect(await rows.count()).toBe(1);
+      await page.selectOption('#f-key', '');
+      await page.selectOption('#f-worker', 'backup');
+      expect(await rows.count()).toBe(2);
+      await page.selectOption('#f-outcome', 'no_workers');
+      expect(await rows.count()).toBe(0); // both filters apply
+      await page.selectOption('#f-worker', '');
+      expect(await rows.count()).toBe(1);
+      await page.selectOption('#f-outcome', '');
+      mkdirSync('test/.artifacts', { recursive: true });
+      await page.screenshot({ path: 'test/.artifacts/dashboard-log.png', fullPage: true });
+      await page.setViewportSize({ width: 390, height: 844 });
+      // On a phone the page does not scroll sideways: wide tables scroll inside their panel.
+      await expect.poll(() => page.evaluate(() => (globalThis as unknown as { document: { documentElement: { scrollWidth: number } } }).document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+      await page.screenshot({ path: 'test/.artifacts/dashboard-phone.png', fullPage: true });
+    } finally {
+      await page.close();
+      await dash.close();
+    }
+  }, 30_000);
 });

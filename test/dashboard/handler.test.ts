@@ -59,6 +59,51 @@ describe("the dashboard's model", () => {
     }
   });
 
+  it('logs each request once it ends: key, route, workers in order, outcome, tokens, cost, first chunk, total and trace id; a cache hit as what it saved', async () => {
+    const broken = new MockWorker({ name: 'broken', priority: 1, tags: ['code'], failOnStart: true });
+    const priced = new MockWorker({ name: 'priced', priority: 2, tags: ['code'], chunks: ['ok'], usage: { promptTokens: 100, completionTokens: 50 }, price: { inputPerMTok: 2, outputPerMTok: 10 } });
+    const { cortex } = await start([broken, priced], { cache: {} });
+    let t = 1_000_000;
+    const model = new DashboardModel(cortex.system, () => t, { traceIdOf: (id) => `trace-${id}` });
+    try {
+      t += 1;
+      await cortex.dispatcher.complete([{ role: 'user', content: 'q' }], { tenant: 'team-a', route: 'code' });
+      t += 1;
+      await cortex.dispatcher.complete([{ role: 'user', content: 'q' }], { tenant: 'team-a', route: 'code' }); // the same: from the cache
+      t += 1;
+      for await (const _ of cortex.dispatcher.dispatchStream([{ role: 'user', content: 'other' }], { tenant: 'team-b', cache: false })) break; // stops reading
+      const [abandoned, hit, first, ...rest] = model.snapshot(await cortex.dispatcher.status(), undefined).requests;
+      expect(rest).toEqual([]);
+      const cost = (100 * 2 + 50 * 10) / 1e6;
+      expect(first).toMatchObject({ seq: 1, at: 1_000_001, tenant: 'team-a', route: 'code', workers: ['broken', 'priced'], outcome: 'complete', inputTokens: 100, outputTokens: 50, costUsd: cost, traceId: `trace-${first!.requestId}` });
+      expect(first!.firstChunkMs).toBeGreaterThanOrEqual(0);
+      expect(first!.ms).toBeGreaterThanOrEqual(first!.firstChunkMs!);
+      expect(hit).toEqual({ seq: 2, at: 1_000_002, tenant: 'team-a', workers: ['priced'], outcome: 'cached', costUsd: cost, ms: 0 });
+      expect(abandoned).toMatchObject({ seq: 3, tenant: 'team-b', workers: ['broken', 'priced'], outcome: 'abandoned' });
+      expect(abandoned!.route).toBeUndefined();
+      // Only what came after a seq: what the feed sends a client that has the rest.
+      expect(model.snapshot(await cortex.dispatcher.status(), undefined, undefined, 2).requests.map((r) => r.seq)).toEqual([3]);
+    } finally {
+      model.dispose();
+    }
+  });
+
+  it('keeps the last 200 requests only', async () => {
+    const { cortex } = await start([new MockWorker({ name: 'w' })]);
+    const model = new DashboardModel(cortex.system);
+    try {
+      for (let i = 1; i <= 230; i++) {
+        cortex.system.events.emit(() => ({ type: 'pool.request_started', requestId: i, model: undefined, messages: 1 }));
+        cortex.system.events.emit(() => ({ type: 'pool.stream_finished', requestId: i, worker: 'w', outcome: 'complete', chars: 1, ms: 1, chunks: 1 }));
+      }
+      const log = model.snapshot(await cortex.dispatcher.status(), undefined).requests;
+      expect(log).toHaveLength(200);
+      expect([log[0]!.requestId, log.at(-1)!.requestId]).toEqual([230, 31]);
+    } finally {
+      model.dispose();
+    }
+  });
+
   it('counts requests per second in whole seconds since the dashboard started, not the idle minutes before it (an injected clock)', async () => {
     const { cortex } = await start([new MockWorker({ name: 'w' })]);
     let t = 1_000_000_000; // ms: the dashboard starts at second 1,000,000
@@ -80,6 +125,37 @@ describe("the dashboard's model", () => {
 });
 
 describe('dashboard over HTTP', () => {
+  it("the feed sends a client joining the whole request log, then each tick only the requests it has not been sent", async () => {
+    const { cortex } = await start([new MockWorker({ name: 'w' })]);
+    const dash = await serveDashboard(cortex, { intervalMs: 100 });
+    try {
+      for (let i = 0; i < 3; i++) await cortex.dispatcher.complete([{ role: 'user', content: `q${i}` }]);
+      const res = await fetch(`${dash.url}feed`);
+      const reader = res.body!.getReader();
+      const snapshots: DashboardSnapshot[] = [];
+      let buffer = '';
+      const next = async (): Promise<DashboardSnapshot> => {
+        while (!buffer.includes('\n\n', buffer.indexOf('data: '))) buffer += new TextDecoder().decode((await reader.read()).value);
+        const at = buffer.indexOf('data: ');
+        const end = buffer.indexOf('\n\n', at);
+        const snap = JSON.parse(buffer.slice(at + 6, end)) as DashboardSnapshot;
+        buffer = buffer.slice(end + 2);
+        snapshots.push(snap);
+        return snap;
+      };
+      expect((await next()).requests.map((r) => r.seq)).toEqual([3, 2, 1]);
+      await cortex.dispatcher.complete([{ role: 'user', content: 'q3' }]);
+      let later = await next();
+      while (later.requests.length === 0) later = await next();
+      expect(later.requests.map((r) => r.seq)).toEqual([4]);
+      expect((await next()).requests).toEqual([]); // nothing new since
+      await reader.cancel();
+    } finally {
+      await dash.close();
+    }
+  });
+
+
   it('binds 127.0.0.1; with a token, the page and feed need it and the probes do not', async () => {
     const { cortex } = await start([new MockWorker({ name: 'w' })]);
     const dash = await serveDashboard(cortex, { token: 'correct-horse-battery' });

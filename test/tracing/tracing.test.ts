@@ -33,6 +33,23 @@ const byName = (spans: ReadableSpan[], name: string): ReadableSpan => {
 const parentOf = (s: ReadableSpan): string | undefined => s.parentSpanContext?.spanId;
 
 describe('traceRequests', () => {
+  it("gives each request's trace id while it is in flight (the dashboard's request log shows it), the id of its exported span", async () => {
+    exporter.reset();
+    const { cortex } = await start([new MockWorker({ name: 'w', chunks: ['a', 'b'] })]);
+    const tracing = traceRequests(cortex, { tracer });
+    const seen: Array<string | undefined> = [];
+    const sub = cortex.system.inspect((e) => e.type === 'pool.dispatch' && seen.push(tracing.traceIdOf(e.requestId)));
+    let id = -1;
+    const idOf = cortex.system.inspect((e) => e.type === 'pool.request_started' && (id = e.requestId));
+    await cortex.dispatcher.complete([{ role: 'user', content: 'x' }]);
+    const chat = exporter.getFinishedSpans().find((x) => x.name.startsWith('chat'))!;
+    expect(seen).toEqual([chat.spanContext().traceId]);
+    expect(tracing.traceIdOf(id)).toBeUndefined(); // ended: no longer followed
+    sub.dispose();
+    idOf.dispose();
+    tracing.dispose();
+  });
+
   it('a hedged request has both attempts as children: the loser marked cortex.hedge.lost, a cortex.hedge event on the request', async () => {
     exporter.reset();
     const slow = new MockWorker({ name: 'slow', priority: 1, chunks: ['late'], delayMs: 300 });
