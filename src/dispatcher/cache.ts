@@ -28,7 +28,8 @@ export function checkCacheOptions(options: ResponseCacheOptions): Required<Respo
   checkObject(options, 'cache');
   const { maxEntries = 1000, ttlMs = 600_000, sampled = false, singleFlight = true } = options;
   if (!(Number.isInteger(maxEntries) && maxEntries > 0)) throw new InvalidArgumentError('cache.maxEntries', 'a whole number > 0', maxEntries);
-  if (!(Number.isFinite(ttlMs) && ttlMs > 0)) throw new InvalidArgumentError('cache.ttlMs', 'a number of ms > 0', ttlMs);
+  // Whole ms: lru-cache refuses a fractional ttl with a TypeError, after validation would have let it through.
+  if (!(Number.isInteger(ttlMs) && ttlMs > 0)) throw new InvalidArgumentError('cache.ttlMs', 'a whole number of ms > 0', ttlMs);
   if (typeof sampled !== 'boolean') throw new InvalidArgumentError('cache.sampled', 'a boolean', sampled);
   if (typeof singleFlight !== 'boolean') throw new InvalidArgumentError('cache.singleFlight', 'a boolean', singleFlight);
   return { maxEntries, ttlMs, sampled, singleFlight };
