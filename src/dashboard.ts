@@ -14,3 +14,4 @@ export {
 } from './dashboard/server.js';
 export type { DashboardSnapshot, DashboardTotals, DashboardWorker } from './dashboard/model.js';
 export type { DashboardRequest, TraceIds } from './dashboard/request-log.js';
+export type { DashboardErrorCount, DashboardMinute } from './dashboard/trends.js';

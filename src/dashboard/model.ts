@@ -6,6 +6,7 @@ import type { ActorSystem } from '../runtime/system.js';
 import type { PoolStatus, WorkerStatus } from '../pool/pool.js';
 import type { InstanceCounters, SharedStore, WorkerCounters } from '../store/store.js';
 import { RequestLog, type DashboardRequest, type TraceIds } from './request-log.js';
+import { Trends, type DashboardErrorCount, type DashboardMinute } from './trends.js';
 
 /** One worker as the dashboard shows it. */
 export interface DashboardWorker {
@@ -50,6 +51,10 @@ export interface DashboardSnapshot {
   readonly store: PoolStatus['store'];
   /** The last failovers, circuit changes, cool-downs, health changes and restarts, newest first. */
   readonly recent: ReadonlyArray<{ readonly at: number; readonly text: string }>;
+  /** The last hour minute by minute (since the dashboard started), oldest first: requests, errors, first-chunk p50 / p95. */
+  readonly trend: readonly DashboardMinute[];
+  /** Errors by type since the dashboard started (request outcomes, attempt failures by kind and HTTP status), the most frequent first. */
+  readonly errorTypes: readonly DashboardErrorCount[];
   /** The request log, newest first: on the feed, only the requests this client was not sent yet (the page keeps the last 200). */
   readonly requests: readonly DashboardRequest[];
   readonly ready: boolean;
@@ -92,6 +97,7 @@ export class DashboardModel implements Disposable {
   readonly #recent: Array<{ at: number; text: string }> = [];
   readonly #totals = { failovers: 0, continuations: 0, hedges: 0, cacheHits: 0 };
   readonly #log: RequestLog;
+  readonly #trends: Trends;
   readonly #sub: Disposable;
 
   /**
@@ -105,6 +111,7 @@ export class DashboardModel implements Disposable {
   ) {
     this.#started = this.#second = Math.floor(now() / 1000);
     this.#log = new RequestLog(now, traces);
+    this.#trends = new Trends(now);
     this.#sub = system.inspect((e) => this.#on(e));
   }
 
@@ -120,6 +127,7 @@ export class DashboardModel implements Disposable {
 
   #on(e: InspectionEvent): void {
     this.#log.on(e);
+    this.#trends.on(e);
     switch (e.type) {
       case 'pool.dispatch':
         this.#tally(e.worker).attempts++;
@@ -191,6 +199,8 @@ export class DashboardModel implements Disposable {
       totals: { ...this.#totals },
       store: status.store,
       recent: [...this.#recent],
+      trend: this.#trends.minutes(this.#started * 1000),
+      errorTypes: this.#trends.errorTypes(),
       requests: this.#log.since(since),
       ready: workers.some((w) => w.color !== 'red'),
       ...(instances !== undefined ? { instances } : {}),

@@ -37,6 +37,11 @@ export const PAGE = `<!doctype html>
   .filters { display: flex; flex-wrap: wrap; gap: 8px 16px; margin-bottom: 8px; color: var(--dim); }
   select { background: var(--bg); color: var(--text); border: 1px solid #262a33; border-radius: 4px; padding: 2px 4px; }
   td.bad { color: var(--red); } td.trace { font-family: monospace; font-size: 12px; }
+  .charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(18em, 1fr)); gap: 8px 24px; }
+  svg.trend { height: 160px; }
+  .axis { stroke: #555b66; } .grid { stroke: #262a33; } .tick { fill: var(--dim); font-size: 11px; }
+  .legend { color: var(--dim); font-size: 12px; } .key { display: inline-block; width: 10px; height: 3px; vertical-align: middle; margin: 0 4px 0 10px; }
+  .k-green { background: var(--green); } .k-red { background: var(--red); } .k-blue { background: #4da3ff; } .k-amber { background: var(--amber); }
 </style>
 </head>
 <body>
@@ -60,7 +65,7 @@ export const PAGE = `<!doctype html>
       <tbody id="workers"></tbody>
     </table>
     <h2 class="spaced">Requests per second, last 5 minutes</h2>
-    <svg id="chart" viewBox="0 0 600 120" preserveAspectRatio="none"><polyline id="line" fill="none" stroke="#2ecc71" stroke-width="2" points=""></polyline></svg>
+    <svg id="chart" class="trend" viewBox="0 0 600 160"></svg>
     <div id="cluster" hidden>
       <h2 class="spaced">Instances (shared store)</h2>
       <table>
@@ -72,6 +77,14 @@ export const PAGE = `<!doctype html>
   <section>
     <h2>Recent</h2>
     <ol id="recent"></ol>
+  </section>
+  <section class="wide">
+    <h2>Last hour, per minute</h2>
+    <div class="charts">
+      <div><div class="legend">requests<span class="key k-green"></span>all<span class="key k-red"></span>errors</div><svg id="trend-requests" class="trend" viewBox="0 0 600 160"></svg></div>
+      <div><div class="legend">first chunk, ms<span class="key k-blue"></span>p50<span class="key k-amber"></span>p95</div><svg id="trend-latency" class="trend" viewBox="0 0 600 160"></svg></div>
+      <div><div class="legend">errors by type, since the start</div><table><tbody id="error-types"></tbody></table></div>
+    </div>
   </section>
   <section class="wide">
     <h2>Requests <span id="log-count"></span></h2>
@@ -131,9 +144,7 @@ export const PAGE = `<!doctype html>
     set('hedges', s.totals.hedges);
     set('hits', s.totals.cacheHits);
     set('store', s.store.kind + (s.store.shared ? (s.store.degraded ? ' (degraded)' : ' (shared)') : ''));
-    var max = 1; s.rps.forEach(function (x) { if (x > max) max = x; });
-    var pts = s.rps.map(function (x, i) { return (i * 600 / Math.max(1, s.rps.length - 1)).toFixed(1) + ',' + (118 - x * 110 / max).toFixed(1); });
-    document.getElementById('line').setAttribute('points', pts.join(' '));
+    trend('chart', s.rps.map(function (x, i) { return { at: s.at - (s.rps.length - i) * 1000, rps: x }; }), [{ field: 'rps', color: '#2ecc71' }], true);
     var cluster = document.getElementById('cluster');
     cluster.hidden = !s.instances;
     if (s.instances) {
@@ -150,7 +161,51 @@ export const PAGE = `<!doctype html>
     var recent = document.getElementById('recent');
     recent.replaceChildren();
     s.recent.forEach(function (r) { recent.appendChild(el('li', new Date(r.at).toLocaleTimeString() + '  ' + r.text)); });
+    renderTrends(s);
     if (keep(s.requests)) renderLog();
+  }
+  var NS = 'http://www.w3.org/2000/svg';
+  function svgEl(tag, attrs, text) { var e = document.createElementNS(NS, tag); Object.keys(attrs).forEach(function (k) { e.setAttribute(k, String(attrs[k])); }); if (text !== undefined) e.textContent = String(text); return e; }
+  // A round top for the y axis: 1, 2 or 5 times a power of ten.
+  function niceMax(x) { if (!(x > 0)) return 1; var p = Math.pow(10, Math.floor(Math.log10(x))); var m = x / p; return (m <= 1 ? 1 : m <= 2 ? 2 : m <= 5 ? 5 : 10) * p; }
+  function clock(t, seconds) { var d = new Date(t); var two = function (n) { return String(n).padStart(2, '0'); }; return two(d.getHours()) + ':' + two(d.getMinutes()) + (seconds ? ':' + two(d.getSeconds()) : ''); }
+  // A line chart with its axes: y from 0 to a round maximum (three ticks), x the minutes shown.
+  function trend(id, minutes, series, seconds) {
+    var svg = document.getElementById(id), W = 600, H = 160, L = 46, R = 10, T = 10, B = 22;
+    svg.replaceChildren();
+    var max = 0;
+    minutes.forEach(function (m) { series.forEach(function (s) { var v = m[s.field]; if (v !== undefined && v > max) max = v; }); });
+    max = niceMax(max);
+    var y = function (v) { return H - B - v * (H - B - T) / max; };
+    var x = function (i) { return minutes.length < 2 ? L : L + i * (W - R - L) / (minutes.length - 1); };
+    [0, max / 2, max].forEach(function (v) {
+      svg.appendChild(svgEl('line', { x1: L, y1: y(v), x2: W - R, y2: y(v), class: 'grid' }));
+      svg.appendChild(svgEl('text', { x: L - 6, y: y(v) + 4, 'text-anchor': 'end', class: 'tick' }, Math.round(v * 10) / 10));
+    });
+    svg.appendChild(svgEl('line', { x1: L, y1: T, x2: L, y2: H - B, class: 'axis' }));
+    svg.appendChild(svgEl('line', { x1: L, y1: H - B, x2: W - R, y2: H - B, class: 'axis' }));
+    if (minutes.length > 0) {
+      svg.appendChild(svgEl('text', { x: L, y: H - 6, 'text-anchor': 'start', class: 'tick' }, clock(minutes[0].at, seconds)));
+      svg.appendChild(svgEl('text', { x: W - R, y: H - 6, 'text-anchor': 'end', class: 'tick' }, clock(minutes[minutes.length - 1].at, seconds)));
+    }
+    series.forEach(function (s) {
+      var pts = [];
+      minutes.forEach(function (m, i) { if (m[s.field] !== undefined) pts.push(x(i).toFixed(1) + ',' + y(m[s.field]).toFixed(1)); });
+      var line = svgEl('polyline', { points: pts.join(' '), fill: 'none', stroke: s.color, 'stroke-width': 2 });
+      line.dataset.series = s.field;
+      svg.appendChild(line);
+      // A lone point draws no line: mark it.
+      if (pts.length === 1) { var p = pts[0].split(','); svg.appendChild(svgEl('circle', { cx: p[0], cy: p[1], r: 3, fill: s.color })); }
+    });
+    svg.dataset.max = String(max);
+  }
+  function renderTrends(s) {
+    trend('trend-requests', s.trend, [{ field: 'requests', color: '#2ecc71' }, { field: 'errors', color: '#e74c3c' }]);
+    trend('trend-latency', s.trend, [{ field: 'firstChunkP50', color: '#4da3ff' }, { field: 'firstChunkP95', color: '#f5a623' }]);
+    var body = document.getElementById('error-types');
+    body.replaceChildren();
+    if (s.errorTypes.length === 0) body.appendChild(el('tr')).appendChild(el('td', 'none'));
+    s.errorTypes.forEach(function (t) { var tr = el('tr'); tr.dataset.type = t.type; tr.appendChild(el('td', t.type)); tr.appendChild(el('td', t.count, 'count')); body.appendChild(tr); });
   }
   var log = [], lastSeq = 0, LOG = 200, SHOWN = 100;
   var filters = { outcome: document.getElementById('f-outcome'), key: document.getElementById('f-key'), worker: document.getElementById('f-worker') };

@@ -145,6 +145,12 @@ describe('the dashboard in Chromium', () => {
       await page.selectOption('#f-worker', '');
       expect(await rows.count()).toBe(1);
       await page.selectOption('#f-outcome', '');
+      // The last hour: charts with axes (a round top: 5 for 4 requests) and the errors by type.
+      expect(await page.locator('#trend-requests').getAttribute('data-max')).toBe('5');
+      expect(await page.locator('#trend-requests text.tick').allTextContents()).toEqual(expect.arrayContaining(['0', '2.5', '5']));
+      expect(await page.locator('#trend-requests polyline[data-series="requests"]').getAttribute('points')).toMatch(/^\d+(\.\d)?,\d+(\.\d)?/);
+      expect(await page.locator('#error-types tr[data-type="attempt: http 500"] td.count').textContent()).toBe('2');
+      expect(await page.locator('#error-types tr[data-type="request: no_workers"] td.count').textContent()).toBe('1');
       mkdirSync('test/.artifacts', { recursive: true });
       await page.screenshot({ path: 'test/.artifacts/dashboard-log.png', fullPage: true });
       await page.setViewportSize({ width: 390, height: 844 });

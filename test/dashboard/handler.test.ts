@@ -4,7 +4,7 @@
  */
 import { createServer } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { OpenAIWorker, RedisStore, type InspectionEvent } from '../../src/index.js';
+import { OpenAIWorker, RedisStore, WorkerError, type InspectionEvent } from '../../src/index.js';
 import { useRedisServer } from '../support/redis.js';
 import { dashboardHandler, serveDashboard, type DashboardSnapshot } from '../../src/dashboard.js';
 import { DashboardModel } from '../../src/dashboard/model.js';
@@ -83,6 +83,46 @@ describe("the dashboard's model", () => {
       expect(abandoned!.route).toBeUndefined();
       // Only what came after a seq: what the feed sends a client that has the rest.
       expect(model.snapshot(await cortex.dispatcher.status(), undefined, undefined, 2).requests.map((r) => r.seq)).toEqual([3]);
+    } finally {
+      model.dispose();
+    }
+  });
+
+  it('keeps the last hour minute by minute (requests, errors, first-chunk p50 / p95), from its start, and errors by type', async () => {
+    const { cortex } = await start([new MockWorker({ name: 'w' })]);
+    let t = Date.UTC(2026, 11, 6, 12, 0, 30); // 12:00:30
+    const model = new DashboardModel(cortex.system, () => t);
+    const emit = (e: InspectionEvent): void => cortex.system.events.emit(() => e);
+    const finished = (outcome: 'complete' | 'no_workers' | 'abandoned' | 'aborted' | 'interrupted', firstChunkMs?: number): void =>
+      emit({ type: 'pool.stream_finished', requestId: 1, worker: 'w', outcome, chars: 1, ms: 1, chunks: 1, ...(firstChunkMs !== undefined ? { firstChunkMs } : {}) });
+    const snap = async (): Promise<DashboardSnapshot> => model.snapshot(await cortex.dispatcher.status(), undefined);
+    try {
+      for (let i = 1; i <= 20; i++) finished('complete', i * 10); // 10..200 ms
+      finished('abandoned', 5); // the caller's choice: not an error
+      finished('aborted');
+      finished('no_workers');
+      emit({ type: 'pool.attempt_failed', requestId: 1, worker: 'w', phase: 'start', reason: 'x', error: new WorkerError('w', 'http', 'HTTP 503', { status: 503 }), blame: 'worker' });
+      emit({ type: 'pool.attempt_failed', requestId: 2, worker: 'w', phase: 'start', reason: 'x', error: new WorkerError('w', 'http', 'HTTP 503', { status: 503 }), blame: 'worker' });
+      emit({ type: 'pool.attempt_failed', requestId: 3, worker: 'w', phase: 'first_chunk', reason: 'x', error: new WorkerError('w', 'first_chunk_timeout', 'slow'), blame: 'worker' });
+      t += 120_000; // 12:02:30: one idle minute between
+      finished('interrupted', 40);
+      const s = await snap();
+      expect(s.trend).toEqual([
+        { at: Date.UTC(2026, 11, 6, 12, 0), requests: 23, errors: 1, firstChunkP50: 100, firstChunkP95: 190 },
+        { at: Date.UTC(2026, 11, 6, 12, 1), requests: 0, errors: 0 },
+        { at: Date.UTC(2026, 11, 6, 12, 2), requests: 1, errors: 1, firstChunkP50: 40, firstChunkP95: 40 },
+      ]);
+      expect(s.errorTypes).toEqual([
+        { type: 'attempt: http 503', count: 2 },
+        { type: 'attempt: first_chunk_timeout', count: 1 },
+        { type: 'request: interrupted', count: 1 },
+        { type: 'request: no_workers', count: 1 },
+      ]);
+      t += 59 * 60_000; // 13:01:30: 12:00 and 12:01 are past the hour
+      const later = (await snap()).trend;
+      expect(later).toHaveLength(60);
+      expect(later[0]).toEqual({ at: Date.UTC(2026, 11, 6, 12, 2), requests: 1, errors: 1, firstChunkP50: 40, firstChunkP95: 40 });
+      expect(later.slice(1).every((m) => m.requests === 0)).toBe(true);
     } finally {
       model.dispose();
     }
