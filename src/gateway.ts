@@ -11,4 +11,5 @@ export {
   type GatewayHandler,
   type GatewayServer,
 } from './gateway/gateway.js';
-export type { GatewayKey, KeyBudget } from './gateway/keys.js';
+export type { GatewayKey, KeyBudget, KeyBudgetState } from './gateway/keys.js';
+export type { KeyUsage } from './gateway/usage.js';

@@ -7,6 +7,7 @@ import type { PoolStatus, WorkerStatus } from '../pool/pool.js';
 import type { InstanceCounters, SharedStore, WorkerCounters } from '../store/store.js';
 import { RequestLog, type DashboardRequest, type TraceIds } from './request-log.js';
 import { Trends, type DashboardErrorCount, type DashboardMinute } from './trends.js';
+import type { KeyUsage } from '../gateway/usage.js';
 
 /** One worker as the dashboard shows it. */
 export interface DashboardWorker {
@@ -58,6 +59,8 @@ export interface DashboardSnapshot {
   /** The request log, newest first: on the feed, only the requests this client was not sent yet (the page keeps the last 200). */
   readonly requests: readonly DashboardRequest[];
   readonly ready: boolean;
+  /** With `keys` (the gateway): each key's usage since its period started, and its budget. */
+  readonly keys?: readonly KeyUsage[];
   /** With a shared store: every live instance of the cluster, with its own counts (total them for the cluster). */
   readonly instances?: readonly InstanceCounters[];
 }

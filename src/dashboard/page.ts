@@ -41,6 +41,8 @@ export const PAGE = `<!doctype html>
   svg.trend { height: 160px; }
   .axis { stroke: #555b66; } .grid { stroke: #262a33; } .tick { fill: var(--dim); font-size: 11px; }
   .legend { color: var(--dim); font-size: 12px; } .key { display: inline-block; width: 10px; height: 3px; vertical-align: middle; margin: 0 4px 0 10px; }
+  .bar { display: inline-block; width: 80px; height: 8px; background: #262a33; border-radius: 4px; margin-right: 8px; vertical-align: middle; overflow: hidden; }
+  .bar > span { display: block; height: 100%; }
   .k-green { background: var(--green); } .k-red { background: var(--red); } .k-blue { background: #4da3ff; } .k-amber { background: var(--amber); }
 </style>
 </head>
@@ -77,6 +79,13 @@ export const PAGE = `<!doctype html>
   <section>
     <h2>Recent</h2>
     <ol id="recent"></ol>
+  </section>
+  <section class="wide" id="keys-panel" hidden>
+    <h2>Keys</h2>
+    <table>
+      <thead><tr><th>key</th><th>since</th><th>requests</th><th>tokens in / out</th><th>cost</th><th>budget used</th><th>renews</th></tr></thead>
+      <tbody id="keys"></tbody>
+    </table>
   </section>
   <section class="wide">
     <h2>Last hour, per minute</h2>
@@ -161,6 +170,7 @@ export const PAGE = `<!doctype html>
     var recent = document.getElementById('recent');
     recent.replaceChildren();
     s.recent.forEach(function (r) { recent.appendChild(el('li', new Date(r.at).toLocaleTimeString() + '  ' + r.text)); });
+    renderKeys(s.keys);
     renderTrends(s);
     if (keep(s.requests)) renderLog();
   }
@@ -198,6 +208,35 @@ export const PAGE = `<!doctype html>
       if (pts.length === 1) { var p = pts[0].split(','); svg.appendChild(svgEl('circle', { cx: p[0], cy: p[1], r: 3, fill: s.color })); }
     });
     svg.dataset.max = String(max);
+  }
+  function renderKeys(keys) {
+    document.getElementById('keys-panel').hidden = !keys;
+    if (!keys) return;
+    var body = document.getElementById('keys');
+    body.replaceChildren();
+    keys.forEach(function (k) {
+      var tr = el('tr'); tr.dataset.key = k.id;
+      tr.appendChild(el('td', k.id, 'name'));
+      tr.appendChild(el('td', new Date(k.since).toISOString().slice(0, 10)));
+      tr.appendChild(el('td', k.requests));
+      tr.appendChild(el('td', k.inputTokens + ' / ' + k.outputTokens));
+      tr.appendChild(el('td', k.costUsd === undefined ? '-' : usd(k.costUsd)));
+      var b = k.budget, cell = el('td', undefined, 'budget');
+      if (!b) cell.textContent = 'none';
+      else if (b.used === undefined) cell.textContent = '? / ' + b.tokens + ' tokens a ' + b.per + ' (store away)';
+      else {
+        var share = Math.min(1, b.used / b.tokens);
+        var bar = el('span', undefined, 'bar'), fill = el('span', undefined, share >= 1 ? 'k-red' : share >= 0.8 ? 'k-amber' : 'k-green');
+        fill.style.width = Math.round(share * 100) + '%'; // through the CSSOM, which the page's CSP allows (a style attribute it would not)
+        bar.appendChild(fill);
+        cell.appendChild(bar);
+        cell.appendChild(el('span', b.used + ' / ' + b.tokens + ' tokens a ' + b.per + ' (' + Math.round(share * 100) + ' %)'));
+        cell.dataset.share = String(share);
+      }
+      tr.appendChild(cell);
+      tr.appendChild(el('td', b ? new Date(b.renewsAt).toISOString().slice(0, 16).replace('T', ' ') + ' UTC' : '-'));
+      body.appendChild(tr);
+    });
   }
   function renderTrends(s) {
     trend('trend-requests', s.trend, [{ field: 'requests', color: '#2ecc71' }, { field: 'errors', color: '#e74c3c' }]);

@@ -9,6 +9,7 @@ import type { SharedStore } from '../store/store.js';
 import { clusterView, DashboardModel, type DashboardSnapshot } from './model.js';
 import { PAGE, pagePolicy } from './page.js';
 import type { TraceIds } from './request-log.js';
+import type { KeyUsage } from '../gateway/usage.js';
 import { readyWorkers } from '../pool/readiness.js';
 
 /** What the dashboard shows: a `startWorkers` handle (its `store` gives the cluster view). */
@@ -30,6 +31,14 @@ export interface DashboardOptions {
   intervalMs?: number;
   /** `traceRequests(cortex)`'s handle: the request log then shows each request's trace id. */
   tracing?: TraceIds;
+  /** The gateway (`serveGateway(...)`'s server, or `createGateway`'s handler): the page then shows each key's usage against its budget. */
+  keys?: KeyUsageSource;
+}
+
+/** Where the dashboard reads each gateway key's usage and budget: the gateway. */
+export interface KeyUsageSource {
+  /** Each configured key's usage and budget. */
+  keyUsage(): Promise<readonly KeyUsage[]>;
 }
 
 /** Options of {@link serveDashboard}. */
@@ -78,8 +87,9 @@ export function dashboardHandler(source: DashboardSource, options: DashboardOpti
   if (token !== undefined && (typeof token !== 'string' || token.length < 8)) throw new InvalidArgumentError('options.token', 'a string of at least 8 characters', '(not shown)');
   if (!(typeof intervalMs === 'number' && Number.isFinite(intervalMs) && intervalMs >= 100)) throw new InvalidArgumentError('options.intervalMs', 'a number of ms >= 100', intervalMs);
   if (options.tracing !== undefined) checkFunction(options.tracing?.traceIdOf, 'options.tracing.traceIdOf');
+  if (options.keys !== undefined) checkFunction(options.keys?.keyUsage, 'options.keys.keyUsage');
   const model = new DashboardModel(source.system, Date.now, options.tracing);
-  const feed = new Feed(model, source, intervalMs);
+  const feed = new Feed(model, source, intervalMs, options.keys);
   // Counted from now, not from the first scrape: requests before it are not lost.
   const metrics: CortexMetrics | null = openMetrics(source);
   const allowed = token === undefined ? () => true : tokenCheck(token);
@@ -154,6 +164,7 @@ class Feed {
     private readonly model: DashboardModel,
     private readonly source: DashboardSource,
     private readonly intervalMs: number,
+    private readonly keys?: KeyUsageSource,
   ) {}
 
   add(res: ServerResponse): void {
@@ -170,7 +181,7 @@ class Feed {
 
   /** Sends a snapshot to `to` (every client: with the requests logged since the last such tick; one new client: with the whole log). */
   async #tick(to?: Iterable<ServerResponse>): Promise<void> {
-    const snap = await snapshot(this.model, this.source, to === undefined ? this.#sent : 0);
+    const snap = await snapshot(this.model, this.source, to === undefined ? this.#sent : 0, this.keys);
     if (snap === undefined) return;
     // Every client has what this snapshot holds when it went to all, or to the only one.
     if (to === undefined || this.#clients.size === 1) this.#sent = Math.max(this.#sent, snap.requests[0]?.seq ?? 0);
@@ -191,15 +202,16 @@ class Feed {
   }
 }
 
-async function snapshot(model: DashboardModel, source: DashboardSource, since: number): Promise<DashboardSnapshot | undefined> {
+async function snapshot(model: DashboardModel, source: DashboardSource, since: number, keys?: KeyUsageSource): Promise<DashboardSnapshot | undefined> {
   let status: PoolStatus;
   try {
     status = await source.dispatcher.status();
   } catch {
     return undefined; // stopping
   }
-  const cluster = await clusterView(source.store, status.workers.map((w) => w.name));
-  return model.snapshot(status, cluster.counters, cluster.instances, since);
+  const [cluster, usage] = await Promise.all([clusterView(source.store, status.workers.map((w) => w.name)), keys?.keyUsage().catch(() => undefined)]);
+  const snap = model.snapshot(status, cluster.counters, cluster.instances, since);
+  return usage === undefined ? snap : { ...snap, keys: usage };
 }
 
 async function readiness(source: DashboardSource, res: ServerResponse): Promise<void> {

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { Dispatcher } from '../dispatcher/dispatcher.js';
 import type { SharedStore } from '../store/store.js';
 import type { ActorSystem } from '../runtime/system.js';
-import { UsageBook } from './usage.js';
+import { keyUsage, UsageBook, type KeyUsage } from './usage.js';
 import { InvalidArgumentError } from '../errors/runtime.js';
 import { checkObject } from '../runtime/checks.js';
 import { readyWorkers } from '../pool/readiness.js';
@@ -74,6 +74,8 @@ export interface GatewayHandler {
    * @throws InvalidArgumentError naming the bad key by id or position.
    */
   setKeys(keys: GatewayOptions['keys']): void;
+  /** Each configured key's usage and budget (none without keys); give the gateway to the dashboard (`keys`) to show them. */
+  keyUsage(): Promise<KeyUsage[]>;
 }
 
 /** A running gateway, from {@link serveGateway}. */
@@ -89,6 +91,8 @@ export interface GatewayServer {
   close(drainMs?: number): Promise<void>;
   /** Replaces the keys for the requests that come next (see {@link GatewayHandler.setKeys}). */
   setKeys(keys: GatewayOptions['keys']): void;
+  /** Each configured key's usage and budget (see {@link GatewayHandler.keyUsage}). */
+  keyUsage(): Promise<KeyUsage[]>;
 }
 
 const DEFAULT_MAX_BODY = 20 << 20;
@@ -126,6 +130,7 @@ export function createGateway(source: GatewaySource, options: GatewayOptions = {
   handler.setKeys = (next) => {
     entries = next === undefined ? undefined : keyEntries(next);
   };
+  handler.keyUsage = () => keyUsage(entries ?? [], usage, limits);
   handler.close = (drainMs = DEFAULT_DRAIN_MS) => {
     following?.dispose();
     return lifetime.close(drainMs);
@@ -246,6 +251,7 @@ export async function serveGateway(source: GatewaySource, options: ServeGatewayO
     url: `http://${host.includes(':') ? `[${host}]` : host}:${actual}`,
     port: actual,
     setKeys: (next) => handler.setKeys(next),
+    keyUsage: () => handler.keyUsage(),
     close: (ms = drainMs) =>
       (closing ??= (async () => {
         server.closeIdleConnections();

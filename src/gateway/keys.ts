@@ -152,6 +152,15 @@ export class KeyLimits {
     throw new GatewayError(429, `key ${key.id} has used its budget of ${b.tokens} tokens this ${b.per} (${used} used); it renews at ${new Date(renewsAt).toISOString()}`, null, 'rate_limit_error', s, 'budget_exceeded');
   }
 
+  /** Where `key`'s budget stands this period (`used`: undefined when the store did not answer); undefined without a budget. */
+  async budgetOf(key: KeyEntry, now: number = Date.now()): Promise<KeyBudgetState | undefined> {
+    const b = key.budget;
+    if (b === undefined) return undefined;
+    const { name, startsAt, renewsAt } = period(key.id, b.per, now);
+    const used = await this.#store.counters([name]).then((c) => c.get(name)?.tokens ?? 0, () => undefined);
+    return { tokens: b.tokens, per: b.per, used, since: startsAt, renewsAt };
+  }
+
   /** Counts `tokens` in the period's counters (a lease taken and given back with them). */
   #spend(periodName: string, tokens: number): void {
     const store = this.#store;
@@ -204,12 +213,25 @@ export function keysFromConfig(keys: readonly GatewayKeyConfig[], env: Readonly<
 /** Keys have no circuit: a release never opens one. */
 const NO_CIRCUIT = { failureThreshold: Number.MAX_SAFE_INTEGER, resetMs: 1 };
 
-/** The budget period `now` falls in (UTC), as a counter's name, and when the next one starts. */
-function period(id: string, per: KeyBudget['per'], now: number): { name: string; renewsAt: number } {
+/** The budget period `now` falls in (UTC), as a counter's name, when it started and when the next one starts. */
+function period(id: string, per: KeyBudget['per'], now: number): { name: string; startsAt: number; renewsAt: number } {
   const d = new Date(now);
   if (per === 'day') {
     const start = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate());
-    return { name: `budget:${id}:${new Date(start).toISOString().slice(0, 10)}`, renewsAt: start + 86_400_000 };
+    return { name: `budget:${id}:${new Date(start).toISOString().slice(0, 10)}`, startsAt: start, renewsAt: start + 86_400_000 };
   }
-  return { name: `budget:${id}:${d.toISOString().slice(0, 7)}`, renewsAt: Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1) };
+  const start = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
+  return { name: `budget:${id}:${d.toISOString().slice(0, 7)}`, startsAt: start, renewsAt: Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1) };
+}
+
+/** Where a key's budget stands in its current period. */
+export interface KeyBudgetState {
+  /** The budget: `tokens` per `per`. */
+  readonly tokens: number;
+  readonly per: KeyBudget['per'];
+  /** Tokens used this period, counted in the shared store (every gateway instance's); undefined when the store did not answer. */
+  readonly used: number | undefined;
+  /** When the period started and when the next starts, ms since the epoch (UTC days and months). */
+  readonly since: number;
+  readonly renewsAt: number;
 }

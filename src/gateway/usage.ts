@@ -1,4 +1,24 @@
 import type { CacheHitEvent, StreamFinishedEvent } from '../events.js';
+import type { KeyBudgetState, KeyEntry, KeyLimits } from './keys.js';
+
+/**
+ * One configured key's usage, as the dashboard shows it: its requests, tokens and cost since the
+ * start of its budget's period (or of the UTC day, without a budget), counted by this gateway
+ * instance; and its budget, whose `used` is counted in the shared store (every instance's).
+ */
+export interface KeyUsage {
+  /** The key's id (never the key). */
+  readonly id: string;
+  /** From when it is counted, ms since the epoch. */
+  readonly since: number;
+  readonly requests: number;
+  readonly inputTokens: number;
+  readonly outputTokens: number;
+  /** US dollars, for the requests whose worker has a price; absent when none had one. */
+  readonly costUsd?: number;
+  /** Its budget this period, when it has one. */
+  readonly budget?: KeyBudgetState;
+}
 
 /** One line of usage: a key's requests on one worker and model, their tokens and cost. */
 export interface UsageLine {
@@ -94,4 +114,26 @@ export class UsageBook {
     this.#prunedAt = hour;
     for (const [id, r] of this.#rows) if (r.hour < hour - KEEP_HOURS * HOUR) this.#rows.delete(id);
   }
+}
+
+/** Each key's usage since its period started, with its budget (see {@link KeyUsage}). @internal */
+export async function keyUsage(entries: readonly KeyEntry[], book: UsageBook, limits: KeyLimits, now: number = Date.now()): Promise<KeyUsage[]> {
+  const dayStart = Math.floor(now / 86_400_000) * 86_400_000;
+  return Promise.all(
+    entries.map(async (k) => {
+      const budget = await limits.budgetOf(k, now);
+      const since = budget?.since ?? dayStart;
+      let requests = 0;
+      let input = 0;
+      let output = 0;
+      let cost: number | undefined;
+      for (const l of book.query(since, k.id)) {
+        requests += l.requests;
+        input += l.input_tokens;
+        output += l.output_tokens;
+        if (l.cost_usd !== null) cost = (cost ?? 0) + l.cost_usd;
+      }
+      return { id: k.id, since, requests, inputTokens: input, outputTokens: output, ...(cost !== undefined ? { costUsd: cost } : {}), ...(budget !== undefined ? { budget } : {}) };
+    }),
+  );
 }

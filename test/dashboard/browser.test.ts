@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { useBrowser } from '../support/browser.js';
 import { startDemo } from '../../examples/dashboard.js';
 import { serveDashboard } from '../../src/dashboard.js';
+import { serveGateway } from '../../src/gateway.js';
 import { MockWorker } from '../../src/testing.js';
 import { useServers } from '../support/servers.js';
 
@@ -160,6 +161,37 @@ describe('the dashboard in Chromium', () => {
     } finally {
       await page.close();
       await dash.close();
+    }
+  }, 30_000);
+
+  it("shows each gateway key's usage against its budget, the bar filled under the page's CSP", async () => {
+    const { cortex } = await start([new MockWorker({ name: 'w', usage: { promptTokens: 100, completionTokens: 50 } })]);
+    const gateway = await serveGateway(cortex, { keys: [{ id: 'team-a', key: 'team-a-secret-key', budget: { tokens: 1000, per: 'day' } }, { id: 'team-b', key: 'team-b-secret-key' }] });
+    const dash = await serveDashboard(cortex, { keys: gateway });
+    const page = await browser().newPage({ viewport: { width: 1280, height: 800 } });
+    const violations: string[] = [];
+    page.on('console', (m) => {
+      if (/Content Security Policy|Refused to/i.test(m.text())) violations.push(m.text());
+    });
+    try {
+      for (const key of ['team-a-secret-key', 'team-a-secret-key', 'team-b-secret-key']) {
+        const res = await fetch(`${gateway.url}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${key}` }, body: JSON.stringify({ model: 'any', messages: [{ role: 'user', content: 'hi' }] }) });
+        expect(res.status).toBe(200);
+      }
+      await page.goto(dash.url);
+      const budget = page.locator('tr[data-key="team-a"] td.budget');
+      await expect.poll(() => budget.textContent(), { timeout: 5000 }).toBe('300 / 1000 tokens a day (30 %)');
+      expect(await page.locator('tr[data-key="team-a"] td').nth(2).textContent()).toBe('2');
+      expect(await page.locator('tr[data-key="team-b"] td.budget').textContent()).toBe('none');
+      const [bar, fill] = await budget.locator('span.bar').evaluate((b) => [b.getBoundingClientRect().width, b.firstElementChild!.getBoundingClientRect().width]);
+      expect(fill! / bar!).toBeCloseTo(0.3, 1);
+      expect(await page.content()).not.toContain('secret-key');
+      expect(violations).toEqual([]);
+      await page.screenshot({ path: 'test/.artifacts/dashboard-keys.png', fullPage: true });
+    } finally {
+      await page.close();
+      await dash.close();
+      await gateway.close();
     }
   }, 30_000);
 });

@@ -63,6 +63,27 @@ describe('keys with scopes and limits', () => {
     }
   });
 
+  it("keyUsage(): each key's requests, tokens and cost since its period started, and its budget used (what the dashboard shows)", async () => {
+    const w = new MockWorker({ name: 'w', usage: { promptTokens: 100, completionTokens: 50 }, price: { inputPerMTok: 1, outputPerMTok: 2 } });
+    const { cortex } = await start([w]);
+    const g = await serveGateway(cortex, { keys: [{ id: 'team-a', key: 'team-a-secret-key', budget: { tokens: 1000, per: 'day' } }, { id: 'team-b', key: 'team-b-secret-key' }, { id: 'idle', key: 'idle-secret-key', budget: { tokens: 5, per: 'month' } }] });
+    try {
+      for (let i = 0; i < 2; i++) expect((await ask(g.url, 'team-a-secret-key')).status).toBe(200);
+      expect((await ask(g.url, 'team-b-secret-key')).status).toBe(200);
+      const now = new Date();
+      const day = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate());
+      await expect.poll(async () => (await g.keyUsage())[0]!.budget?.used).toBe(300); // the spend is counted after the answer
+      expect(await g.keyUsage()).toEqual([
+        { id: 'team-a', since: day, requests: 2, inputTokens: 200, outputTokens: 100, costUsd: (200 * 1 + 100 * 2) / 1e6, budget: { tokens: 1000, per: 'day', used: 300, since: day, renewsAt: day + 86_400_000 } },
+        { id: 'team-b', since: day, requests: 1, inputTokens: 100, outputTokens: 50, costUsd: (100 * 1 + 50 * 2) / 1e6 },
+        { id: 'idle', since: Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1), requests: 0, inputTokens: 0, outputTokens: 0, budget: { tokens: 5, per: 'month', used: 0, since: Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1), renewsAt: Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1) } },
+      ]);
+      expect(JSON.stringify(await g.keyUsage())).not.toContain('secret'); // ids only, never a key
+    } finally {
+      await g.close();
+    }
+  });
+
   it('a budget of tokens per day: once used, 429 budget_exceeded with retry-after until it renews; other keys go on', async () => {
     const w = new MockWorker({ name: 'w', usage: { promptTokens: 100, completionTokens: 50 } });
     const { cortex } = await start([w]);
