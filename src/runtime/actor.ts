@@ -1,16 +1,23 @@
+/*
+ * The actor: mailbox, lifecycle, links and monitors in one class, on purpose (this file is over
+ * 400 lines for that reason). Every message of every actor goes through `deliver` -> `run` ->
+ * `step`; keeping the mailbox, the state machine and the exit signals on one object keeps that
+ * path free of indirection, and links and monitors need the same private state as `exit`. What
+ * has a life of its own lives beside it: a pending call (pending-call.ts), deadlines
+ * (deadlines.ts), the system (system.ts), the public functions (api.ts).
+ */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { ActorExitedError, CallAbortedError, CallTimeoutError, CallingSelfError, MailboxFullError, InitError, NoProcError, describe } from '../errors/runtime.js';
+import { ActorExitedError, CallAbortedError, CallingSelfError, MailboxFullError, InitError, NoProcError, describe } from '../errors/runtime.js';
 import { keepAlive } from './clock.js';
-import type { DeadlineList, DeadlineNode } from './deadlines.js';
 import type { ExitReason } from './exit-reason.js';
 import type { ActorHost } from './host.js';
+import { CALL, PendingCall } from './pending-call.js';
 import {
   directiveOf,
   type ActorContext,
   type ActorRef,
   type Behaviour,
   type CallResult,
-  type From,
   type MonitorRef,
   type Protocol,
   type SendAfterOptions,
@@ -23,7 +30,6 @@ const RUNNING = 1;
 const STOPPING = 2;
 const EXITED = 3;
 
-const CALL = 0;
 const CAST = 1;
 const INFO = 2;
 
@@ -36,80 +42,6 @@ class Notice {
     readonly kind: typeof CAST | typeof INFO,
     readonly msg: unknown,
   ) {}
-}
-
-/** A caller waiting for a reply: mailbox entry, deadline node and `From` at once. @internal */
-export class PendingCall implements DeadlineNode, From<unknown> {
-  readonly kind = CALL;
-  settled = false;
-  deadline = 0;
-  prev: DeadlineNode | null = null;
-  next: DeadlineNode | null = null;
-  list: DeadlineList | null = null;
-  /** Set once the caller holds a promise; until then an outcome is kept in `early`. */
-  resolve: ((v: unknown) => void) | null = null;
-  reject: ((e: unknown) => void) | null = null;
-  /** Answered before the caller got its promise (a handler that replied at once): 1 ok, 2 failed. */
-  early: 0 | 1 | 2 = 0;
-  outcome: unknown = undefined;
-  #controller: AbortController | null = null;
-  #callerSignal: AbortSignal | undefined = undefined;
-
-  constructor(
-    readonly actor: Actor,
-    readonly msg: unknown,
-    readonly timeoutMs: number,
-  ) {}
-
-  get signal(): AbortSignal {
-    if (this.#controller === null) {
-      this.#controller = new AbortController();
-      if (this.settled) this.#controller.abort();
-    }
-    return this.#controller.signal;
-  }
-
-  reply(value: unknown): void {
-    if (this.settled) return;
-    this.#settle();
-    if (this.resolve !== null) this.resolve(value);
-    else {
-      this.early = 1;
-      this.outcome = value;
-    }
-  }
-
-  fail(error: unknown): void {
-    if (this.settled) return;
-    this.#settle();
-    this.#controller?.abort(error);
-    if (this.reject !== null) this.reject(error);
-    else {
-      this.early = 2;
-      this.outcome = error;
-    }
-  }
-
-  expire(): void {
-    this.fail(new CallTimeoutError(this.actor.label, this.timeoutMs));
-  }
-
-  listen(signal: AbortSignal): void {
-    this.#callerSignal = signal;
-    signal.addEventListener('abort', this, { once: true });
-  }
-
-  /** The caller's signal aborted. */
-  handleEvent(): void {
-    this.fail(new CallAbortedError(this.actor.label, this.#callerSignal?.reason));
-  }
-
-  #settle(): void {
-    this.settled = true;
-    this.actor.deferred?.delete(this);
-    if (this.list !== null) this.actor.system.deadlines.remove(this);
-    this.#callerSignal?.removeEventListener('abort', this);
-  }
 }
 
 type Envelope = PendingCall | Notice;

@@ -1,3 +1,10 @@
+/*
+ * The shared store on Redis: the SharedStore contract (store.ts) one method at a time, each a
+ * single script call (scripts.ts) or a pipeline, bounded by `timeoutMs`, plus the connection's
+ * lifetime and degraded mode. Over 400 lines because the contract has that many methods and
+ * each is a few lines of the same pattern; the Lua lives in scripts.ts, what every store shares
+ * in common.ts.
+ */
 import { createRequire } from 'node:module';
 import { CortexError, guardFor } from '../errors/cortex-error.js';
 import { MissingPeerError } from '../errors/runtime.js';
