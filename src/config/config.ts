@@ -95,7 +95,7 @@ const schemas = lazy((z) => {
       rpm: limit,
       tpm: limit,
       admin: z.boolean().optional(),
-      budget: z.object({ tokens: z.number().int().positive(), per: z.enum(['day', 'month']) }).strict().optional(),
+      budget: z.union([z.object({ tokens: z.number().int().positive(), per: z.enum(['day', 'month']) }).strict(), z.object({ usd: z.number().finite().positive(), per: z.enum(['day', 'month']) }).strict()]).optional(),
     })
     .strict()
     .refine((k) => (k.keyEnv === undefined) !== (k.sha256 === undefined), 'expected keyEnv (the variable that holds the key) or sha256, one of them');
@@ -166,7 +166,7 @@ export interface GatewayKeyConfig {
   readonly rpm?: number;
   readonly tpm?: number;
   readonly admin?: boolean;
-  readonly budget?: { readonly tokens: number; readonly per: 'day' | 'month' };
+  readonly budget?: { readonly tokens: number; readonly per: 'day' | 'month' } | { readonly usd: number; readonly per: 'day' | 'month' };
 }
 
 /** The seed's default when there is no config file: one `ollama-local` worker. */

@@ -209,6 +209,8 @@ export const PAGE = `<!doctype html>
     });
     svg.dataset.max = String(max);
   }
+  // A budget's amount: tokens, or dollars.
+  function spend(b, n) { return b.usd !== undefined ? usd(n) : n + ' tokens'; }
   function renderKeys(keys) {
     document.getElementById('keys-panel').hidden = !keys;
     if (!keys) return;
@@ -221,16 +223,16 @@ export const PAGE = `<!doctype html>
       tr.appendChild(el('td', k.requests));
       tr.appendChild(el('td', k.inputTokens + ' / ' + k.outputTokens));
       tr.appendChild(el('td', k.costUsd === undefined ? '-' : usd(k.costUsd)));
-      var b = k.budget, cell = el('td', undefined, 'budget');
+      var b = k.budget ? Object.assign({ limit: k.budget.usd !== undefined ? k.budget.usd : k.budget.tokens }, k.budget) : undefined, cell = el('td', undefined, 'budget');
       if (!b) cell.textContent = 'none';
-      else if (b.used === undefined) cell.textContent = '? / ' + b.tokens + ' tokens a ' + b.per + ' (store away)';
+      else if (b.used === undefined) cell.textContent = '? / ' + spend(b, b.limit) + ' a ' + b.per + ' (store away)';
       else {
-        var share = Math.min(1, b.used / b.tokens);
+        var share = Math.min(1, b.used / b.limit);
         var bar = el('span', undefined, 'bar'), fill = el('span', undefined, share >= 1 ? 'k-red' : share >= 0.8 ? 'k-amber' : 'k-green');
         fill.style.width = Math.round(share * 100) + '%'; // through the CSSOM, which the page's CSP allows (a style attribute it would not)
         bar.appendChild(fill);
         cell.appendChild(bar);
-        cell.appendChild(el('span', b.used + ' / ' + b.tokens + ' tokens a ' + b.per + ' (' + Math.round(share * 100) + ' %)'));
+        cell.appendChild(el('span', (b.usd !== undefined ? usd(b.used) : b.used) + ' / ' + spend(b, b.limit) + ' a ' + b.per + ' (' + Math.round(share * 100) + ' %)'));
         cell.dataset.share = String(share);
       }
       tr.appendChild(cell);

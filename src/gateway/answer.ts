@@ -7,7 +7,7 @@ import type { PoolRequest } from './requests.js';
 import { describe } from '../errors/runtime.js';
 import { CLOSING, type Call } from './call.js';
 import { toGatewayError, type GatewayError } from './errors.js';
-import { checkScope } from './keys.js';
+import { checkScope, type Spent } from './keys.js';
 import { estimateTokens } from '../pool/admission.js';
 import { conversationChars } from '../dispatcher/request.js';
 
@@ -34,7 +34,7 @@ export async function stream(call: Call, request: PoolRequest, writer: Writer, r
   const release = await admitted(call, request, route);
   const it = call.dispatcher.dispatchStream(request.messages, dispatchOptions(call, request, route));
   let started = false;
-  let used: number | undefined;
+  let used: Spent | undefined;
   try {
     for await (const c of it) {
       const model = await modelOf(call.dispatcher, c.worker);
@@ -43,7 +43,7 @@ export async function stream(call: Call, request: PoolRequest, writer: Writer, r
         writer.start();
       }
       if (c.done) {
-        used = totalTokens(c.usage);
+        used = { tokens: totalTokens(c.usage), costUsd: c.costUsd };
         writer.end(c, model);
       } else writer.chunk(c, model);
       if (call.res.writableNeedDrain) await drained(call.res);
@@ -61,7 +61,7 @@ export async function stream(call: Call, request: PoolRequest, writer: Writer, r
  * The client's key may ask for this route (a 403 names what it may use), and its limits let the
  * request in (a 429 with `retry-after` when they do not); returns what gives its slot back.
  */
-async function admitted(call: Call, request: PoolRequest, route: string | undefined): Promise<(usedTokens: number | undefined) => void> {
+async function admitted(call: Call, request: PoolRequest, route: string | undefined): Promise<(spent: Spent | undefined) => void> {
   if (call.key === undefined) return () => undefined;
   checkScope(call.key, route);
   return call.limits.admit(call.key, estimateTokens(conversationChars(request.messages)));
@@ -82,7 +82,7 @@ export async function collect(call: Call, request: PoolRequest, route?: string):
       last = c;
     }
   } finally {
-    release(totalTokens(last?.usage));
+    release({ tokens: totalTokens(last?.usage), costUsd: last?.costUsd });
   }
   return { text, reasoning, toolCalls: collectToolCalls(deltas), last: last!, model: await modelOf(call.dispatcher, last!.worker) };
 }

@@ -24,17 +24,34 @@ export interface GatewayKey extends WorkerLimits {
   /** May read every key's usage (`GET /v1/usage`). Default false: a key reads its own. */
   readonly admin?: boolean;
   /**
-   * Tokens it may use per UTC day or month (input and output, as the backends report them); once
-   * used, its requests get a 429 (`code: 'budget_exceeded'`, `retry-after`: until it renews).
+   * What it may use per UTC day or month: `tokens` (input and output, as the backends report
+   * them) or `usd` (US dollars, each answer at its worker's `price`); once used, its requests get
+   * a 429 (`code: 'budget_exceeded'`, `retry-after`: until it renews).
    */
   readonly budget?: KeyBudget;
 }
 
-/** A key's budget: `tokens` per UTC `day` or `month`. */
-export interface KeyBudget {
-  readonly tokens: number;
+/**
+ * A key's budget per UTC `day` or `month`: `tokens`, or `usd` (an answer whose cost is unknown,
+ * from a worker without a `price`, is not counted: give every worker of its routes a price).
+ */
+export type KeyBudget = { readonly tokens: number; readonly per: 'day' | 'month' } | { readonly usd: number; readonly per: 'day' | 'month' };
+
+/** What an answer used, for the key's limits and budget. @internal */
+export interface Spent {
+  readonly tokens?: number | undefined;
+  readonly costUsd?: number | undefined;
+}
+
+/** A budget as it is counted: in tokens, or in nano-dollars (whole numbers, as the store counts). */
+interface Budget {
+  readonly unit: 'tokens' | 'usd';
+  /** The limit in counted units. */
+  readonly limit: number;
   readonly per: 'day' | 'month';
 }
+
+const NANO = 1e9;
 
 /** A key as the gateway checks it. @internal */
 export interface KeyEntry {
@@ -46,7 +63,7 @@ export interface KeyEntry {
   readonly limits: ResolvedLimits;
   readonly limited: boolean;
   readonly admin: boolean;
-  readonly budget: KeyBudget | undefined;
+  readonly budget: Budget | undefined;
 }
 
 /**
@@ -78,12 +95,17 @@ export function keyEntries(keys: readonly (string | GatewayKey)[]): KeyEntry[] {
   });
 }
 
-function budgetOf(b: KeyBudget | undefined, at: string): KeyBudget | undefined {
+function budgetOf(b: KeyBudget | undefined, at: string): Budget | undefined {
   if (b === undefined) return undefined;
-  if (typeof b !== 'object' || b === null || !(Number.isInteger(b.tokens) && b.tokens > 0) || (b.per !== 'day' && b.per !== 'month')) {
-    throw new InvalidArgumentError(`${at}.budget`, "{ tokens: a whole number > 0, per: 'day' | 'month' }", b);
+  const o = (typeof b === 'object' && b !== null ? b : {}) as { tokens?: unknown; usd?: unknown; per?: unknown };
+  const per = o.per === 'day' || o.per === 'month' ? o.per : undefined;
+  const tokens = typeof o.tokens === 'number' && Number.isInteger(o.tokens) && o.tokens > 0 ? o.tokens : undefined;
+  const usd = typeof o.usd === 'number' && Number.isFinite(o.usd) && o.usd > 0 ? o.usd : undefined;
+  const one = (o.tokens === undefined) !== (o.usd === undefined);
+  if (per === undefined || !one || (tokens === undefined && usd === undefined)) {
+    throw new InvalidArgumentError(`${at}.budget`, "{ tokens: a whole number > 0, or usd: a number > 0; per: 'day' | 'month' }", b);
   }
-  return { tokens: b.tokens, per: b.per };
+  return tokens !== undefined ? { unit: 'tokens', limit: tokens, per } : { unit: 'usd', limit: Math.round(usd! * NANO), per };
 }
 
 function digestOf(spec: GatewayKey, at: string): Buffer {
@@ -133,32 +155,38 @@ export class KeyLimits {
    * Takes a slot of `key`'s limits for one request, or refuses with 429 and `retry-after` (at
    * its limits, or its budget used); what it returns gives the slot back and spends the tokens.
    */
-  async admit(key: KeyEntry, tokens: number): Promise<(usedTokens: number | undefined) => void> {
+  async admit(key: KeyEntry, tokens: number): Promise<(spent: Spent | undefined) => void> {
     const budget = key.budget === undefined ? undefined : await this.#budget(key, key.budget);
     const release = await this.#limits(key, tokens);
-    return (used) => {
-      release(used);
-      if (budget !== undefined && used !== undefined && used > 0) this.#spend(budget, used);
+    return (spent) => {
+      release(spent?.tokens);
+      const units = key.budget === undefined ? undefined : unitsOf(key.budget, spent);
+      if (budget !== undefined && units !== undefined && units > 0) this.#spend(budget, units);
     };
   }
 
-  /** The key's budget this period: refused when used up; else the period's name, to spend in. */
-  async #budget(key: KeyEntry, b: KeyBudget): Promise<string | undefined> {
-    const { name, renewsAt } = period(key.id, b.per, Date.now());
-    const used = await this.#store.counters([name]).then((c) => c.get(name)?.tokens ?? 0, () => undefined);
+  /** The key's budget this period: refused when used up; else the period's counter, to spend in. */
+  async #budget(key: KeyEntry, b: Budget): Promise<string | undefined> {
+    const { name, renewsAt } = period(key.id, b, Date.now());
+    const used = await this.#used(name);
     if (used === undefined) return undefined; // the store is away: the budget is not held, rather than refusing
-    if (used < b.tokens) return name;
+    if (used < b.limit) return name;
     const s = Math.max(1, Math.ceil((renewsAt - Date.now()) / 1000));
-    throw new GatewayError(429, `key ${key.id} has used its budget of ${b.tokens} tokens this ${b.per} (${used} used); it renews at ${new Date(renewsAt).toISOString()}`, null, 'rate_limit_error', s, 'budget_exceeded');
+    throw new GatewayError(429, `key ${key.id} has used its budget of ${amount(b, b.limit)} this ${b.per} (${amount(b, used)} used); it renews at ${new Date(renewsAt).toISOString()}`, null, 'rate_limit_error', s, 'budget_exceeded');
+  }
+
+  #used(counter: string): Promise<number | undefined> {
+    return this.#store.counters([counter]).then((c) => c.get(counter)?.tokens ?? 0, () => undefined);
   }
 
   /** Where `key`'s budget stands this period (`used`: undefined when the store did not answer); undefined without a budget. */
   async budgetOf(key: KeyEntry, now: number = Date.now()): Promise<KeyBudgetState | undefined> {
     const b = key.budget;
     if (b === undefined) return undefined;
-    const { name, startsAt, renewsAt } = period(key.id, b.per, now);
-    const used = await this.#store.counters([name]).then((c) => c.get(name)?.tokens ?? 0, () => undefined);
-    return { tokens: b.tokens, per: b.per, used, since: startsAt, renewsAt };
+    const { name, startsAt, renewsAt } = period(key.id, b, now);
+    const used = await this.#used(name);
+    const inUnits = (n: number): number => (b.unit === 'usd' ? n / NANO : n);
+    return { [b.unit]: inUnits(b.limit), per: b.per, used: used === undefined ? undefined : inUnits(used), since: startsAt, renewsAt } as KeyBudgetState;
   }
 
   /** Counts `tokens` in the period's counters (a lease taken and given back with them). */
@@ -213,23 +241,40 @@ export function keysFromConfig(keys: readonly GatewayKeyConfig[], env: Readonly<
 /** Keys have no circuit: a release never opens one. */
 const NO_CIRCUIT = { failureThreshold: Number.MAX_SAFE_INTEGER, resetMs: 1 };
 
-/** The budget period `now` falls in (UTC), as a counter's name, when it started and when the next one starts. */
-function period(id: string, per: KeyBudget['per'], now: number): { name: string; startsAt: number; renewsAt: number } {
+/**
+ * The budget period `now` falls in (UTC), as a counter's name (one per unit, so a key whose
+ * budget changes from tokens to dollars starts afresh), when it started and when the next starts.
+ */
+function period(id: string, b: Budget, now: number): { name: string; startsAt: number; renewsAt: number } {
   const d = new Date(now);
-  if (per === 'day') {
+  const counter = b.unit === 'tokens' ? 'budget' : 'budget-usd';
+  if (b.per === 'day') {
     const start = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate());
-    return { name: `budget:${id}:${new Date(start).toISOString().slice(0, 10)}`, startsAt: start, renewsAt: start + 86_400_000 };
+    return { name: `${counter}:${id}:${new Date(start).toISOString().slice(0, 10)}`, startsAt: start, renewsAt: start + 86_400_000 };
   }
   const start = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
-  return { name: `budget:${id}:${d.toISOString().slice(0, 7)}`, startsAt: start, renewsAt: Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1) };
+  return { name: `${counter}:${id}:${d.toISOString().slice(0, 7)}`, startsAt: start, renewsAt: Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1) };
+}
+
+/** What an answer counts against a budget: its tokens, or its cost in nano-dollars (nothing when unknown). */
+function unitsOf(b: Budget, spent: Spent | undefined): number | undefined {
+  if (b.unit === 'tokens') return spent?.tokens;
+  return spent?.costUsd === undefined ? undefined : Math.round(spent.costUsd * NANO);
+}
+
+/** An amount of a budget's units in words: `300 tokens`, `$0.25`. */
+function amount(b: Budget, units: number): string {
+  return b.unit === 'tokens' ? `${units} tokens` : `$${Number((units / NANO).toPrecision(6))}`;
 }
 
 /** Where a key's budget stands in its current period. */
 export interface KeyBudgetState {
-  /** The budget: `tokens` per `per`. */
-  readonly tokens: number;
-  readonly per: KeyBudget['per'];
-  /** Tokens used this period, counted in the shared store (every gateway instance's); undefined when the store did not answer. */
+  /** The budget, for a budget in tokens: so many per `per`. */
+  readonly tokens?: number;
+  /** The budget, for a budget in money: so many US dollars per `per`. */
+  readonly usd?: number;
+  readonly per: 'day' | 'month';
+  /** Used this period (tokens, or US dollars), counted in the shared store (every gateway instance's); undefined when the store did not answer. */
   readonly used: number | undefined;
   /** When the period started and when the next starts, ms since the epoch (UTC days and months). */
   readonly since: number;

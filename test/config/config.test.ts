@@ -88,6 +88,24 @@ describe('config files', () => {
   });
 });
 
+describe("the gateway's keys in a config file", () => {
+  const keys = (budget: unknown): unknown => ({ workers: [{ kind: 'demo' }], gateway: { keys: [{ id: 'app', keyEnv: 'APP_KEY', budget }] } });
+  it('take a budget in tokens or in dollars, per day or month', () => {
+    expect(parseConfig(keys({ tokens: 1000, per: 'day' }), 'c.json').gateway?.keys?.[0]?.budget).toEqual({ tokens: 1000, per: 'day' });
+    expect(parseConfig(keys({ usd: 2.5, per: 'month' }), 'c.json').gateway?.keys?.[0]?.budget).toEqual({ usd: 2.5, per: 'month' });
+  });
+  it.each([[{ tokens: 10, usd: 1, per: 'day' }], [{ usd: -1, per: 'day' }], [{ usd: 1, per: 'year' }], [{ per: 'day' }]])('refuse the budget %j, naming it', (budget) => {
+    let e: unknown;
+    try {
+      parseConfig(keys(budget), 'c.json');
+    } catch (x) {
+      e = x;
+    }
+    expect(isValidationError(e)).toBe(true);
+    expect(JSON.stringify((e as { issues: unknown }).issues)).toContain('gateway.keys[0].budget');
+  });
+});
+
 describe('workers from config entries at run time', () => {
   it('addWorker(name, config) builds the worker from a config entry; bad entries name the field', async () => {
     running = await startWorkers({ workers: [], healthIntervalMs: 0 });

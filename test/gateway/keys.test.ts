@@ -96,13 +96,40 @@ describe('keys with scopes and limits', () => {
       expect(over.status).toBe(429);
       const { error } = (await over.json()) as { error: { code: string; message: string } };
       expect(error.code).toBe('budget_exceeded');
-      expect(error.message).toMatch(/^key small has used its budget of 300 tokens this day \(300 used\); it renews at \d{4}-\d\d-\d\dT00:00:00\.000Z$/);
+      expect(error.message).toMatch(/^key small has used its budget of 300 tokens this day \(300 tokens used\); it renews at \d{4}-\d\d-\d\dT00:00:00\.000Z$/);
       const renews = Number(over.headers.get('retry-after'));
       expect(renews).toBeGreaterThan(0);
       expect(renews).toBeLessThanOrEqual(86_400);
       expect(w.calls).toHaveLength(2); // the refused one reached no worker
       expect((await ask(g.url, 'other-team-key')).status).toBe(200);
       expect(() => createGateway(cortex, { keys: [{ id: 'x', key: 'long-enough-key', budget: { tokens: 0, per: 'day' } }] })).toThrow(/options.keys\[0\] \(x\).budget/);
+    } finally {
+      await g.close(0);
+    }
+  });
+
+  it('a budget in money: each answer counted at its worker\'s price until the dollars are used; an answer of unknown cost is not counted', async () => {
+    const priced = new MockWorker({ name: 'priced', tags: ['priced'], usage: { promptTokens: 100, completionTokens: 50 }, price: { inputPerMTok: 1, outputPerMTok: 2 } }); // $0.0002 an answer
+    const free = new MockWorker({ name: 'free', tags: ['free'], usage: { promptTokens: 100, completionTokens: 50 } }); // no price: cost unknown
+    const { cortex } = await start([priced, free]);
+    const g = await serveGateway(cortex, { keys: [{ id: 'm', key: 'money-budget-key', budget: { usd: 0.0005, per: 'day' } }] });
+    try {
+      expect((await ask(g.url, 'money-budget-key', 'free')).status).toBe(200);
+      for (let i = 0; i < 3; i++) {
+        expect((await ask(g.url, 'money-budget-key', 'priced')).status).toBe(200); // $0.0002, 0.0004, 0.0006
+        await new Promise((r) => setTimeout(r, 20)); // the spending is counted after the answer
+      }
+      const [usage] = await g.keyUsage();
+      expect(usage!.budget).toMatchObject({ usd: 0.0005, per: 'day', used: 0.0006 }); // the free answer counted nothing
+      const over = await ask(g.url, 'money-budget-key', 'priced');
+      expect(over.status).toBe(429);
+      const { error } = (await over.json()) as { error: { code: string; message: string } };
+      expect(error.code).toBe('budget_exceeded');
+      expect(error.message).toMatch(/^key m has used its budget of \$0\.0005 this day \(\$0\.0006 used\); it renews at /);
+      expect(priced.calls).toHaveLength(3);
+      for (const budget of [{ usd: 0, per: 'day' }, { usd: 1, tokens: 5, per: 'day' }, { usd: 1, per: 'week' }, { usd: Infinity, per: 'day' }]) {
+        expect(() => createGateway(cortex, { keys: [{ id: 'x', key: 'long-enough-key', budget: budget as never }] })).toThrow(/options.keys\[0\] \(x\).budget/);
+      }
     } finally {
       await g.close(0);
     }
