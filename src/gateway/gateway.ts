@@ -112,7 +112,7 @@ export function createGateway(source: GatewaySource, options: GatewayOptions = {
   if (!(Number.isInteger(maxBodyBytes) && maxBodyBytes > 0)) throw new InvalidArgumentError('options.maxBodyBytes', 'a whole number of bytes > 0', maxBodyBytes);
   const limits = new KeyLimits(source.store);
   const lifetime = new Lifetime();
-  const usage = new UsageBook();
+  const usage = new UsageBook(source.store);
   const following = source.system?.inspect((e) => (e.type === 'pool.stream_finished' ? usage.record(e) : e.type === 'pool.cache_hit' && usage.hit(e)));
   const handler = ((req, res, next) => {
     const path = new URL(req.url ?? '/', 'http://gateway').pathname.replace(/\/+$/, '');
@@ -123,7 +123,7 @@ export function createGateway(source: GatewaySource, options: GatewayOptions = {
     if (route === undefined) return next ? next() : sendError(res, api, new GatewayError(404, `no route ${req.method} ${path}`));
     const key = entries === undefined ? undefined : keyOf(entries, req);
     if (entries !== undefined && key === undefined) return sendError(res, api, new GatewayError(401, 'invalid or missing API key', null, 'authentication_error'));
-    if (route === usageRoute) return usageOf(req, res, usage, key, source.system !== undefined);
+    if (route === usageRoute) return void usageOf(req, res, usage, key, source.system !== undefined);
     if (lifetime.draining) return sendError(res, api, new GatewayError(503, 'the gateway is shutting down', null, 'service_unavailable_error', 1), { connection: 'close' });
     void serve(route, { req, res, dispatcher: source.dispatcher, key, limits }, api, maxBodyBytes, lifetime);
   }) as GatewayHandler;
@@ -157,7 +157,7 @@ async function usageRoute(): Promise<void> {}
  * `GET /v1/usage?key=ID&since=ISO`: requests, tokens and cost by key, worker and model since a
  * time (default: the last 24 hours). A key reads its own usage; an admin key any key's, or all.
  */
-function usageOf(req: IncomingMessage, res: ServerResponse, book: UsageBook, key: KeyEntry | undefined, counting: boolean): void {
+async function usageOf(req: IncomingMessage, res: ServerResponse, book: UsageBook, key: KeyEntry | undefined, counting: boolean): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://gateway');
   const asked = url.searchParams.get('key') ?? undefined;
   const sinceText = url.searchParams.get('since');
@@ -166,8 +166,9 @@ function usageOf(req: IncomingMessage, res: ServerResponse, book: UsageBook, key
   if (key !== undefined && !key.admin && asked !== undefined && asked !== key.id) return sendError(res, 'openai', new GatewayError(403, `key ${key.id} may read only its own usage`, 'key', 'permission_error'));
   if (!counting) return sendError(res, 'openai', new GatewayError(404, 'usage is counted when the gateway is given the startWorkers handle (with its system)'));
   const of = key !== undefined && !key.admin ? key.id : asked;
+  const { scope, data } = await book.query(since, of);
   res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
-  res.end(JSON.stringify({ object: 'usage', since: new Date(since).toISOString(), until: new Date().toISOString(), data: book.query(since, of) }));
+  res.end(JSON.stringify({ object: 'usage', scope, since: new Date(since).toISOString(), until: new Date().toISOString(), data }));
 }
 
 async function serve(route: Route, call: Pick<Call, 'req' | 'res' | 'dispatcher' | 'key' | 'limits'>, api: Api, max: number, lifetime: Lifetime): Promise<void> {

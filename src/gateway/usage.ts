@@ -1,5 +1,6 @@
 import type { CacheHitEvent, StreamFinishedEvent } from '../events.js';
 import type { KeyBudgetState, KeyEntry, KeyLimits } from './keys.js';
+import { addUsage, USAGE_KEPT_MS, usageId, type SharedStore, type UsageCount } from '../store/store.js';
 
 /**
  * One configured key's usage, as the dashboard shows it: its requests, tokens and cost since the
@@ -36,84 +37,74 @@ export interface UsageLine {
   readonly saved_usd: number | null;
 }
 
-interface Row {
-  readonly hour: number;
-  readonly key: string | null;
-  readonly worker: string;
-  readonly model: string | null;
-  requests: number;
-  input: number;
-  output: number;
-  cost: number | null;
-  hits: number;
-  saved: number | null;
-}
+/** How a usage answer was counted: by every gateway instance (from the shared store), or by this one alone. */
+export type UsageScope = 'cluster' | 'instance';
 
 const HOUR = 3_600_000;
-/** How long usage is kept, hours (31 days). */
-const KEEP_HOURS = 31 * 24;
 
 /**
- * Usage and cost by key, worker and model, kept by the hour for 31 days in this process (what
- * `GET /v1/usage` answers). @internal
+ * Usage and cost by key, worker and model, kept by the hour for 31 days: in this process, and,
+ * with a shared store that keeps usage (Redis, or the memory store of one process), added there
+ * too, so that `GET /v1/usage` and the dashboard answer for every gateway instance. When the
+ * store cannot answer, the answer is this instance's own (and says so). @internal
  */
 export class UsageBook {
-  readonly #rows = new Map<string, Row>();
+  readonly #rows = new Map<string, UsageCount>();
   #prunedAt = 0;
+
+  constructor(private readonly shared?: SharedStore) {}
 
   /** Counts a request's end (those that reached a worker). */
   record(e: StreamFinishedEvent, now: number = Date.now()): void {
     if (e.worker === undefined) return;
-    const r = this.#row(now, e.tenant, e.worker, e.model);
-    r.requests++;
-    r.input += e.usage?.promptTokens ?? 0;
-    r.output += e.usage?.completionTokens ?? 0;
-    if (e.costUsd !== undefined) r.cost = (r.cost ?? 0) + e.costUsd;
+    this.#add({ ...this.#identity(now, e.tenant, e.worker, e.model), requests: 1, inputTokens: e.usage?.promptTokens ?? 0, outputTokens: e.usage?.completionTokens ?? 0, costUsd: e.costUsd ?? null, cacheHits: 0, savedUsd: null });
   }
 
   /** Counts a cache hit, and what it saved, on the row of the worker whose answer it replayed. */
   hit(e: CacheHitEvent, now: number = Date.now()): void {
     if (e.worker === undefined) return;
-    const r = this.#row(now, e.tenant, e.worker, e.workerModel);
-    r.hits++;
-    if (e.savedUsd !== undefined) r.saved = (r.saved ?? 0) + e.savedUsd;
+    this.#add({ ...this.#identity(now, e.tenant, e.worker, e.workerModel), requests: 0, inputTokens: 0, outputTokens: 0, costUsd: null, cacheHits: 1, savedUsd: e.savedUsd ?? null });
   }
 
-  #row(now: number, tenant: string | undefined, worker: string, asked: string | undefined): Row {
-    const hour = Math.floor(now / HOUR) * HOUR;
-    if (hour > this.#prunedAt) this.#prune(hour);
-    const key = tenant ?? null;
-    const model = asked ?? null;
-    const id = `${hour}\0${key ?? ''}\0${worker}\0${model ?? ''}`;
-    let r = this.#rows.get(id);
-    if (r === undefined) this.#rows.set(id, (r = { hour, key, worker, model, requests: 0, input: 0, output: 0, cost: null, hits: 0, saved: null }));
-    return r;
+  #identity(now: number, tenant: string | undefined, worker: string, model: string | undefined): Pick<UsageCount, 'hour' | 'key' | 'worker' | 'model'> {
+    return { hour: Math.floor(now / HOUR) * HOUR, key: tenant ?? null, worker, model: model ?? null };
   }
 
-  /** The usage since `since` (ms), of one key or all, summed by key, worker and model. */
-  query(since: number, key?: string): UsageLine[] {
-    const sums = new Map<string, Row>();
-    for (const r of this.#rows.values()) {
-      if (r.hour + HOUR <= since || (key !== undefined && r.key !== key)) continue;
-      const id = `${r.key ?? ''}\0${r.worker}\0${r.model ?? ''}`;
-      const s = sums.get(id);
-      if (s === undefined) sums.set(id, { ...r });
-      else {
-        s.requests += r.requests;
-        s.input += r.input;
-        s.output += r.output;
-        if (r.cost !== null) s.cost = (s.cost ?? 0) + r.cost;
-        s.hits += r.hits;
-        if (r.saved !== null) s.saved = (s.saved ?? 0) + r.saved;
-      }
+  #add(delta: UsageCount): void {
+    if (delta.hour > this.#prunedAt) this.#prune(delta.hour);
+    const id = usageId(delta);
+    const had = this.#rows.get(id);
+    this.#rows.set(id, had === undefined ? delta : addUsage(had, delta));
+    // Shared by every instance; a write the store misses is counted here only.
+    this.shared?.usageAdd?.(delta).catch(() => undefined);
+  }
+
+  /** The usage since `since` (ms), of one key or all, summed by key, worker and model: the cluster's when the store answers, else this instance's. */
+  async query(since: number, key?: string): Promise<{ scope: UsageScope; data: UsageLine[] }> {
+    const store = this.shared;
+    if (store?.usageRead !== undefined && !store.degraded) {
+      const counts = await store.usageRead(since).catch(() => undefined);
+      if (counts !== undefined) return { scope: 'cluster', data: lines(counts, since, key) };
     }
-    return [...sums.values()].map((s) => ({ key: s.key, worker: s.worker, model: s.model, requests: s.requests, input_tokens: s.input, output_tokens: s.output, cost_usd: s.cost, cache_hits: s.hits, saved_usd: s.saved }));
+    return { scope: 'instance', data: lines(this.#rows.values(), since, key) };
   }
 
   #prune(hour: number): void {
     this.#prunedAt = hour;
-    for (const [id, r] of this.#rows) if (r.hour < hour - KEEP_HOURS * HOUR) this.#rows.delete(id);
+    for (const [id, r] of this.#rows) if (r.hour < hour - USAGE_KEPT_MS) this.#rows.delete(id);
   }
+}
+
+/** Counts from `since` on, of one key or all, summed by key, worker and model. */
+function lines(counts: Iterable<UsageCount>, since: number, key: string | undefined): UsageLine[] {
+  const sums = new Map<string, UsageCount>();
+  for (const c of counts) {
+    if (c.hour + HOUR <= since || (key !== undefined && c.key !== key)) continue;
+    const id = usageId({ ...c, hour: 0 });
+    const s = sums.get(id);
+    sums.set(id, s === undefined ? c : addUsage(s, c));
+  }
+  return [...sums.values()].map((s) => ({ key: s.key, worker: s.worker, model: s.model, requests: s.requests, input_tokens: s.inputTokens, output_tokens: s.outputTokens, cost_usd: s.costUsd, cache_hits: s.cacheHits, saved_usd: s.savedUsd }));
 }
 
 /** Each key's usage since its period started, with its budget (see {@link KeyUsage}). @internal */
@@ -127,7 +118,7 @@ export async function keyUsage(entries: readonly KeyEntry[], book: UsageBook, li
       let input = 0;
       let output = 0;
       let cost: number | undefined;
-      for (const l of book.query(since, k.id)) {
+      for (const l of (await book.query(since, k.id)).data) {
         requests += l.requests;
         input += l.input_tokens;
         output += l.output_tokens;

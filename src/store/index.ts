@@ -13,6 +13,7 @@ export type {
   StoreEvent,
   StoreTrouble,
   InstanceCounters,
+  UsageCount,
 } from './store.js';
 export { DEFAULT_LEASE_MS, type StoreOptions } from './common.js';
 export { MemoryStore } from './memory.js';

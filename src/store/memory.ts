@@ -1,7 +1,11 @@
 import type { HealthReport } from '../pool/health.js';
 import { checkLeaseOptions, differingFields, Heartbeat, Listeners, newInstanceId, type StoreOptions } from './common.js';
 import {
+  addUsage,
+  USAGE_KEPT_MS,
+  usageId,
   WINDOW_MS,
+  type UsageCount,
   type AdmitRequest,
   type Admission,
   type CircuitRules,
@@ -16,6 +20,8 @@ import {
   type WorkerCounters,
   type WorkerFingerprint,
 } from './store.js';
+
+const HOUR_MS = 3_600_000;
 
 /** One worker's shared state (the same fields the Redis store keeps under the worker's keys). */
 interface Rec {
@@ -40,6 +46,8 @@ class Space {
   readonly announced = new Set<string>();
   /** The shared response cache: key -> value and expiry, oldest first (a Map keeps insertion order). */
   readonly cache = new Map<string, { readonly value: string; readonly expires: number }>();
+  /** The gateway's usage counts, by hour, key, worker and model. */
+  readonly usage = new Map<string, UsageCount>();
   seq = 0;
 
   rec(worker: string): Rec {
@@ -269,6 +277,19 @@ export class MemoryStore implements SharedStore {
       cache.delete(k);
     }
     return Promise.resolve();
+  }
+
+  usageAdd(count: UsageCount): Promise<void> {
+    const usage = this.#space.usage;
+    const id = usageId(count);
+    const had = usage.get(id);
+    usage.set(id, had === undefined ? count : addUsage(had, count));
+    for (const [k, c] of usage) if (c.hour < this.#now() - USAGE_KEPT_MS) usage.delete(k);
+    return Promise.resolve();
+  }
+
+  usageRead(since: number): Promise<UsageCount[]> {
+    return Promise.resolve([...this.#space.usage.values()].filter((c) => c.hour + HOUR_MS > since));
   }
 
   subscribe(listener: (event: StoreEvent) => void): () => void {

@@ -27,7 +27,7 @@ import type {
   WorkerCounters,
   WorkerFingerprint,
 } from './store.js';
-import { OwnCounts } from './store.js';
+import { OwnCounts, USAGE_KEPT_MS, type UsageCount } from './store.js';
 
 /** Options of {@link RedisStore}. */
 export interface RedisStoreOptions extends StoreOptions {
@@ -343,6 +343,31 @@ export class RedisStore implements SharedStore {
     return `{${this.prefix}}:cache:${createHash('sha256').update(key).digest('base64url')}`;
   }
 
+  /** One hash per hour (`{prefix}:usage:{hour}`), a field per count and measure, kept 31 days; one pipelined round trip. */
+  async usageAdd(count: UsageCount): Promise<void> {
+    const key = `{${this.prefix}}:usage:${count.hour}`;
+    const id = JSON.stringify([count.key, count.worker, count.model]);
+    const p = this.#client.pipeline();
+    for (const m of ['requests', 'inputTokens', 'outputTokens', 'cacheHits'] as const) if (count[m] !== 0) p.call('hincrby', key, `${id}\n${m}`, count[m]);
+    for (const m of ['costUsd', 'savedUsd'] as const) if (count[m] !== null) p.call('hincrbyfloat', key, `${id}\n${m}`, count[m]);
+    // Relative to the store's clock (the one every instance shares), not Redis's.
+    p.call('pexpire', key, Math.max(1, count.hour + USAGE_KEPT_MS + HOUR_MS - this.#now()));
+    await this.#exec(p);
+  }
+
+  /** Reads the hours from `since` on (at most 31 days of them) in one pipelined round trip. */
+  async usageRead(since: number): Promise<UsageCount[]> {
+    const now = this.#now();
+    const first = Math.max(Math.floor(since / HOUR_MS), Math.floor((now - USAGE_KEPT_MS) / HOUR_MS)) * HOUR_MS;
+    const hours: number[] = [];
+    for (let h = first; h <= now; h += HOUR_MS) hours.push(h);
+    if (hours.length === 0) return [];
+    const p = this.#client.pipeline();
+    for (const h of hours) p.call('hgetall', `{${this.prefix}}:usage:${h}`);
+    const rows = (await this.#exec(p)) as Array<Record<string, string>>;
+    return hours.flatMap((hour, i) => usageCounts(hour, rows[i] ?? {}));
+  }
+
   subscribe(listener: (event: StoreEvent) => void): () => void {
     return this.#listeners.add(listener);
   }
@@ -473,4 +498,23 @@ function describeTrouble(e: unknown, server: string): { code: StoreTrouble; reas
 
 function firstWords(text: string): string {
   return text.length > 120 ? `${text.slice(0, 120)}...` : text;
+}
+
+const HOUR_MS = 3_600_000;
+
+/** One hour's hash back into its counts: fields `[key, worker, model]\nmeasure`. */
+function usageCounts(hour: number, fields: Readonly<Record<string, string>>): UsageCount[] {
+  const counts = new Map<string, { -readonly [K in keyof UsageCount]: UsageCount[K] }>();
+  for (const [field, value] of Object.entries(fields)) {
+    const cut = field.lastIndexOf('\n');
+    const id = field.slice(0, cut);
+    const measure = field.slice(cut + 1) as 'requests' | 'inputTokens' | 'outputTokens' | 'cacheHits' | 'costUsd' | 'savedUsd';
+    let c = counts.get(id);
+    if (c === undefined) {
+      const [key, worker, model] = JSON.parse(id) as [string | null, string, string | null];
+      counts.set(id, (c = { hour, key, worker, model, requests: 0, inputTokens: 0, outputTokens: 0, costUsd: null, cacheHits: 0, savedUsd: null }));
+    }
+    c[measure] = Number(value);
+  }
+  return [...counts.values()];
 }

@@ -66,6 +66,14 @@ export interface SharedStore {
   cacheGet(key: string): Promise<string | undefined>;
   /** Keeps `value` under `key` for `ttlMs`, in a cache of at most `maxEntries` entries (the oldest dropped first). */
   cacheSet(key: string, value: string, ttlMs: number, maxEntries: number): Promise<void>;
+  /**
+   * Adds `count` (each number a delta) to its hour's usage counts, kept 31 days: the gateway's
+   * usage and cost, shared by its instances. Optional: a store without it leaves each gateway
+   * instance counting alone.
+   */
+  usageAdd?(count: UsageCount): Promise<void>;
+  /** Every usage count of the hours from `since` (ms) on, the hour it falls in included, summed over the instances. */
+  usageRead?(since: number): Promise<UsageCount[]>;
   /** Tells `listener` of the store's own news; returns the unsubscribe function. */
   subscribe(listener: (event: StoreEvent) => void): () => void;
   /** Stops renewing this instance's leases and closes connections. Leases still held expire. */
@@ -191,3 +199,48 @@ export type StoreEvent =
 
 /** Length of the rate windows, ms (as in the pool). @internal */
 export const WINDOW_MS = 60_000;
+
+/** What a key's requests on one worker and model used in one hour (the gateway's usage counts). */
+export interface UsageCount {
+  /** The hour's start, ms since the epoch. */
+  readonly hour: number;
+  /** The key's id; null for requests without a key. */
+  readonly key: string | null;
+  readonly worker: string;
+  /** The model asked of the worker; null when unknown. */
+  readonly model: string | null;
+  readonly requests: number;
+  readonly inputTokens: number;
+  readonly outputTokens: number;
+  /** US dollars, of the requests whose cost is known; null when none's is. */
+  readonly costUsd: number | null;
+  /** Requests answered from the response cache with this worker's answer. */
+  readonly cacheHits: number;
+  /** US dollars those hits saved; null when none's is known. */
+  readonly savedUsd: number | null;
+}
+
+/** How long usage counts are kept, ms (31 days). */
+export const USAGE_KEPT_MS = 31 * 24 * 3_600_000;
+
+/** The identity of a usage count (hour, key, worker, model) as one string. @internal */
+export function usageId(c: Pick<UsageCount, 'hour' | 'key' | 'worker' | 'model'>): string {
+  return JSON.stringify([c.hour, c.key, c.worker, c.model]);
+}
+
+/** `a + b` for two counts of one identity (null costs stay null only when both are). @internal */
+export function addUsage(a: UsageCount, b: UsageCount): UsageCount {
+  const plus = (x: number | null, y: number | null): number | null => (x === null && y === null ? null : (x ?? 0) + (y ?? 0));
+  return {
+    hour: a.hour,
+    key: a.key,
+    worker: a.worker,
+    model: a.model,
+    requests: a.requests + b.requests,
+    inputTokens: a.inputTokens + b.inputTokens,
+    outputTokens: a.outputTokens + b.outputTokens,
+    costUsd: plus(a.costUsd, b.costUsd),
+    cacheHits: a.cacheHits + b.cacheHits,
+    savedUsd: plus(a.savedUsd, b.savedUsd),
+  };
+}

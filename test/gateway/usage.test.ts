@@ -11,12 +11,42 @@ import { serveGateway } from '../../src/gateway.js';
 import { collectMetrics } from '../../src/metrics.js';
 import { MockWorker } from '../../src/testing.js';
 import { useServers } from '../support/servers.js';
+import { useRedisServer } from '../support/redis.js';
 
 const { start } = useServers();
+const redis = useRedisServer();
 const chat = (url: string, key: string, model = 'any'): Promise<Response> =>
   fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${key}` }, body: JSON.stringify({ model, messages: [{ role: 'user', content: 'hi' }] }) });
 
 describe('usage and cost', () => {
+  it('two gateway instances over one Redis answer GET /v1/usage for both (scope cluster); with Redis away, each for itself (scope instance)', async () => {
+    const priced = (): MockWorker => new MockWorker({ name: 'priced', usage: { promptTokens: 100, completionTokens: 50 }, price: { inputPerMTok: 2, outputPerMTok: 10 } });
+    const store = { kind: 'redis' as const, url: redis().url, prefix: `usage${Date.now()}`, timeoutMs: 100 };
+    const a = await start([priced()], { store });
+    const b = await start([priced()], { store });
+    const keys = [{ id: 'team-a', key: 'team-a-secret' }, { id: 'ops', key: 'ops-admin-secret', admin: true }];
+    const ga = await serveGateway(a.cortex, { keys });
+    const gb = await serveGateway(b.cortex, { keys });
+    const usage = async (url: string): Promise<{ scope: string; data: Array<{ key: string; requests: number; input_tokens: number; cost_usd: number }> }> =>
+      (await fetch(`${url}/v1/usage`, { headers: { authorization: 'Bearer ops-admin-secret' } })).json() as never;
+    try {
+      expect((await chat(ga.url, 'team-a-secret')).status).toBe(200);
+      expect((await chat(gb.url, 'team-a-secret')).status).toBe(200);
+      expect((await chat(gb.url, 'team-a-secret')).status).toBe(200);
+      await expect.poll(async () => (await usage(ga.url)).data[0]?.requests).toBe(3); // what b counted too
+      const both = await usage(ga.url);
+      expect(both).toMatchObject({ scope: 'cluster', data: [{ key: 'team-a', worker: 'priced', requests: 3, input_tokens: 300, cost_usd: 3 * ((100 * 2 + 50 * 10) / 1e6) }] });
+      expect((await ga.keyUsage())[0]).toMatchObject({ id: 'team-a', requests: 3 });
+      await redis().stop();
+      const alone = await usage(ga.url);
+      expect(alone).toMatchObject({ scope: 'instance', data: [{ key: 'team-a', requests: 1 }] });
+    } finally {
+      await redis().restart();
+      await ga.close(0);
+      await gb.close(0);
+    }
+  }, 20_000);
+
   it("a request's cost is its usage at its worker's price; none without a price", async () => {
     const priced = new MockWorker({ name: 'priced', priority: 1, usage: { promptTokens: 1_000, completionTokens: 500 }, price: { inputPerMTok: 3, outputPerMTok: 15 } });
     const { cortex, events } = await start([priced, new MockWorker({ name: 'free', tags: ['free'], usage: { promptTokens: 10, completionTokens: 5 } })]);

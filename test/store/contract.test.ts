@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { useRedisServer } from '../support/redis.js';
-import { MemoryStore, RedisStore, type Admission, type ResolvedLimits, type SharedStore } from '../../src/index.js';
+import { MemoryStore, RedisStore, type Admission, type ResolvedLimits, type SharedStore, type UsageCount } from '../../src/index.js';
 
 /**
  * One contract, two stores: what a pool relies on from its shared state. Every case runs with
@@ -62,6 +62,28 @@ describe.each(backends)('%s passes the shared-store contract', (_name, open) => 
     if (x.kind !== 'admitted') throw new Error(`expected admitted, got ${JSON.stringify(x)}`);
     return x.lease.worker;
   };
+
+  it("shares the gateway's usage counts: what each instance adds, summed by hour, key, worker and model; from a time on; kept 31 days", async () => {
+    await setup();
+    const HOUR = 3_600_000;
+    const hour = Math.floor(t / HOUR) * HOUR;
+    const count = (c: Partial<UsageCount>): UsageCount => ({ hour, key: 'team', worker: 'w', model: 'm', requests: 0, inputTokens: 0, outputTokens: 0, costUsd: null, cacheHits: 0, savedUsd: null, ...c });
+    await a.usageAdd?.(count({ requests: 1, inputTokens: 100, outputTokens: 50, costUsd: 0.25 }));
+    await b.usageAdd?.(count({ requests: 2, inputTokens: 10, outputTokens: 5, costUsd: 0.5 }));
+    await b.usageAdd?.(count({ cacheHits: 1, savedUsd: 0.125 }));
+    await a.usageAdd?.(count({ key: null, model: null, requests: 1 })); // no key, model unknown: its own line, costs stay unknown
+    await a.usageAdd?.(count({ hour: hour - HOUR, requests: 7 })); // the hour before
+    const sorted = (xs: UsageCount[]): UsageCount[] => [...xs].sort((x, y) => x.hour - y.hour || String(x.key).localeCompare(String(y.key)));
+    expect(sorted(await b.usageRead!(hour))).toEqual([
+      count({ key: null, model: null, requests: 1 }),
+      count({ requests: 3, inputTokens: 110, outputTokens: 55, costUsd: 0.75, cacheHits: 1, savedUsd: 0.125 }),
+    ]);
+    expect((await a.usageRead!(hour - 1)).map((c) => c.hour)).toContain(hour - HOUR); // the hour `since` falls in counts
+    expect(await a.usageRead!(t + 2 * HOUR)).toEqual([]);
+    t += 32 * 24 * HOUR; // past the 31 days kept
+    await a.usageAdd?.(count({ hour: Math.floor(t / HOUR) * HOUR, requests: 1 }));
+    expect((await b.usageRead!(0)).map((c) => c.hour)).toEqual([Math.floor(t / HOUR) * HOUR]);
+  });
 
   it('shares the response cache: an entry set by one instance is read by the other, until its time runs out; at most maxEntries', async () => {
     await setup();
