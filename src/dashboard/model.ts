@@ -71,6 +71,10 @@ export interface DashboardTotals {
   readonly continuations: number;
   readonly hedges: number;
   readonly cacheHits: number;
+  /** Attempts that waited in the pool's queue for a slot. */
+  readonly queueWaits: number;
+  /** Their wait, p95 over the last 200, ms (absent before any). */
+  readonly queueWaitP95?: number;
 }
 
 const SECONDS = 300;
@@ -98,7 +102,8 @@ export class DashboardModel implements Disposable {
   readonly #started: number;
   #second: number;
   readonly #recent: Array<{ at: number; text: string }> = [];
-  readonly #totals = { failovers: 0, continuations: 0, hedges: 0, cacheHits: 0 };
+  readonly #totals = { failovers: 0, continuations: 0, hedges: 0, cacheHits: 0, queueWaits: 0 };
+  readonly #queueWaits: number[] = [];
   readonly #log: RequestLog;
   readonly #trends: Trends;
   readonly #sub: Disposable;
@@ -134,6 +139,10 @@ export class DashboardModel implements Disposable {
     switch (e.type) {
       case 'pool.dispatch':
         this.#tally(e.worker).attempts++;
+        if (e.queuedMs > 0) {
+          this.#totals.queueWaits++;
+          sample(this.#queueWaits, e.queuedMs);
+        }
         return;
       case 'pool.attempt_failed':
         if (e.blame === 'worker') this.#tally(e.worker).failures++;
@@ -199,7 +208,7 @@ export class DashboardModel implements Disposable {
       rps,
       ...(mostUsed !== undefined && mostUsed.requests > 0 ? { mostUsed: mostUsed.name } : {}),
       queued: status.queued,
-      totals: { ...this.#totals },
+      totals: { ...this.#totals, ...queueWaitP95(this.#queueWaits) },
       store: status.store,
       recent: [...this.#recent],
       trend: this.#trends.minutes(this.#started * 1000),
@@ -246,6 +255,12 @@ function percentiles(xs: readonly number[]): [number, number] | undefined {
   const sorted = [...xs].sort((a, b) => a - b);
   const at = (p: number): number => Math.round(sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!);
   return [at(0.5), at(0.95)];
+}
+
+/** The p95 of the queue waits kept, when there is one. */
+function queueWaitP95(waits: readonly number[]): { queueWaitP95?: number } {
+  const p = percentiles(waits);
+  return p === undefined ? {} : { queueWaitP95: p[1] };
 }
 
 /** A worker's color and the words for it. */

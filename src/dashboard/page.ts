@@ -56,6 +56,7 @@ export const PAGE = `<!doctype html>
   <span class="stat">failovers <b id="failovers">-</b></span>
   <span class="stat">hedges <b id="hedges">-</b></span>
   <span class="stat">cache hits <b id="hits">-</b></span>
+  <span class="stat">queue waits <b id="waits">-</b></span>
   <span class="stat">store <b id="store">-</b></span>
   <span class="stat" id="conn">connecting</span>
 </header>
@@ -152,6 +153,7 @@ export const PAGE = `<!doctype html>
     set('failovers', s.totals.failovers + (s.totals.continuations ? ' + ' + s.totals.continuations + ' continued' : ''));
     set('hedges', s.totals.hedges);
     set('hits', s.totals.cacheHits);
+    set('waits', s.totals.queueWaits + (s.totals.queueWaitP95 !== undefined ? ' (p95 ' + s.totals.queueWaitP95 + ' ms)' : ''));
     set('store', s.store.kind + (s.store.shared ? (s.store.degraded ? ' (degraded)' : ' (shared)') : ''));
     trend('chart', s.rps.map(function (x, i) { return { at: s.at - (s.rps.length - i) * 1000, rps: x }; }), [{ field: 'rps', color: '#2ecc71' }], true);
     var cluster = document.getElementById('cluster');

@@ -36,6 +36,7 @@ describe('the dashboard in Chromium', () => {
       const recovered = async (): Promise<boolean> => (await gpu.getAttribute('data-color')) === 'green' || (await gpu.textContent())!.includes('at capacity');
       await expect.poll(recovered, { timeout: 10_000 }).toBe(true);
       await expect.poll(() => page.locator('#recent li').count()).toBeGreaterThan(0);
+      expect(await page.locator('#waits').textContent()).toMatch(/^\d+( \(p95 \d+ ms\))?$/); // queue waits, and their p95 once there are some
       mkdirSync('test/.artifacts', { recursive: true });
       await page.screenshot({ path: 'test/.artifacts/dashboard.png', fullPage: true });
     } finally {

@@ -40,7 +40,7 @@ describe("the dashboard's model", () => {
     }
   });
 
-  it('counts failovers, continuations, hedges and cache hits since it started', async () => {
+  it('counts failovers, continuations, hedges, cache hits and queue waits (with their p95) since it started', async () => {
     const { cortex } = await start([new MockWorker({ name: 'w' })]);
     const emit = (e: InspectionEvent): void => cortex.system.events.emit(() => e);
     emit({ type: 'pool.cache_hit', model: undefined, messages: 1 }); // before the dashboard: not counted
@@ -51,8 +51,12 @@ describe("the dashboard's model", () => {
       emit({ type: 'pool.failover', requestId: 3, from: 'a', deliveredChars: 12 });
       emit({ type: 'pool.hedge_started', requestId: 4, worker: 'a', hedge: 'w', afterMs: 300 });
       emit({ type: 'pool.cache_hit', model: undefined, messages: 1 });
+      const dispatch = (queuedMs: number): void => emit({ type: 'pool.dispatch', requestId: 5, worker: 'w', attempt: 1, segment: 0, kind: 'mock', model: undefined, queuedMs });
+      expect(model.snapshot(await cortex.dispatcher.status(), undefined).totals).toEqual({ failovers: 2, continuations: 1, hedges: 1, cacheHits: 1, queueWaits: 0 });
+      dispatch(0); // a free slot: no wait
+      for (let ms = 10; ms <= 200; ms += 10) dispatch(ms);
       const snap = model.snapshot(await cortex.dispatcher.status(), undefined);
-      expect(snap.totals).toEqual({ failovers: 2, continuations: 1, hedges: 1, cacheHits: 1 });
+      expect(snap.totals).toEqual({ failovers: 2, continuations: 1, hedges: 1, cacheHits: 1, queueWaits: 20, queueWaitP95: 200 });
       expect(snap.recent.map((r) => r.text).filter((t) => t.includes('fail'))).toHaveLength(3);
     } finally {
       model.dispose();
