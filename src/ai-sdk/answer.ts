@@ -1,6 +1,6 @@
 import type { LanguageModelV4Content, LanguageModelV4FinishReason, LanguageModelV4StreamPart, LanguageModelV4Usage, SharedV4ProviderMetadata, SharedV4Warning } from '@ai-sdk/provider';
 import type { FinishReason, ToolCallDelta, Usage } from '../behaviour/types.js';
-import type { StreamChunk } from '../dispatcher/request.js';
+import type { StreamChunk } from '../dispatcher/options.js';
 
 /** What a cortex answer said, besides its parts: the workers that answered, whether it was replayed. @internal */
 export interface AnswerMeta {

@@ -1,6 +1,6 @@
 import type { LanguageModelV4CallOptions, LanguageModelV4Message, LanguageModelV4ToolResultOutput, SharedV4Warning } from '@ai-sdk/provider';
 import type { ChatMessage, ContentPart, GenerationOptions, ToolCall, ToolChoice, ToolDefinition } from '../behaviour/types.js';
-import type { DispatchOptions } from '../dispatcher/request.js';
+import type { DispatchOptions } from '../dispatcher/options.js';
 
 /** What the AI SDK asked, as cortex's request: the conversation, its options, and the settings cortex cannot carry. @internal */
 export interface Translated {

@@ -1,6 +1,6 @@
 import type { LanguageModelV4, LanguageModelV4CallOptions, LanguageModelV4GenerateResult, LanguageModelV4StreamPart, LanguageModelV4StreamResult } from '@ai-sdk/provider';
 import type { Dispatcher } from '../dispatcher/dispatcher.js';
-import type { StreamChunk } from '../dispatcher/request.js';
+import type { StreamChunk } from '../dispatcher/options.js';
 import { InvalidArgumentError } from '../errors/runtime.js';
 import { checkObject } from '../runtime/checks.js';
 import { contentOf, PartWriter, streamStart } from './answer.js';

@@ -4,7 +4,7 @@ import { pickGeneration } from '../behaviour/validate.js';
 import { StreamAbortedError } from '../errors/pool.js';
 import { InvalidArgumentError } from '../errors/runtime.js';
 import { checkObject } from '../runtime/checks.js';
-import type { DispatchOptions, StreamChunk } from './request.js';
+import type { DispatchOptions, StreamChunk } from './options.js';
 import type { SharedStore } from '../store/store.js';
 
 /** Options of the response cache (`startWorkers({ cache })`). */

@@ -1,5 +1,12 @@
-import pRetry from 'p-retry';
-import { ABORTS_PROMPTLY, type ChatMessage, type CompletionChunk, type FinishReason, type GenerationOptions, type Price, type RateLimitHint, type StreamOptions, type ToolCallDelta, type Usage } from '../behaviour/types.js';
+/*
+ * One request through the pool: the `Request` (its whole state, its watchdog, its end, how each
+ * attempt opens and fails) and `runRequest` (the loop that tells its story: route, check out,
+ * attempt, fail over or continue, end). Over 400 lines because the state and the loop are one
+ * concept read together; what has its own name lives beside it: an attempt (attempt.ts), the
+ * hedge race (hedge.ts), routing (routing.ts), the checkout that rides out a pool restart
+ * (checkout.ts), the conversation helpers (conversation.ts), the caller's types (options.ts).
+ */
+import { ABORTS_PROMPTLY, type ChatMessage, type CompletionChunk, type Price, type RateLimitHint, type StreamOptions, type GenerationOptions } from '../behaviour/types.js';
 import { capabilitiesNeeded, pickGeneration, type Capability } from '../behaviour/validate.js';
 import { costOf, totalTokens } from '../behaviour/usage.js';
 import {
@@ -15,77 +22,19 @@ import {
   isWorkerError,
   type AttemptFailure,
 } from '../errors/pool.js';
-import { describe, isActorExitedError, isCallAbortedError, isCallTimeoutError } from '../errors/runtime.js';
+import { describe, isCallAbortedError, isCallTimeoutError } from '../errors/runtime.js';
 import type { ActorSystem } from '../runtime/system.js';
 import { estimateTokens } from '../pool/admission.js';
-import { checkoutNow, reportOutcome, reportRest, type PoolRef } from '../pool/pool.js';
+import { checkoutNow, reportRest, type PoolRef } from '../pool/pool.js';
 import type { AttemptOutcome, Checkout, CheckoutRequest, Lease } from '../pool/types.js';
 import { Attempt, ENDED } from './attempt.js';
-import { DEFAULT_CONTINUATION_PROMPT, type RequestPolicy, type RequestPolicyOptions } from './policy.js';
+import type { RequestPolicy } from './policy.js';
+import { checkoutWithRetry } from './checkout.js';
+import { continuationMessages, conversationChars, NO_NEEDS, plainText } from './conversation.js';
+import type { DispatchOptions, StreamChunk } from './options.js';
 import type { InspectionEvent, StreamFinishedEvent } from '../events.js';
 import { Final, hedgedFirst, percentileOf, type HedgeBudget, type Opened } from './hedge.js';
 import { decide, type Router } from './routing.js';
-
-/** Per-request options of `dispatchStream`. Timeouts default to the pool's. */
-export interface DispatchOptions extends RequestPolicyOptions, GenerationOptions {
-  /** Model to ask for; each worker's default when absent. */
-  model?: string;
-  /** Cancels the request end to end: the worker's HTTP request is aborted and its slot freed. Never failed over. */
-  signal?: AbortSignal;
-  /** Backend-specific options passed to the worker. */
-  backendOptions?: Record<string, unknown>;
-  /** Place in the pool's queue when every worker is at its limits: higher first, FIFO within one. Default 0. */
-  priority?: number;
-  /** With a response cache (`startWorkers({ cache })`): `false` neither reads nor writes it for this request. Default true. */
-  cache?: boolean;
-  /**
-   * Who the request is for, in usage accounting (a team, an app; the gateway passes its client
-   * key's id): on `pool.stream_finished` and the usage and cost metrics. Default none.
-   */
-  tenant?: string;
-  /**
-   * Whose answers these are, for the response cache: requests with different scopes never share
-   * an entry (a tenant, a user; the gateway passes its client's key, hashed). Default: one scope.
-   */
-  cacheScope?: string;
-  /**
-   * Only workers carrying this tag (or with this name) take the request (`NoWorkersAvailableError`
-   * if none does). Without it, the router decides, else a `model` that is a tag or a worker's
-   * name routes the same way (that worker answers with its own model).
-   */
-  route?: string;
-  /**
-   * The request has effects beyond its answer (its tools act on the world, it is billed per
-   * call...) and must not run twice at once: it is never hedged. Default false.
-   */
-  sideEffects?: boolean;
-}
-
-/** A chunk of the answer, as the app receives it. */
-export interface StreamChunk {
-  /** The worker that produced this chunk. */
-  readonly worker: string;
-  readonly text: string;
-  /** Reasoning of a thinking model, apart from `text` (see `CompletionChunk.reasoning`). */
-  readonly reasoning?: string;
-  /** True on the last chunk of a complete answer, and only then. */
-  readonly done: boolean;
-  /** 0 for the first worker's text; 1, 2... after each continuation on another worker. */
-  readonly segment: number;
-  readonly finishReason?: FinishReason;
-  readonly usage?: Usage;
-  /** On the done chunk: the model asked of the worker that answered (the request's, or the worker's default), when known. */
-  readonly model?: string;
-  /**
-   * What the answer cost, US dollars: its `usage` at its worker's `price`, on the done chunk when
-   * both are known (never guessed; absent on a cached answer, which cost nothing).
-   */
-  readonly costUsd?: number;
-  /** True when replayed from the response cache (no worker was asked). */
-  readonly cached?: true;
-  /** Pieces of tool calls (see `ToolCallDelta`); assemble them with `collectToolCalls`, or use `complete`. */
-  readonly toolCalls?: readonly ToolCallDelta[];
-}
 
 /**
  * Where requests run: a shutdown drains them, then ends the rest. `enter` admits one request
@@ -653,95 +602,6 @@ function startAttempt(r: Request, got: { pool: PoolRef; checkout: Checkout } | u
   }
   r.armBy(Math.min(r.deadlineAt, a.started + a.firstLimit));
   return a;
-}
-
-/** How a dispatcher tells the pool now running (the one that lent a slot may have been rebuilt since) how an attempt ended. @internal */
-export function reporterFor(findPool: () => PoolRef | undefined): (name: string, outcome: AttemptOutcome) => void {
-  return (name, outcome) => {
-    const pool = findPool();
-    if (pool !== undefined) reportOutcome(pool, name, outcome);
-  };
-}
-
-class PoolNotRunning extends Error {}
-
-/**
- * Finds the pool and checks a worker out. While the pool restarts under its supervisor it is
- * briefly missing or exits under the call: that is retried a few times (about 0.25 s in all).
- */
-function checkoutWithRetry(
-  findPool: () => PoolRef | undefined,
-  req: CheckoutRequest,
-  waitMs: number,
-  signal: AbortSignal | undefined,
-): { pool: PoolRef; checkout: Checkout } | Promise<{ pool: PoolRef; checkout: Checkout } | undefined> {
-  // The usual case, without a promise turn: the pool is there and idle, and answers at once.
-  const pool = findPool();
-  if (pool !== undefined && !pool.exited) {
-    try {
-      const c = checkoutNow(pool, req, waitMs, signal);
-      if (!(c instanceof Promise)) return { pool, checkout: c };
-      return c.then(
-        (checkout) => ({ pool, checkout }),
-        (e: unknown) => retryCheckout(e, findPool, req, waitMs, signal),
-      );
-    } catch (e) {
-      return retryCheckout(e, findPool, req, waitMs, signal);
-    }
-  }
-  return retryCheckout(new PoolNotRunning(), findPool, req, waitMs, signal);
-}
-
-function retryCheckout(
-  error: unknown,
-  findPool: () => PoolRef | undefined,
-  req: CheckoutRequest,
-  waitMs: number,
-  signal: AbortSignal | undefined,
-): Promise<{ pool: PoolRef; checkout: Checkout } | undefined> {
-  if (!(error instanceof PoolNotRunning || isActorExitedError(error))) return Promise.reject(error);
-  const attempt = async (): Promise<{ pool: PoolRef; checkout: Checkout }> => {
-    const pool = findPool();
-    if (pool === undefined || pool.exited) throw new PoolNotRunning();
-    return { pool, checkout: await checkoutNow(pool, req, waitMs, signal) };
-  };
-  return pRetry(attempt, {
-    retries: 8,
-    minTimeout: 1,
-    factor: 2,
-    ...(signal ? { signal } : {}),
-    shouldRetry: ({ error }) => error instanceof PoolNotRunning || isActorExitedError(error),
-  }).catch((e: unknown) => {
-    if (isCallTimeoutError(e) || isCallAbortedError(e)) throw e;
-    return undefined;
-  });
-}
-
-/** The conversation sent to the next worker to continue a broken answer. @internal */
-export function continuationMessages(messages: readonly ChatMessage[], partial: string, cont: RequestPolicy['continuation']): ChatMessage[] {
-  const prompt = cont === false ? DEFAULT_CONTINUATION_PROMPT : cont.prompt;
-  return [...messages, { role: 'assistant', content: partial }, { role: 'user', content: prompt }];
-}
-
-const NO_NEEDS: readonly Capability[] = Object.freeze([]);
-/** Tokens an image is counted as, for `tpm` and context checks (a rough figure: 85 to 1,500 by size). */
-const IMAGE_TOKENS = 765;
-
-/** Plain text messages only (no parts, no tool calls). */
-function plainText(messages: readonly ChatMessage[]): boolean {
-  for (const m of messages) if (typeof m.content !== 'string' || m.toolCalls !== undefined || m.toolCallId !== undefined) return false;
-  return true;
-}
-
-/** Characters of a conversation, for the token estimate: its text, tool calls' arguments, and images as {@link IMAGE_TOKENS}. @internal */
-export function conversationChars(messages: readonly ChatMessage[]): number {
-  let chars = 0;
-  for (const m of messages) {
-    if (typeof m.content === 'string') chars += m.content.length;
-    else for (const p of m.content) chars += p.type === 'text' ? p.text.length : IMAGE_TOKENS * 4;
-    if (m.toolCalls !== undefined) for (const c of m.toolCalls) chars += c.name.length + c.arguments.length;
-  }
-  return chars;
 }
 
 /** An attempt's next watchdog time; an overdue one is aborted (the request goes on: the deadline still applies). */

@@ -2,14 +2,14 @@ import type { ToolCall, ToolCallDelta } from '../behaviour/types.js';
 import { collectToolCalls } from '../behaviour/tool-calls.js';
 import { totalTokens } from '../behaviour/usage.js';
 import type { Dispatcher } from '../dispatcher/dispatcher.js';
-import type { DispatchOptions, StreamChunk } from '../dispatcher/request.js';
+import type { DispatchOptions, StreamChunk } from '../dispatcher/options.js';
 import type { PoolRequest } from './requests.js';
 import { describe } from '../errors/runtime.js';
 import { CLOSING, type Call } from './call.js';
 import { toGatewayError, type GatewayError } from './errors.js';
 import { checkScope, type Spent } from './keys.js';
 import { estimateTokens } from '../pool/admission.js';
-import { conversationChars } from '../dispatcher/request.js';
+import { conversationChars } from '../dispatcher/conversation.js';
 
 /** How a protocol writes an answer: its headers, each chunk, the end, and a break after text was sent. @internal */
 export interface Writer {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { FinishReason, ToolCallDelta } from '../behaviour/types.js';
-import type { StreamChunk } from '../dispatcher/request.js';
+import type { StreamChunk } from '../dispatcher/options.js';
 import { argumentsObject } from '../behaviour/tool-calls.js';
 import { batched, collect, routeOf, sendJson, sseEvent, SSE_HEADERS, stream } from './answer.js';
 import { type Call } from './call.js';

@@ -1,4 +1,4 @@
-import type { StreamChunk } from '../dispatcher/request.js';
+import type { StreamChunk } from '../dispatcher/options.js';
 import { batched, collect, routeOf, stream } from './answer.js';
 import { type Call } from './call.js';
 import { GatewayError } from './errors.js';

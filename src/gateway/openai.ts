@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { StreamChunk } from '../dispatcher/request.js';
+import type { StreamChunk } from '../dispatcher/options.js';
 import { batched, collect, routeOf, sendJson, SSE_HEADERS, stream } from './answer.js';
 import { type Call } from './call.js';
 import { GatewayError } from './errors.js';

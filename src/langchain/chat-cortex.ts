@@ -7,7 +7,7 @@ import type { CallbackManagerForLLMRun } from '@langchain/core/callbacks/manager
 import { convertToOpenAITool } from '@langchain/core/utils/function_calling';
 import type { ChatMessage, ContentPart, ToolChoice, ToolDefinition } from '../behaviour/types.js';
 import type { Dispatcher } from '../dispatcher/dispatcher.js';
-import type { DispatchOptions, StreamChunk } from '../dispatcher/request.js';
+import type { DispatchOptions, StreamChunk } from '../dispatcher/options.js';
 import { InvalidArgumentError } from '../errors/runtime.js';
 
 /** Options of {@link ChatCortex}. */
