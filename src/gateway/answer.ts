@@ -35,9 +35,15 @@ export async function stream(call: Call, request: PoolRequest, writer: Writer, r
   const it = call.dispatcher.dispatchStream(request.messages, dispatchOptions(call, request, route));
   let started = false;
   let used: Spent | undefined;
+  // The model is looked up when the worker changes (a failover, a continuation), not per chunk.
+  let worker: string | undefined;
+  let model = '';
   try {
     for await (const c of it) {
-      const model = await modelOf(call.dispatcher, c.worker);
+      if (c.worker !== worker) {
+        worker = c.worker;
+        model = await modelOf(call.dispatcher, c.worker);
+      }
       if (!started) {
         started = true;
         writer.start();
