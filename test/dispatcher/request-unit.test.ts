@@ -5,7 +5,7 @@
  * for each. For the mutation testing of src/dispatcher/request.ts.
  */
 import { describe, expect, it } from 'vitest';
-import { createSystem, SimulatedClock, type InspectionEvent, type StreamChunk } from '../../src/index.js';
+import { createSystem, SimulatedClock, WorkerError, type CompletionChunk, type InspectionEvent, type LlmWorker, type StreamChunk, type StreamOptions, type WorkerInfo } from '../../src/index.js';
 import { MockWorker } from '../../src/testing.js';
 import { useServers } from '../support/servers.js';
 
@@ -114,5 +114,96 @@ describe('ended from outside', () => {
     expect(await reading).toMatchObject({ code: 'shutdown', stage: 'ended', partialText: 'a' });
     expect((w.calls[0]!.signal.reason as Error).message).toBe('shutdown');
     expect(finished(events)[0]).toMatchObject({ outcome: 'shutdown' });
+  });
+});
+
+/** A worker that records the options each request gave it, and streams `chunks`. */
+function recording(name: string, chunks: CompletionChunk[], info: Partial<WorkerInfo> = {}): LlmWorker & { seen: StreamOptions[] } {
+  const seen: StreamOptions[] = [];
+  return {
+    seen,
+    healthCheck: async () => ({ status: 'available' }),
+    info: () => ({ name, kind: 'rec', models: ['rec-model'], ...info }),
+    priority: () => 1,
+    async streamCompletion(_messages, opts) {
+      seen.push(opts);
+      return (async function* () {
+        yield* chunks;
+      })();
+    },
+  };
+}
+
+describe('what a worker is asked, and what the caller gets back', () => {
+  it("the worker gets the model asked (not when it was reached by its tag) and the backend options, only when given", async () => {
+    const w = recording('w', [{ text: 'a', done: true }], { tags: ['t'] });
+    const { cortex } = await start([w]);
+    await cortex.dispatcher.complete(ask);
+    await cortex.dispatcher.complete(ask, { model: 'big', backendOptions: { num_ctx: 8192 } });
+    await cortex.dispatcher.complete(ask, { model: 't' }); // a tag: the worker answers with its own model
+    expect('model' in w.seen[0]! || 'backendOptions' in w.seen[0]!).toBe(false);
+    expect(w.seen[1]).toMatchObject({ model: 'big', backendOptions: { num_ctx: 8192 } });
+    expect('model' in w.seen[2]!).toBe(false);
+  });
+
+  it("each chunk carries only what it has; the done chunk the model asked and the cost; empty tool-call lists are left out", async () => {
+    const w = recording('w', [
+      { text: 'a' },
+      { text: '', reasoning: 'hmm' },
+      { text: 'b', toolCalls: [] },
+      { text: '', done: true, finishReason: 'stop', usage: { promptTokens: 1, completionTokens: 2 } },
+    ], { price: { inputPerMTok: 1, outputPerMTok: 1 } } as Partial<WorkerInfo>);
+    const { cortex } = await start([w]);
+    const got: StreamChunk[] = [];
+    for await (const c of cortex.dispatcher.dispatchStream(ask, { model: 'm' })) got.push(c);
+    expect(got).toEqual([
+      { worker: 'w', text: 'a', done: false, segment: 0 },
+      { worker: 'w', text: '', reasoning: 'hmm', done: false, segment: 0 },
+      { worker: 'w', text: 'b', done: false, segment: 0 },
+      { worker: 'w', text: '', done: true, segment: 0, finishReason: 'stop', usage: { promptTokens: 1, completionTokens: 2 }, model: 'm', costUsd: 3 / 1e6 },
+    ]);
+  });
+
+  it('a worker that yields something that is not a chunk fails as a protocol error, and the request moves on', async () => {
+    const bad = recording('bad', [{ nope: true } as unknown as CompletionChunk]);
+    const good = recording('good', [{ text: 'ok', done: true }]);
+    (good as { priority: () => number }).priority = () => 2;
+    const { cortex, events } = await start([bad, good]);
+    expect((await cortex.dispatcher.complete(ask)).text).toBe('ok');
+    const failed = events.find((e) => e.type === 'pool.attempt_failed');
+    expect(failed).toMatchObject({ worker: 'bad', phase: 'first_chunk', blame: 'worker' });
+    expect((failed as { reason: string }).reason).toBe('worker bad: the worker yielded a chunk without text');
+    expect((failed as { error: unknown }).error).toMatchObject({ kind: 'protocol' });
+  });
+
+  it("a stream that ends without its final chunk is truncated, never complete", async () => {
+    const w = recording('w', [{ text: 'half' }]);
+    const { cortex } = await start([w]);
+    await expect(cortex.dispatcher.complete(ask)).rejects.toMatchObject({ code: 'stream_interrupted', partialText: 'half' });
+  });
+
+  it("attempt failures name their phase: start, first chunk, mid-stream; a 429's rest is in the attempts", async () => {
+    const clock = new SimulatedClock();
+    const down = new MockWorker({ name: 'down', priority: 1, failOnStart: new WorkerError('down', 'rate_limited', 'HTTP 429', { status: 429, retryAfterMs: 7_000 }), clock });
+    const silent = new MockWorker({ name: 'silent', priority: 2, hang: true, clock });
+    const breaks = new MockWorker({ name: 'breaks', priority: 3, chunks: ['a', 'b'], failAfter: 1, clock });
+    const { cortex, events } = await start([down, silent, breaks], { system: createSystem({ clock }), firstChunkTimeoutMs: 100 });
+    const got = await drive(clock, cortex.dispatcher.dispatchStream(ask), 500);
+    expect(got.error).toMatchObject({ code: 'stream_interrupted', partialText: 'a' });
+    const phases = events.filter((e) => e.type === 'pool.attempt_failed').map((e) => [(e as { worker: string }).worker, (e as { phase: string }).phase]);
+    expect(phases).toEqual([['down', 'start'], ['silent', 'first_chunk'], ['breaks', 'mid_stream']]);
+    const attempts = (got.error as { attempts: Array<{ worker: string; retryAfterMs?: number }> }).attempts;
+    expect(attempts.find((a) => a.worker === 'down')!.retryAfterMs).toBe(7_000);
+    expect('retryAfterMs' in attempts.find((a) => a.worker === 'silent')!).toBe(false);
+  });
+
+  it("the pool learns each success's time to first chunk and whole time, on the simulated clock", async () => {
+    const clock = new SimulatedClock();
+    const w = new MockWorker({ name: 'w', chunks: ['a', 'b'], delayMs: 40, clock });
+    const { cortex } = await start([w], { system: createSystem({ clock }) });
+    await drive(clock, cortex.dispatcher.dispatchStream(ask), 200);
+    const [s] = (await cortex.dispatcher.status()).workers;
+    expect(s).toMatchObject({ successes: 1, firstChunkMs: 40 });
+    expect(s!.latencyMs).toBeGreaterThanOrEqual(80);
   });
 });
