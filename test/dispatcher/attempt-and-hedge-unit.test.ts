@@ -3,9 +3,14 @@
  * clock, the hedge budget, and `hedgedFirst` driven through a scripted `HedgeRacer` (what a
  * request is to the race). The same behaviour through real requests is test/pool/hedge.test.ts.
  *
- * Mutation testing (npm run mutate): survivors left as equivalent: `if (events.listening)` ->
- * `true` before an emit (an event stream with no listener drops what it is given); the frozen
- * abort reasons' texts (`ENDED`, `ATTEMPT_OVER`, `HEDGE_LOST`: markers compared by identity).
+ * Mutation testing (npm run mutate; attempt.ts 89.6 %, hedge.ts 92.2 %): survivors left as
+ * equivalent: `if (events.listening)` -> `true` before an emit (an event stream with no listener
+ * drops what it is given); the frozen abort reasons' texts (`ENDED`, `ATTEMPT_OVER`,
+ * `HEDGE_LOST`: markers compared by identity); `Attempt.abort`'s early return (a second
+ * `AbortController.abort` is a no-op, and the read it would wake was woken); `due`'s
+ * `limit === Infinity` shortcut (the sum it skips is Infinity too); `r.ended !== null` before
+ * spending a hedge (an ended request refunds the hedge right after); `t > refilledAt` -> `>=`
+ * in the budget (an equal time adds 0).
  */
 import { describe, expect, it, vi } from 'vitest';
 import { SimulatedClock } from '../../src/index.js';
@@ -162,10 +167,14 @@ describe('HedgeBudget', () => {
     expect(budget.trySpend()).toBe(false);
   });
 
-  it('a clock that goes back adds nothing', () => {
+  it('a clock that goes back adds nothing, and takes nothing away', () => {
     let t = 10_000;
     const budget = new HedgeBudget(() => t, 1);
     budget.trySpend();
+    budget.earn(1);
+    t -= 5_000;
+    expect(budget.trySpend()).toBe(true); // the earned hedge is still there
+    t += 5_000;
     t -= 5_000;
     expect(budget.trySpend()).toBe(false);
     t += 999; // still before the last look
@@ -282,6 +291,7 @@ describe('hedgedFirst: the race', () => {
 
   it('the hedge wins: the primary is dropped (aborted, its slot back untouched with how long it was silent, its stream closed)', async () => {
     const t = racer();
+    await t.clock.advance(1_000); // the race starts at 1 000: the silence is counted from the primary's start
     const a = t.attempt('a');
     const p = hedgedFirst(t.r, a);
     await t.clock.advance(200);
@@ -311,7 +321,7 @@ describe('hedgedFirst: the race', () => {
     await expect(p).resolves.toBe(won);
     const b = t.openings.get('b')!.a;
     expect(b.ctl.signal.reason).toBe(HEDGE_LOST);
-    expect(t.rec.reported).toEqual([{ name: 'b', outcome: { kind: 'cancelled' } }]);
+    expect(t.rec.reported).toStrictEqual([{ name: 'b', outcome: { kind: 'cancelled' } }]); // no atLeastMs key at all
     expect(t.hedgeEvents().at(-1)).toMatchObject({ winner: 'a', result: 'primary_won' });
     expect(t.noted).toEqual(['a']);
   });

@@ -3,7 +3,10 @@
  * records (headers only once the first chunk came, a break after text never presented as
  * complete, the key's slot given back with what the answer used, a slow client waited for),
  * `collect`, the model and route directory, and the SSE helpers. Through real clients:
- * clients.test.ts, anthropic.test.ts, responses.test.ts, lifetime.test.ts.
+ * clients.test.ts, anthropic.test.ts, responses.test.ts, lifetime.test.ts. Mutation testing
+ * (answer.ts 88.6 %): survivors left are equivalent or unobservable here: the model's initial
+ * value (always replaced at the first chunk), the one-second cache bound at exactly 1 000 ms,
+ * the event names of `drained`'s cleanup (a listener left on a response that is over).
  */
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';

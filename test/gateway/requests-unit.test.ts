@@ -2,7 +2,10 @@
  * How the gateway reads each API's chat request into the pool's conversation and options, on
  * its own (no HTTP): OpenAI's Chat Completions, Ollama's /api/chat and Anthropic's Messages.
  * What each carries, and every refusal: a 400 naming the field and what was expected. Through
- * real clients: clients.test.ts, anthropic.test.ts, tools.test.ts.
+ * real clients: clients.test.ts, anthropic.test.ts, tools.test.ts. Mutation testing
+ * (requests.ts 90.6 %): most survivors are guards a later check repeats (an `isObj` or optional
+ * chain on a value whose next field check refuses it with the same 400), or an empty list
+ * carried as none; the cases added after the run are the gaps it showed (empty ids, null parts).
  */
 import { describe, expect, it } from 'vitest';
 import { fromAnthropic, fromOllama, fromOpenAI } from '../../src/gateway/requests.js';
@@ -83,6 +86,15 @@ describe("OpenAI's chat request", () => {
     ['an image without a URL', { messages: [{ role: 'user', content: [{ type: 'image_url', image_url: {} }] }] }, 'messages[0].content[0].image_url.url', 'messages[0].content[0].image_url.url: expected a URL'],
     ['a tool call without a name', { messages: [{ role: 'assistant', content: '', tool_calls: [{ id: 'c', function: {} }] }] }, 'messages[0].tool_calls[0]', 'messages[0].tool_calls[0]: expected { id, type: "function", function: { name, arguments } }'],
     ['a tool answer without its call id', { messages: [{ role: 'tool', content: 'x' }] }, 'messages[0].tool_call_id', 'messages[0].tool_call_id: expected the id of the tool call this answers'],
+    ['a tool answer with an empty call id', { messages: [{ role: 'tool', tool_call_id: '', content: 'x' }] }, 'messages[0].tool_call_id', 'messages[0].tool_call_id: expected the id of the tool call this answers'],
+    ['a text part without text', { messages: [{ role: 'user', content: [{ type: 'text' }] }] }, 'messages[0].content[0]', "messages[0].content[0]: expected a part of type 'text' or 'image_url'"],
+    ['a part that is null', { messages: [{ role: 'user', content: [null] }] }, 'messages[0].content[0]', "messages[0].content[0]: expected a part of type 'text' or 'image_url'"],
+    ['a tool call that is null', { messages: [{ role: 'assistant', content: '', tool_calls: [null] }] }, 'messages[0].tool_calls[0]', 'messages[0].tool_calls[0]: expected { id, type: "function", function: { name, arguments } }'],
+    ['a tool call without an id', { messages: [{ role: 'assistant', content: '', tool_calls: [{ function: { name: 'f' } }] }] }, 'messages[0].tool_calls[0]', 'messages[0].tool_calls[0]: expected { id, type: "function", function: { name, arguments } }'],
+    ['a tool whose function is not an object', { messages: [user], tools: [{ type: 'function', function: 'f' }] }, 'tools[0]', 'tools[0]: expected { type: "function", function: { name, description?, parameters? } }'],
+    ['a tool that is null', { messages: [user], tools: [null] }, 'tools[0]', 'tools[0]: expected { type: "function", function: { name, description?, parameters? } }'],
+    ['a tool choice of null function', { messages: [user], tool_choice: { type: 'function' } }, 'tool_choice', 'tool_choice: expected "auto", "none", "required" or { type: "function", function: { name } }'],
+    ['an assistant message that is an array', { messages: [[]] }, 'messages[0]', 'messages[0]: expected an object'],
     ['tools not a list', { messages: [user], tools: {} }, 'tools', 'tools: expected a list'],
     ['a tool not a function', { messages: [user], tools: [{ type: 'code' }] }, 'tools[0]', 'tools[0]: expected { type: "function", function: { name, description?, parameters? } }'],
     ['a tool without a name', { messages: [user], tools: [{ type: 'function', function: {} }] }, 'tools[0].function.name', 'tools[0].function.name: expected a name'],

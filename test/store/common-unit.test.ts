@@ -2,7 +2,8 @@
  * What every shared store shares (src/store/common.ts): its options checked by field, the
  * instance id, listeners that one failing listener cannot break, and the lease heartbeat (on
  * vitest's fake timers: when it beats, that it beats once however often it is asked to, that
- * it stops, and that it never keeps Node alive).
+ * it stops, and that it never keeps Node alive). Mutation testing (98.1 %): the one survivor,
+ * `if (this.#timer !== undefined)` before `clearInterval`, is equivalent (clearing nothing is a no-op).
  */
 import { hostname } from 'node:os';
 import { afterEach, describe, expect, it, vi } from 'vitest';
