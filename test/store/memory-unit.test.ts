@@ -4,7 +4,11 @@
  * trial's lease, a dead instance's slot, the rate window, health and config expiry), the
  * earliest time a full candidate frees room, a claim's place in the window, what a release of
  * an unknown lease changes (nothing), the longer of two cool-downs, and the heartbeat that
- * renews leases only while some are held. For the mutation testing of src/store/memory.ts.
+ * renews leases only while some are held. Mutation testing (memory.ts 79.0 -> 89.0 %): of the 47
+ * survivors, most are equivalent (`drop >= 0` before a slice of nothing, optional chains on
+ * records that exist, the `cancelled` / `unused` case labels that fall through alike); a few are
+ * not pinned down yet: the reset time of a circuit opened by a `disabled` release, a claim's
+ * tokens in the tpm window, the earliest retry when a later candidate frees room first.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MemoryStore, type Admission, type ResolvedLimits } from '../../src/index.js';
