@@ -81,12 +81,18 @@ export class UsageBook {
 
   /** The usage since `since` (ms), of one key or all, summed by key, worker and model: the cluster's when the store answers, else this instance's. */
   async query(since: number, key?: string): Promise<{ scope: UsageScope; data: UsageLine[] }> {
+    const { scope, counts } = await this.counts(since);
+    return { scope, data: lines(counts, since, key) };
+  }
+
+  /** Every count from `since` on, in one read: the cluster's from the store when it answers, else this instance's. */
+  async counts(since: number): Promise<{ scope: UsageScope; counts: readonly UsageCount[] }> {
     const store = this.shared;
     if (store?.usageRead !== undefined && !store.degraded) {
       const counts = await store.usageRead(since).catch(() => undefined);
-      if (counts !== undefined) return { scope: 'cluster', data: lines(counts, since, key) };
+      if (counts !== undefined) return { scope: 'cluster', counts };
     }
-    return { scope: 'instance', data: lines(this.#rows.values(), since, key) };
+    return { scope: 'instance', counts: [...this.#rows.values()] };
   }
 
   #prune(hour: number): void {
@@ -110,21 +116,23 @@ function lines(counts: Iterable<UsageCount>, since: number, key: string | undefi
 /** Each key's usage since its period started, with its budget (see {@link KeyUsage}). @internal */
 export async function keyUsage(entries: readonly KeyEntry[], book: UsageBook, limits: KeyLimits, now: number = Date.now()): Promise<KeyUsage[]> {
   const dayStart = Math.floor(now / 86_400_000) * 86_400_000;
-  return Promise.all(
-    entries.map(async (k) => {
-      const budget = await limits.budgetOf(k, now);
-      const since = budget?.since ?? dayStart;
-      let requests = 0;
-      let input = 0;
-      let output = 0;
-      let cost: number | undefined;
-      for (const l of (await book.query(since, k.id)).data) {
-        requests += l.requests;
-        input += l.input_tokens;
-        output += l.output_tokens;
-        if (l.cost_usd !== null) cost = (cost ?? 0) + l.cost_usd;
-      }
-      return { id: k.id, since, requests, inputTokens: input, outputTokens: output, ...(cost !== undefined ? { costUsd: cost } : {}), ...(budget !== undefined ? { budget } : {}) };
-    }),
-  );
+  const budgets = await Promise.all(entries.map((k) => limits.budgetOf(k, now)));
+  const sinces = budgets.map((b) => b?.since ?? dayStart);
+  // One read of the counts for every key (from the earliest period), not one per key.
+  const { counts } = await book.counts(Math.min(dayStart, ...sinces));
+  return entries.map((k, i) => {
+    const budget = budgets[i];
+    const since = sinces[i]!;
+    let requests = 0;
+    let input = 0;
+    let output = 0;
+    let cost: number | undefined;
+    for (const l of lines(counts, since, k.id)) {
+      requests += l.requests;
+      input += l.input_tokens;
+      output += l.output_tokens;
+      if (l.cost_usd !== null) cost = (cost ?? 0) + l.cost_usd;
+    }
+    return { id: k.id, since, requests, inputTokens: input, outputTokens: output, ...(cost !== undefined ? { costUsd: cost } : {}), ...(budget !== undefined ? { budget } : {}) };
+  });
 }
