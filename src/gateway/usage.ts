@@ -1,6 +1,6 @@
 import type { CacheHitEvent, StreamFinishedEvent } from '../events.js';
 import type { KeyBudgetState, KeyEntry, KeyLimits } from './keys.js';
-import { addUsage, USAGE_KEPT_MS, usageId, type SharedStore, type UsageCount } from '../store/store.js';
+import { addUsage, USAGE_HOUR_MS, USAGE_KEPT_MS, usageId, type SharedStore, type UsageCount } from '../store/store.js';
 
 /**
  * One configured key's usage, as the dashboard shows it: its requests, tokens and cost since the
@@ -40,7 +40,6 @@ export interface UsageLine {
 /** How a usage answer was counted: by every gateway instance (from the shared store), or by this one alone. */
 export type UsageScope = 'cluster' | 'instance';
 
-const HOUR = 3_600_000;
 
 /**
  * Usage and cost by key, worker and model, kept by the hour for 31 days: in this process, and,
@@ -67,7 +66,7 @@ export class UsageBook {
   }
 
   #identity(now: number, tenant: string | undefined, worker: string, model: string | undefined): Pick<UsageCount, 'hour' | 'key' | 'worker' | 'model'> {
-    return { hour: Math.floor(now / HOUR) * HOUR, key: tenant ?? null, worker, model: model ?? null };
+    return { hour: Math.floor(now / USAGE_HOUR_MS) * USAGE_HOUR_MS, key: tenant ?? null, worker, model: model ?? null };
   }
 
   #add(delta: UsageCount): void {
@@ -105,7 +104,7 @@ export class UsageBook {
 function lines(counts: Iterable<UsageCount>, since: number, key: string | undefined): UsageLine[] {
   const sums = new Map<string, UsageCount>();
   for (const c of counts) {
-    if (c.hour + HOUR <= since || (key !== undefined && c.key !== key)) continue;
+    if (c.hour + USAGE_HOUR_MS <= since || (key !== undefined && c.key !== key)) continue;
     const id = usageId({ ...c, hour: 0 });
     const s = sums.get(id);
     sums.set(id, s === undefined ? c : addUsage(s, c));

@@ -2,6 +2,7 @@ import type { HealthReport } from '../pool/health.js';
 import { checkLeaseOptions, differingFields, Heartbeat, Listeners, newInstanceId, type StoreOptions } from './common.js';
 import {
   addUsage,
+  USAGE_HOUR_MS,
   USAGE_KEPT_MS,
   usageId,
   WINDOW_MS,
@@ -20,8 +21,6 @@ import {
   type WorkerCounters,
   type WorkerFingerprint,
 } from './store.js';
-
-const HOUR_MS = 3_600_000;
 
 /** One worker's shared state (the same fields the Redis store keeps under the worker's keys). */
 interface Rec {
@@ -289,7 +288,7 @@ export class MemoryStore implements SharedStore {
   }
 
   usageRead(since: number): Promise<UsageCount[]> {
-    return Promise.resolve([...this.#space.usage.values()].filter((c) => c.hour + HOUR_MS > since));
+    return Promise.resolve([...this.#space.usage.values()].filter((c) => c.hour + USAGE_HOUR_MS > since));
   }
 
   subscribe(listener: (event: StoreEvent) => void): () => void {

@@ -27,7 +27,7 @@ import type {
   WorkerCounters,
   WorkerFingerprint,
 } from './store.js';
-import { OwnCounts, USAGE_KEPT_MS, type UsageCount } from './store.js';
+import { OwnCounts, USAGE_HOUR_MS, USAGE_KEPT_MS, type UsageCount } from './store.js';
 
 /** Options of {@link RedisStore}. */
 export interface RedisStoreOptions extends StoreOptions {
@@ -351,16 +351,16 @@ export class RedisStore implements SharedStore {
     for (const m of ['requests', 'inputTokens', 'outputTokens', 'cacheHits'] as const) if (count[m] !== 0) p.call('hincrby', key, `${id}\n${m}`, count[m]);
     for (const m of ['costUsd', 'savedUsd'] as const) if (count[m] !== null) p.call('hincrbyfloat', key, `${id}\n${m}`, count[m]);
     // Relative to the store's clock (the one every instance shares), not Redis's.
-    p.call('pexpire', key, Math.max(1, count.hour + USAGE_KEPT_MS + HOUR_MS - this.#now()));
+    p.call('pexpire', key, Math.max(1, count.hour + USAGE_KEPT_MS + USAGE_HOUR_MS - this.#now()));
     await this.#exec(p);
   }
 
   /** Reads the hours from `since` on (at most 31 days of them) in one pipelined round trip. */
   async usageRead(since: number): Promise<UsageCount[]> {
     const now = this.#now();
-    const first = Math.max(Math.floor(since / HOUR_MS), Math.floor((now - USAGE_KEPT_MS) / HOUR_MS)) * HOUR_MS;
+    const first = Math.max(Math.floor(since / USAGE_HOUR_MS), Math.floor((now - USAGE_KEPT_MS) / USAGE_HOUR_MS)) * USAGE_HOUR_MS;
     const hours: number[] = [];
-    for (let h = first; h <= now; h += HOUR_MS) hours.push(h);
+    for (let h = first; h <= now; h += USAGE_HOUR_MS) hours.push(h);
     if (hours.length === 0) return [];
     const p = this.#client.pipeline();
     for (const h of hours) p.call('hgetall', `{${this.prefix}}:usage:${h}`);
@@ -500,7 +500,6 @@ function firstWords(text: string): string {
   return text.length > 120 ? `${text.slice(0, 120)}...` : text;
 }
 
-const HOUR_MS = 3_600_000;
 
 /** One hour's hash back into its counts: fields `[key, worker, model]\nmeasure`. */
 function usageCounts(hour: number, fields: Readonly<Record<string, string>>): UsageCount[] {

@@ -220,8 +220,11 @@ export interface UsageCount {
   readonly savedUsd: number | null;
 }
 
+/** The span of one usage count, ms: an hour. */
+export const USAGE_HOUR_MS = 3_600_000;
+
 /** How long usage counts are kept, ms (31 days). */
-export const USAGE_KEPT_MS = 31 * 24 * 3_600_000;
+export const USAGE_KEPT_MS = 31 * 24 * USAGE_HOUR_MS;
 
 /** The identity of a usage count (hour, key, worker, model) as one string. @internal */
 export function usageId(c: Pick<UsageCount, 'hour' | 'key' | 'worker' | 'model'>): string {
