@@ -165,15 +165,27 @@ export class RedisStore implements SharedStore {
     for (const [name, lua] of Object.entries({ cortexAdmit: ADMIT, cortexRelease: RELEASE, cortexRest: REST, cortexAnnounce: ANNOUNCE, cortexCacheSet: CACHE_SET, cortexClaim: CLAIM })) {
       this.#client.defineCommand(name, { lua });
     }
-    this.#subscriber = this.#client.duplicate({ enableOfflineQueue: true, commandTimeout: undefined, disconnectTimeout: DISCONNECT_MS });
+    // Subscribed again on each reconnection by this store, not by ioredis: its own re-subscription
+    // is a promise nobody handles (an unhandled rejection when the connection drops again before
+    // Redis answers), and after that failure the subscription was never made again.
+    this.#subscriber = this.#client.duplicate({ enableOfflineQueue: true, commandTimeout: undefined, disconnectTimeout: DISCONNECT_MS, autoResubscribe: false });
     this.#subscriber.on('error', () => undefined);
     this.#subscriber.on('message', (_channel, worker) => this.#listeners.emit({ type: 'freed', worker: String(worker) }));
-    this.#subscribed = this.#subscriber.subscribe(this.#channel).then(
+    this.#subscribed = this.#subscribe();
+    let connections = 0;
+    this.#subscriber.on('ready', () => {
+      if (++connections > 1) void this.#subscribe();
+    });
+    this.#heartbeat = new Heartbeat(o.leaseMs, () => this.#beat());
+    this.#heartbeat.ensure(); // leases, config announcements, and this instance's presence
+  }
+
+  /** Subscribes to other instances' news; resolves whether Redis took it. */
+  #subscribe(): Promise<boolean> {
+    return this.#subscriber.subscribe(this.#channel).then(
       () => true,
       () => false,
     );
-    this.#heartbeat = new Heartbeat(o.leaseMs, () => this.#beat());
-    this.#heartbeat.ensure(); // leases, config announcements, and this instance's presence
   }
 
   get degraded(): boolean {
