@@ -22,7 +22,7 @@ import {
   isWorkerError,
   type AttemptFailure,
 } from '../errors/pool.js';
-import { describe, isCallAbortedError, isCallTimeoutError } from '../errors/runtime.js';
+import { describe, isCallTimeoutError } from '../errors/runtime.js';
 import type { ActorSystem } from '../runtime/system.js';
 import { estimateTokens } from '../pool/admission.js';
 import { checkoutNow, reportRest, type PoolRef } from '../pool/pool.js';
@@ -313,7 +313,10 @@ export class Request {
     return typeof h.afterMs === 'number' ? h.afterMs : (a.lease.firstChunkPercentileMs ?? h.fallbackMs);
   }
 
-  /** The typed error of a checkout that failed or was refused. */
+  /**
+   * The typed error of a checkout that failed or was refused. A caller's abort while waiting
+   * ended the request first (its listener was added before the checkout's): `ended` says so.
+   */
   checkoutError(e: unknown): Error {
     if (this.ended !== null) return this.endedError();
     if (isCallTimeoutError(e)) {
@@ -322,10 +325,6 @@ export class Request {
         return this.endedError();
       }
       return this.ending('no_workers', new QueueTimeoutError(this.#waitMs));
-    }
-    if (isCallAbortedError(e)) {
-      this.end('caller');
-      return this.endedError();
     }
     return e instanceof Error ? e : new Error(String(e));
   }

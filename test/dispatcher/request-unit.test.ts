@@ -111,7 +111,7 @@ describe('ended from outside', () => {
     })().catch((e: unknown) => e);
     await new Promise((r) => setTimeout(r, 300));
     await cortex.stop({ drainMs: 0 });
-    expect(await reading).toMatchObject({ code: 'shutdown', stage: 'ended', partialText: 'a' });
+    expect(await reading).toMatchObject({ code: 'shutdown', stage: 'ended', operation: 'stream', partialText: 'a' });
     expect((w.calls[0]!.signal.reason as Error).message).toBe('shutdown');
     expect(finished(events)[0]).toMatchObject({ outcome: 'shutdown' });
   });
@@ -156,7 +156,7 @@ describe('what a worker is asked, and what the caller gets back', () => {
     const { cortex } = await start([w]);
     const got: StreamChunk[] = [];
     for await (const c of cortex.dispatcher.dispatchStream(ask, { model: 'm' })) got.push(c);
-    expect(got).toEqual([
+    expect(got).toStrictEqual([
       { worker: 'w', text: 'a', done: false, segment: 0 },
       { worker: 'w', text: '', reasoning: 'hmm', done: false, segment: 0 },
       { worker: 'w', text: 'b', done: false, segment: 0 },
