@@ -11,7 +11,7 @@ import type { HealthReport } from '../pool/health.js';
 import { mergePolicy, POLICY_DEFAULTS, requestPolicyShape, type RequestPolicy, type RequestPolicyOptions } from './policy.js';
 import { reporterFor } from './checkout.js';
 import type { DispatchOptions, StreamChunk } from './options.js';
-import { runRequest, type RequestEnv } from './request.js';
+import { runRequest, type Endable, type RequestEnv, type RequestScope } from './request.js';
 import { replay, ResponseCache, type Entry, type ResponseCacheOptions } from './cache.js';
 import type { SharedStore } from '../store/store.js';
 import { decide, type Router } from './routing.js';
@@ -86,17 +86,17 @@ export class Dispatcher {
   readonly #cache: ResponseCache | undefined;
   /** `running`: admits requests; `draining`: lets those in flight finish; `stopped`: refuses everything. */
   #stage: 'running' | 'draining' | 'stopped' = 'running';
-  /** How to end each request in flight. */
-  readonly #active = new Set<() => void>();
+  /** The requests in flight (each ends itself when the drain time runs out). */
+  readonly #active = new Set<Endable>();
   #idle: (() => void) | null = null;
   #drained: Promise<void> | null = null;
-  readonly #scope = {
-    enter: (end: () => void): (() => void) => {
+  readonly #scope: RequestScope = {
+    enter: (r) => {
       if (this.#stage !== 'running') throw new ShutdownError('refused', 'dispatchStream');
-      this.#active.add(end);
-      return () => {
-        if (this.#active.delete(end) && this.#active.size === 0) this.#idle?.();
-      };
+      this.#active.add(r);
+    },
+    leave: (r) => {
+      if (this.#active.delete(r) && this.#active.size === 0) this.#idle?.();
     },
   };
 
@@ -237,7 +237,7 @@ export class Dispatcher {
     this.#stage = 'stopped';
     const left = [...this.#active];
     this.#active.clear();
-    for (const end of left) end();
+    for (const r of left) r.shutdown();
   }
 
   /** Collects a whole answer. Same errors as {@link Dispatcher.dispatchStream}. */

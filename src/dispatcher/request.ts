@@ -36,14 +36,20 @@ import type { InspectionEvent, StreamFinishedEvent } from '../events.js';
 import { Final, hedgedFirst, percentileOf, type HedgeBudget, type Opened } from './hedge.js';
 import { decide, type Router } from './routing.js';
 
+/** A request in flight, as its scope sees it: what to call when the drain time runs out. @internal */
+export interface Endable {
+  shutdown(): void;
+}
+
 /**
  * Where requests run: a shutdown drains them, then ends the rest. `enter` admits one request
- * (throwing `ShutdownError` once a shutdown began) and returns what to call when it is over;
- * `end` is how the scope ends it when the drain time runs out.
+ * (throwing `ShutdownError` once a shutdown began); `leave` says it is over. The request itself
+ * is what the scope holds (no closure per request).
  * @internal
  */
 export interface RequestScope {
-  enter(end: () => void): () => void;
+  enter(r: Endable): void;
+  leave(r: Endable): void;
 }
 
 /** What a request needs from the dispatcher. @internal */
@@ -88,8 +94,10 @@ export class Request {
   toolDeltas = 0;
   /** How long the last checkout may wait in the pool's queue, ms (its call's timeout). */
   #waitMs = 0;
-  readonly attempts: AttemptFailure[] = [];
-  readonly tried: string[] = [];
+  /** The attempts that failed, in order (one shared empty array until the first: most requests have none). */
+  attempts: readonly AttemptFailure[] = NONE;
+  /** The workers tried and failed, skipped by the next checkout. */
+  tried: readonly string[] = NONE;
   readonly parts: string[] = [];
   chars = 0;
   segment = 0;
@@ -177,6 +185,16 @@ export class Request {
 
   // ---- ending -------------------------------------------------------------------------------
 
+  /** The caller's signal aborted (the request is its own listener: no closure per request). */
+  handleEvent(): void {
+    this.end('caller');
+  }
+
+  /** The drain time ran out. */
+  shutdown(): void {
+    this.end('shutdown');
+  }
+
   /** Ends the request from outside: at once, whether or not the consumer reads again. */
   end(why: Ending): void {
     if (this.ended !== null) return;
@@ -230,6 +248,11 @@ export class Request {
     if (this.ended === 'deadline') return new DeadlineExceededError(this.policy.deadlineMs, text);
     if (this.ended === 'shutdown') return new ShutdownError('ended', 'stream', text);
     return new StreamAbortedError(text, this.o.signal?.reason);
+  }
+
+  /** Records an attempt that failed. */
+  failedOn(f: AttemptFailure): void {
+    this.attempts = [...this.attempts, f];
   }
 
   /** No worker is left: the typed error, with every attempt and skipped worker. */
@@ -441,8 +464,8 @@ export class Request {
     else a.release({ kind: 'failure', error, ...(a.firstAt !== undefined ? { firstChunkMs: a.firstAt - a.started } : {}) });
     const reason = describe(error);
     const rest = isWorkerError(error) && error.kind === 'rate_limited' ? error.retryAfterMs : undefined;
-    this.attempts.push({ worker: a.name, reason, error, ...(rest !== undefined ? { retryAfterMs: rest } : {}) });
-    this.tried.push(a.name);
+    this.failedOn({ worker: a.name, reason, error, ...(rest !== undefined ? { retryAfterMs: rest } : {}) });
+    this.tried = [...this.tried, a.name];
     const events = this.env.system.events;
     const phase = a.firstAt !== undefined ? 'mid_stream' : a.accepted ? 'first_chunk' : 'start';
     const blame = refused !== undefined ? 'caller' : 'worker';
@@ -491,19 +514,11 @@ export async function* runRequest(env: RequestEnv, messages: readonly ChatMessag
   const r = new Request(env, messages, o, policy);
   const events = env.system.events;
   if (events.listening) events.emit(() => ({ type: 'pool.request_started', requestId: r.id, model: o.model, messages: messages.length }));
-  const leave = env.scope.enter(() => r.end('shutdown'));
-  const onCallerAbort = (): void => r.end('caller');
-  o.signal?.addEventListener('abort', onCallerAbort, { once: true });
+  env.scope.enter(r);
+  o.signal?.addEventListener('abort', r, { once: true });
   const clock = env.system.clock;
   try {
-    if (r.routing !== undefined) {
-      const tag = await r.routing;
-      if (r.ended !== null) throw r.endedError();
-      if (tag !== undefined) {
-        r.route = tag;
-        r.strictRoute = true;
-      }
-    }
+    if (r.routing !== undefined) await routed(r, r.routing);
     for (;;) {
       const next = nextAttempt(r);
       let a = next instanceof Promise ? await next : next;
@@ -551,8 +566,18 @@ export async function* runRequest(env: RequestEnv, messages: readonly ChatMessag
     // The consumer stopped reading (`break`, `return()`): the request ends here, seen by every listener.
     if (!r.finished) r.finish('abandoned');
     r.stopWatchdog();
-    o.signal?.removeEventListener('abort', onCallerAbort);
-    leave();
+    o.signal?.removeEventListener('abort', r);
+    env.scope.leave(r);
+  }
+}
+
+/** Waits for an async router's decision; its tag routes strictly. */
+async function routed(r: Request, routing: Promise<string | undefined>): Promise<void> {
+  const tag = await routing;
+  if (r.ended !== null) throw r.endedError();
+  if (tag !== undefined) {
+    r.route = tag;
+    r.strictRoute = true;
   }
 }
 
@@ -576,7 +601,7 @@ function nextAttempt(r: Request): Attempt | Promise<Attempt> {
 function startAttempt(r: Request, got: { pool: PoolRef; checkout: Checkout } | undefined, role: 'current' | 'hedge' = 'current'): Attempt {
   if (r.ended !== null && !(got?.checkout.ok ?? false)) throw r.endedError();
   if (got === undefined) {
-    r.attempts.push({ worker: '(pool)', reason: 'the pool is not running' });
+    r.failedOn({ worker: '(pool)', reason: 'the pool is not running' });
     throw r.noMore([]);
   }
   const c = got.checkout;
@@ -611,5 +636,7 @@ function dueOf(a: Attempt | null, now: number): number {
   a.abort(due);
   return Infinity;
 }
+
+const NONE: readonly never[] = Object.freeze([]);
 
 const costField = (costUsd: number | undefined): { costUsd?: number } => (costUsd === undefined ? {} : { costUsd });
