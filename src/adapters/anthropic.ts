@@ -4,7 +4,7 @@ import { capabilitiesShape, limitsShape, parseWith, pickLimits, tagsShape } from
 import type { WorkerLimits } from '../pool/admission.js';
 import { isWorkerError, WorkerError } from '../errors/pool.js';
 import type { ChunkStream } from './chunk-stream.js';
-import { connectionReason, errorMessage, openStream, publicEndpoint, readError, readSome, clip } from './http.js';
+import { connectionReason, errorMessage, openStream, publicEndpoint, readError, readSome, clip, type HeaderBag } from './http.js';
 import { httpUrl } from './ollama.js';
 import { sseChunks, type SseItem } from './sse.js';
 import { anthropicRequest, ToolUseBlocks, type AnthropicEvent } from './anthropic-request.js';
@@ -245,7 +245,7 @@ function creditBalance(e: unknown): unknown {
  * What Anthropic's rate-limit headers say when a budget is spent: `anthropic-ratelimit-{requests,
  * tokens,input-tokens,output-tokens}-remaining: 0` with its `-reset` time (RFC 3339). @internal
  */
-export function anthropicLimitRest(headers: Headers, now: number = Date.now()): RateLimitHint | undefined {
+export function anthropicLimitRest(headers: HeaderBag, now: number = Date.now()): RateLimitHint | undefined {
   let best: RateLimitHint | undefined;
   for (const kind of ['requests', 'tokens', 'input-tokens', 'output-tokens']) {
     if (headers.get(`anthropic-ratelimit-${kind}-remaining`)?.trim() !== '0') continue;
