@@ -124,23 +124,44 @@ export function sendJson(call: Call, body: unknown): void {
   call.res.end(JSON.stringify(body));
 }
 
+/** A response written in batches: `write` queues, `end` sends what is queued and ends it. @internal */
+export interface Batched {
+  write(data: string): void;
+  end(): void;
+}
+
+/** Queued text is sent at once past this many characters (a slow client's backpressure stays visible). */
+const FLUSH_AT = 16_384;
+
 /**
- * Writes to `res` coalesced per event-loop turn: chunks that arrive from one upstream read (they
- * come a promise turn apart) leave in one socket write instead of one each. @internal
+ * Writes to `res` coalesced per event-loop turn: the pieces that arrive from one upstream read
+ * (they come a promise turn apart) are joined and leave in one write, one chunk of the chunked
+ * encoding and one socket write, instead of one each. Past {@link FLUSH_AT} characters they
+ * go at once, so that `writableNeedDrain` still tells a slow client. @internal
  */
-export function batched(res: import('node:http').ServerResponse): (data: string) => void {
-  let corked = false;
+export function batched(res: import('node:http').ServerResponse): Batched {
+  let pending = '';
+  let scheduled = false;
   const flush = (): void => {
-    corked = false;
-    res.uncork();
+    scheduled = false;
+    if (pending === '') return;
+    const data = pending;
+    pending = '';
+    if (!res.destroyed && !res.writableEnded) res.write(data);
   };
-  return (data) => {
-    if (!corked) {
-      corked = true;
-      res.cork();
-      setImmediate(flush);
-    }
-    res.write(data);
+  return {
+    write(data) {
+      pending += data;
+      if (pending.length >= FLUSH_AT) flush();
+      else if (!scheduled) {
+        scheduled = true;
+        setImmediate(flush);
+      }
+    },
+    end() {
+      flush();
+      res.end();
+    },
   };
 }
 

@@ -29,7 +29,8 @@ export async function anthropicMessages(call: Call): Promise<void> {
     return sendJson(call, { id, type: 'message', role: 'assistant', model: a.model, content, stop_reason: stopReason(a.last.finishReason), stop_sequence: null, usage: usageOf(a.last) });
   }
   const res = call.res;
-  const write = batched(res);
+  const out = batched(res);
+  const write = out.write;
   const blocks = new Blocks((event, data) => write(sseEvent(event, { type: event, ...data })));
   await stream(call, request, {
     start: () => res.writeHead(200, SSE_HEADERS),
@@ -39,12 +40,12 @@ export async function anthropicMessages(call: Call): Promise<void> {
       blocks.close();
       blocks.send('message_delta', { delta: { stop_reason: stopReason(last.finishReason), stop_sequence: null }, usage: { output_tokens: last.usage?.completionTokens ?? 0 } });
       blocks.send('message_stop', {});
-      res.end();
+      out.end();
     },
     broke(message) {
       blocks.close();
       blocks.send('error', { error: { type: 'api_error', message } }); // no message_stop: not a complete answer
-      res.end();
+      out.end();
     },
   }, route);
 }

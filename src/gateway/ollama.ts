@@ -9,6 +9,19 @@ import type { ToolCall, ToolCallDelta } from '../behaviour/types.js';
 /** The version `GET /api/version` reports (Ollama's clients only display it). */
 const VERSION = '0.1.0';
 
+let isoMs = -1;
+let iso = '';
+
+/** The time as ISO 8601 (each line's `created_at`), formatted once per millisecond: not once per chunk. */
+function isoNow(): string {
+  const ms = Date.now();
+  if (ms !== isoMs) {
+    isoMs = ms;
+    iso = new Date(ms).toISOString();
+  }
+  return iso;
+}
+
 /** Ollama's `POST /api/chat`: NDJSON lines ending with `done: true`, or one JSON answer (`stream: false`). @internal */
 export async function ollamaChat(call: Call): Promise<void> {
   const body = call.body as Record<string, unknown>;
@@ -16,7 +29,7 @@ export async function ollamaChat(call: Call): Promise<void> {
   const request = fromOllama(body);
   const route = await routeOf(call.dispatcher, body.model);
   const started = process.hrtime.bigint();
-  const at = (): string => new Date().toISOString();
+  const at = isoNow;
   const final = (last: StreamChunk, model: string, message: object): object => ({
     model,
     created_at: at(),
@@ -34,14 +47,27 @@ export async function ollamaChat(call: Call): Promise<void> {
     return void call.res.end(JSON.stringify(final(a.last, a.model, message)));
   }
   const res = call.res;
-  const write = batched(res);
+  const out = batched(res);
+  const write = out.write;
   const line = (v: unknown): void => write(`${JSON.stringify(v)}\n`);
   // Ollama sends each tool call whole: the pieces are kept and sent together before the last line.
   const deltas: ToolCallDelta[] = [];
+  // A text line is written from a template (the same bytes JSON.stringify gives): it is most
+  // lines, and building and serialising an object for each cost more than the rest of the line.
+  let prefixOf = '';
+  let prefix = '';
   const piece = (c: StreamChunk, model: string): void => {
     if (c.toolCalls !== undefined) deltas.push(...c.toolCalls);
     if (c.text === '' && c.reasoning === undefined) return;
-    line({ model, created_at: at(), message: { role: 'assistant', content: c.text, ...(c.reasoning !== undefined ? { thinking: c.reasoning } : {}) }, done: false });
+    if (c.reasoning !== undefined) {
+      line({ model, created_at: at(), message: { role: 'assistant', content: c.text, thinking: c.reasoning }, done: false });
+      return;
+    }
+    if (model !== prefixOf || prefix === '') {
+      prefixOf = model;
+      prefix = `{"model":${JSON.stringify(model)},"created_at":"`;
+    }
+    write(`${prefix}${at()}","message":{"role":"assistant","content":${JSON.stringify(c.text)}},"done":false}\n`);
   };
   await stream(call, request, {
     start: () => res.writeHead(200, { 'content-type': 'application/x-ndjson' }),
@@ -51,11 +77,11 @@ export async function ollamaChat(call: Call): Promise<void> {
       const calls = collectToolCalls(deltas);
       if (calls.length > 0) line({ model, created_at: at(), message: { role: 'assistant', content: '', tool_calls: calls.map(wireToolCall) }, done: false });
       line(final(last, model, {}));
-      res.end();
+      out.end();
     },
     broke(message) {
       line({ error: message }); // as Ollama does mid-stream: no `done: true` line follows
-      res.end();
+      out.end();
     },
   }, route);
 }

@@ -26,7 +26,8 @@ export async function openaiChat(call: Call): Promise<void> {
   }
   const includeUsage = (body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true;
   const res = call.res;
-  const write = batched(res);
+  const out = batched(res);
+  const write = out.write;
   const send = (data: unknown): void => write(`data: ${JSON.stringify(data)}\n\n`);
   const chunk = (model: string, delta: object, finish: string | null): object => ({ id, object: 'chat.completion.chunk', created, model, choices: [{ index: 0, delta, finish_reason: finish, logprobs: null }] });
   let first = true;
@@ -42,12 +43,12 @@ export async function openaiChat(call: Call): Promise<void> {
       send(chunk(model, delta(last), last.finishReason ?? 'stop'));
       if (includeUsage) send({ id, object: 'chat.completion.chunk', created, model, choices: [], usage: last.usage ? usage(last) : null });
       write('data: [DONE]\n\n');
-      res.end();
+      out.end();
     },
     broke(message) {
       // No [DONE]: the client must not take what it got for a complete answer.
       send({ error: { message, type: 'api_error', param: null, code: 'stream_interrupted' } });
-      res.end();
+      out.end();
     },
   }, route);
 }

@@ -24,7 +24,8 @@ export async function openaiResponses(call: Call): Promise<void> {
     return sendJson(call, response(head, a.model, outputOf(a), a.last));
   }
   const res = call.res;
-  const write = batched(res);
+  const out = batched(res);
+  const write = out.write;
   const items = new Items((type, data) => write(sseEvent(type, data)));
   await stream(call, request, {
     start: () => res.writeHead(200, SSE_HEADERS),
@@ -34,11 +35,11 @@ export async function openaiResponses(call: Call): Promise<void> {
       items.close();
       const done = response(head, model, items.output, last);
       items.send(done.status === 'incomplete' ? 'response.incomplete' : 'response.completed', { response: done });
-      res.end();
+      out.end();
     },
     broke(message) {
       items.send('error', { code: 'stream_interrupted', message, param: null }); // no response.completed: not a whole answer
-      res.end();
+      out.end();
     },
   }, route);
 }

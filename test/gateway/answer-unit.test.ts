@@ -196,16 +196,33 @@ describe('the writing helpers', () => {
     expect(res.written).toEqual(['{"ok":true}']);
   });
 
-  it('batched: the writes of one turn go out in one corked write, flushed on the next turn', async () => {
-    const res = response();
-    const write = batched(res as never);
-    write('a');
-    write('b');
-    expect(res.corks).toBe(1);
-    expect(res.written).toEqual(['a', 'b']);
+  it('batched: the writes of one turn go out joined in one write on the next turn; end sends what is queued first', async () => {
+    const res = Object.assign(response(), { destroyed: false, writableEnded: false, ended: false });
+    res.end = () => void (res.ended = true);
+    const out = batched(res as never);
+    out.write('a');
+    out.write('b');
+    expect(res.written).toEqual([]);
     await new Promise((r) => setImmediate(r));
-    expect(res.written).toEqual(['a', 'b', '<flush>']);
-    write('c');
-    expect(res.corks).toBe(2);
+    expect(res.written).toEqual(['ab']);
+    out.write('c');
+    out.end();
+    expect(res.written).toEqual(['ab', 'c']);
+    expect(res.ended).toBe(true);
+    await new Promise((r) => setImmediate(r)); // the turn's flush finds nothing left
+    expect(res.written).toEqual(['ab', 'c']);
+  });
+
+  it("batched: past 16 KB queued, it writes at once (a slow client's backpressure shows); nothing is written to a closed response", async () => {
+    const res = Object.assign(response(), { destroyed: false, writableEnded: false });
+    const out = batched(res as never);
+    out.write('x'.repeat(16_383));
+    expect(res.written).toEqual([]);
+    out.write('y');
+    expect(res.written.map((w) => w.length)).toEqual([16_384]);
+    out.write('z');
+    res.destroyed = true;
+    await new Promise((r) => setImmediate(r));
+    expect(res.written).toHaveLength(1);
   });
 });

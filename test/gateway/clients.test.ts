@@ -128,6 +128,30 @@ describe('the model field through the gateway', () => {
   });
 });
 
+describe("the gateway's Ollama lines", () => {
+  it('are the bytes JSON.stringify gives, in Ollama\'s key order, whatever the text holds', async () => {
+    const texts = ['plain', 'a "quote" and a \\ backslash', 'new\nline\ttab', 'é 日本 🙂', '\u2028\u0000 control', ''];
+    const { cortex } = await start([new MockWorker({ name: 'w', models: ['m "odd" name'], chunks: texts })]);
+    const g = await serveGateway(cortex);
+    try {
+      const res = await fetch(`${g.url}/api/chat`, { method: 'POST', body: JSON.stringify({ model: 'w', messages: [{ role: 'user', content: 'hi' }] }) });
+      const lines = (await res.text()).split('\n').filter((l) => l !== '');
+      const text = lines.slice(0, -1);
+      expect(text.map((l) => (JSON.parse(l) as { message: { content: string } }).message.content)).toEqual(texts.filter((t) => t !== ''));
+      for (const l of text) {
+        const v = JSON.parse(l) as Record<string, unknown>;
+        expect(Object.keys(v)).toEqual(['model', 'created_at', 'message', 'done']);
+        expect(JSON.stringify(v)).toBe(l);
+        expect(v).toMatchObject({ model: 'm "odd" name', message: { role: 'assistant' }, done: false });
+        expect(new Date(v.created_at as string).toISOString()).toBe(v.created_at);
+      }
+      expect(JSON.parse(lines.at(-1)!)).toMatchObject({ done: true });
+    } finally {
+      await g.close();
+    }
+  });
+});
+
 describe('the official ollama client through the gateway', () => {
   it('streams, answers at once, and lists the models', async () => {
     const server = await openai({ script: { chunks: ['Bon', 'jour'] } });
