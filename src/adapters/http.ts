@@ -1,6 +1,5 @@
-import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
-import { Readable } from 'node:stream';
+import type { IncomingHttpHeaders, IncomingMessage, request as HttpRequest } from 'node:http';
+import { nodeHttp, nodeHttps, nodeStream } from '../node-builtins.js';
 import { WorkerError, type WorkerErrorKind } from '../errors/pool.js';
 import { LineTooLongError } from './ndjson.js';
 import { describe } from '../errors/runtime.js';
@@ -267,8 +266,9 @@ export async function openStream(
     caller.removeEventListener('abort', onAbort);
   };
   let res: IncomingMessage;
+  let toWeb: Transport['toWeb'];
   try {
-    res = await post(url, init, signal);
+    ({ res, toWeb } = await post(url, init, signal));
   } catch (e) {
     cleanup();
     throw signal.aborted ? abortedError(worker, caller, signal) : connectionError(worker, e, 'connect');
@@ -285,18 +285,36 @@ export async function openStream(
     cleanup();
     throw new WorkerError(worker, 'truncated', `HTTP ${status} with no body`);
   }
-  return { body: Readable.toWeb(res) as ReadableStream<Uint8Array>, signal, cleanup, headers };
+  return { body: toWeb(res), signal, cleanup, headers };
 }
 
-/** Sends a POST and resolves with the response once its headers are in (the body is still to read). */
-function post(url: string, init: { readonly headers: Record<string, string>; readonly body: string }, signal: AbortSignal): Promise<IncomingMessage> {
-  return new Promise((resolve, reject) => {
+/** node:http, node:https and node:stream's web view of a body, loaded on the first request (importing cortex does not pay for them). */
+interface Transport {
+  readonly http: typeof HttpRequest;
+  readonly https: typeof HttpRequest;
+  readonly toWeb: (res: IncomingMessage) => ReadableStream<Uint8Array>;
+}
+let transport: Transport | undefined;
+
+function loadTransport(): Transport {
+  if (transport === undefined) {
+    const { Readable } = nodeStream();
+    transport = { http: nodeHttp().request, https: nodeHttps().request, toWeb: (res) => Readable.toWeb(res) as ReadableStream<Uint8Array> };
+  }
+  return transport;
+}
+
+/** Sends a POST and resolves with the response once its headers are in (the body is still to read), and how to read it. */
+async function post(url: string, init: { readonly headers: Record<string, string>; readonly body: string }, signal: AbortSignal): Promise<{ res: IncomingMessage; toWeb: Transport['toWeb'] }> {
+  const t = loadTransport();
+  const res = await new Promise<IncomingMessage>((resolve, reject) => {
     const u = new URL(url);
-    const send = u.protocol === 'https:' ? httpsRequest : httpRequest;
+    const send = u.protocol === 'https:' ? t.https : t.http;
     const req = send(u, { method: 'POST', headers: { ...init.headers, 'content-length': String(Buffer.byteLength(init.body)) }, signal }, resolve);
     req.on('error', reject); // after the response, a failure reaches its body's reader instead
     req.end(init.body);
   });
+  return { res, toWeb: t.toWeb };
 }
 
 /** Reads at most `limit` characters of a response's body, then lets the rest go. */

@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { nodeHttp } from '../node-builtins.js';
 import { InvalidArgumentError, isMissingPeerError } from '../errors/runtime.js';
 import { collectMetrics, type CortexMetrics } from '../metrics/metrics.js';
 import type { PoolStatus } from '../pool/pool.js';
@@ -134,7 +135,7 @@ export async function serveDashboard(source: DashboardSource, options: ServeDash
   if (!(Number.isInteger(port) && port >= 0 && port < 65536)) throw new InvalidArgumentError('options.port', 'a port number (0 for a free one)', port);
   if (typeof host !== 'string' || host === '') throw new InvalidArgumentError('options.host', 'a host name or address', host);
   const handler = dashboardHandler(source, rest);
-  const server = createServer(handler);
+  const server = nodeHttp().createServer(handler);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve());

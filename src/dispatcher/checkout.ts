@@ -1,4 +1,3 @@
-import pRetry from 'p-retry';
 import { isActorExitedError, isCallAbortedError, isCallTimeoutError } from '../errors/runtime.js';
 import { checkoutNow, reportOutcome, type PoolRef } from '../pool/pool.js';
 import type { AttemptOutcome, Checkout, CheckoutRequest } from '../pool/types.js';
@@ -42,27 +41,31 @@ export function checkoutWithRetry(
   return retryCheckout(new PoolNotRunning(), findPool, req, waitMs, signal);
 }
 
-function retryCheckout(
+async function retryCheckout(
   error: unknown,
   findPool: () => PoolRef | undefined,
   req: CheckoutRequest,
   waitMs: number,
   signal: AbortSignal | undefined,
 ): Promise<{ pool: PoolRef; checkout: Checkout } | undefined> {
-  if (!(error instanceof PoolNotRunning || isActorExitedError(error))) return Promise.reject(error);
+  if (!(error instanceof PoolNotRunning || isActorExitedError(error))) throw error;
   const attempt = async (): Promise<{ pool: PoolRef; checkout: Checkout }> => {
     const pool = findPool();
     if (pool === undefined || pool.exited) throw new PoolNotRunning();
     return { pool, checkout: await checkoutNow(pool, req, waitMs, signal) };
   };
-  return pRetry(attempt, {
-    retries: 8,
-    minTimeout: 1,
-    factor: 2,
-    ...(signal ? { signal } : {}),
-    shouldRetry: ({ error }) => error instanceof PoolNotRunning || isActorExitedError(error),
-  }).catch((e: unknown) => {
+  // p-retry is loaded the first time a pool is found restarting, not when cortex is imported.
+  const { default: pRetry } = await import('p-retry');
+  try {
+    return await pRetry(attempt, {
+      retries: 8,
+      minTimeout: 1,
+      factor: 2,
+      ...(signal ? { signal } : {}),
+      shouldRetry: ({ error }) => error instanceof PoolNotRunning || isActorExitedError(error),
+    });
+  } catch (e) {
     if (isCallTimeoutError(e) || isCallAbortedError(e)) throw e;
     return undefined;
-  });
+  }
 }

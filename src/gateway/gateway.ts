@@ -1,4 +1,5 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { nodeHttp } from '../node-builtins.js';
 import type { Dispatcher } from '../dispatcher/dispatcher.js';
 import type { SharedStore } from '../store/store.js';
 import type { ActorSystem } from '../runtime/system.js';
@@ -239,7 +240,7 @@ export async function serveGateway(source: GatewaySource, options: ServeGatewayO
   if (!(Number.isInteger(drainMs) && drainMs >= 0)) throw new InvalidArgumentError('options.drainMs', 'a whole number of ms >= 0', drainMs);
   const handler = createGateway(source, rest);
   // Node checks the header and request timeouts on this interval (30 s by default): often enough to hold them.
-  const server = createServer({ headersTimeout: headersTimeoutMs, requestTimeout: Math.max(requestTimeoutMs, headersTimeoutMs), connectionsCheckingInterval: Math.min(1_000, Math.ceil(headersTimeoutMs / 2)) }, handler);
+  const server = nodeHttp().createServer({ headersTimeout: headersTimeoutMs, requestTimeout: Math.max(requestTimeoutMs, headersTimeoutMs), connectionsCheckingInterval: Math.min(1_000, Math.ceil(headersTimeoutMs / 2)) }, handler);
   server.keepAliveTimeout = keepAliveTimeoutMs;
   server.maxConnections = maxConnections;
   await new Promise<void>((resolve, reject) => {

@@ -1,4 +1,5 @@
-import CircuitBreaker from 'opossum';
+import type CircuitBreaker from 'opossum';
+import { createRequire } from 'node:module';
 import { EventEmitter } from 'node:events';
 
 /** State of a worker's circuit breaker. */
@@ -13,6 +14,13 @@ export type CircuitView =
   | { readonly kind: 'closed'; readonly failures: number }
   | { readonly kind: 'open' }
   | { readonly kind: 'half_open'; readonly trial: boolean };
+
+let Breaker: typeof CircuitBreaker | undefined;
+
+/** opossum (CommonJS), required when the first circuit is made: importing cortex does not pay for it. */
+function breakerClass(): typeof CircuitBreaker {
+  return (Breaker ??= createRequire(import.meta.url)('opossum') as typeof CircuitBreaker);
+}
 
 // Shared, never-emitting controller: opossum then keeps no rolling-window interval per breaker.
 const noRotation = new EventEmitter().setMaxListeners(0);
@@ -110,7 +118,7 @@ export class Circuit {
   }
 
   #make(halfOpen: boolean): CircuitBreaker {
-    const breaker = new CircuitBreaker(async () => undefined, {
+    const breaker = new (breakerClass())(async () => undefined, {
       timeout: false,
       resetTimeout: NEVER,
       rotateBucketController: noRotation,

@@ -1,6 +1,7 @@
 import { InvalidArgumentError } from '../errors/runtime.js';
 import { checkObject } from '../runtime/checks.js';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { nodeHttp } from '../node-builtins.js';
 import type { AddressInfo, Socket } from 'node:net';
 
 /** What a fake server's request handler gets besides the request. @internal */
@@ -66,7 +67,7 @@ export async function fakeHttp(handler: (req: IncomingMessage, res: ServerRespon
       };
     },
   };
-  const server: Server = createServer((req, res) => {
+  const server: Server = nodeHttp().createServer((req, res) => {
     void handler(req, res, tools).catch(() => res.destroy());
   });
   server.on('connection', (s) => {
