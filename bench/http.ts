@@ -131,6 +131,22 @@ export async function httpBench(): Promise<void> {
       record({ group: 'http', name: 'cortex / floor, total', value: tt / base.total, unit: 'x', goal: '<= 1.05x', met: tt / base.total <= 1.05 });
     }
   }
+  // The floor and cortex alone, interleaved: in the run above the other clients sit between
+  // them, and cortex's figures move with that company (its code and connection go cold between
+  // its turns); here nothing else runs.
+  const pair = [floor, 'cortex pool (OllamaWorker)'];
+  const alone: Record<string, { ttfc: number[]; total: number[] }> = { [pair[0]!]: { ttfc: [], total: [] }, [pair[1]!]: { ttfc: [], total: [] } };
+  for (let round = 0; round < 240; round++) {
+    for (const name of round % 2 ? [...pair].reverse() : pair) {
+      const r = await clients[name]!();
+      alone[name]!.ttfc.push(r.ttfc);
+      alone[name]!.total.push(r.total);
+    }
+  }
+  const pf = median(alone[pair[1]!]!.ttfc) / median(alone[floor]!.ttfc);
+  const pt = median(alone[pair[1]!]!.total) / median(alone[floor]!.total);
+  record({ group: 'http', name: 'cortex / floor, first chunk (the two alone)', value: pf, unit: 'x', goal: '<= 1.05x', met: pf <= 1.05 });
+  record({ group: 'http', name: 'cortex / floor, total (the two alone)', value: pt, unit: 'x', goal: '<= 1.05x', met: pt <= 1.05 });
   const ours = median(total['cortex pool (OllamaWorker)']!);
   for (const name of Object.keys(clients)) {
     if (name === floor || name.startsWith('cortex')) continue;
