@@ -56,12 +56,30 @@ const optionsSchema = lazy((z) =>
 );
 const defaultsSchema = lazy((z) => z.object(requestPolicyShape()).strict());
 
-/** Fast path: no options, or only a signal and a model of the right types. */
+const nonEmpty = (v: unknown): boolean => typeof v === 'string' && v !== '';
+const boolean = (v: unknown): boolean => typeof v === 'boolean';
+
+/** The options checked without zod when they are all there is, each with the test zod's schema makes of it. */
+const PLAIN: Readonly<Record<string, (v: unknown) => boolean>> = {
+  signal: (v) => v instanceof AbortSignal,
+  model: nonEmpty,
+  route: nonEmpty,
+  tenant: nonEmpty,
+  cacheScope: nonEmpty,
+  priority: (v) => typeof v === 'number' && Number.isFinite(v),
+  cache: boolean,
+  sideEffects: boolean,
+};
+
+/**
+ * Fast path: no options, or only the plain ones above, each valid (what the gateway and most
+ * apps pass; zod, the source of truth, checks the rest and says what is wrong).
+ */
 function isPlainOptions(o: DispatchOptions): boolean {
   if (typeof o !== 'object' || o === null) return false;
   for (const k in o) {
-    const v = (o as Record<string, unknown>)[k];
-    if (k === 'signal' ? !(v instanceof AbortSignal) : k === 'model' ? typeof v !== 'string' || v === '' : true) return false;
+    const check = Object.hasOwn(PLAIN, k) ? PLAIN[k] : undefined;
+    if (check === undefined || !check((o as Record<string, unknown>)[k])) return false;
   }
   return true;
 }

@@ -45,6 +45,14 @@ describe('bad input: a typed error naming the field, and nothing changed', () =>
       [[{ role: 'user', content: 'x' }], { deadlineMs: -1 }, 'options.deadlineMs'],
       [[{ role: 'user', content: 'x' }], { idleTimeoutMs: 'soon' }, 'options.idleTimeoutMs'],
       [[{ role: 'user', content: 'x' }], { model: '' }, 'options.model'],
+      // Options checked without zod when valid: when not, zod still names them.
+      [[{ role: 'user', content: 'x' }], { route: '' }, 'options.route'],
+      [[{ role: 'user', content: 'x' }], { tenant: 7 }, 'options.tenant'],
+      [[{ role: 'user', content: 'x' }], { cacheScope: '' }, 'options.cacheScope'],
+      [[{ role: 'user', content: 'x' }], { priority: Number.NaN }, 'options.priority'],
+      [[{ role: 'user', content: 'x' }], { cache: 'yes' }, 'options.cache'],
+      [[{ role: 'user', content: 'x' }], { sideEffects: 1 }, 'options.sideEffects'],
+      [[{ role: 'user', content: 'x' }], { signal: {} }, 'options.signal'],
       [[{ role: 'user', content: 'x' }], { surprise: true }, 'options'],
     ];
     for (const [messages, options, field] of cases) {
