@@ -126,6 +126,25 @@ describe('OllamaWorker over real HTTP', () => {
     expect(fake!.clientAborts).toBe(1);
   });
 
+  it('a redirect is not followed: an http error naming its status, and one request only (ADR 0002)', async () => {
+    const { createServer } = await import('node:http');
+    let requests = 0;
+    const server = createServer((req, res) => {
+      requests++;
+      req.resume();
+      res.writeHead(308, { location: 'http://127.0.0.1:1/api/chat' }).end();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const w = new OllamaWorker({ baseUrl: `http://127.0.0.1:${(server.address() as { port: number }).port}` });
+      const { error } = await collect(w);
+      expect(error).toMatchObject({ kind: 'http', status: 308 });
+      expect(requests).toBe(1);
+    } finally {
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+
   it('a consumer that stops reading releases the connection', async () => {
     const w = await worker({ script: { chunks: ['a', 'b', 'c'], stallAfter: 1 } });
     for await (const _ of await w.streamCompletion(hi, { signal: new AbortController().signal })) break;
