@@ -4,7 +4,7 @@ import { capabilitiesShape, limitsShape, parseWith, pickLimits, tagsShape } from
 import type { WorkerLimits } from '../pool/admission.js';
 import { isWorkerError, WorkerError } from '../errors/pool.js';
 import type { ChunkStream } from './chunk-stream.js';
-import { connectionReason, errorMessage, openStream, publicEndpoint, readError, readSome, clip, type HeaderBag } from './http.js';
+import { connectionReason, errorMessage, openStream, publicEndpoint, readError, readSome, clip, type BodyReader, type HeaderBag } from './http.js';
 import { httpUrl } from './ollama.js';
 import { sseChunks, type SseItem } from './sse.js';
 import { anthropicRequest, ToolUseBlocks, type AnthropicEvent } from './anthropic-request.js';
@@ -152,7 +152,7 @@ export class AnthropicWorker implements LlmWorker {
     return this.#chunks(opened.body, opened.signal, opts.signal, opened.cleanup, [key]);
   }
 
-  #chunks(body: ReadableStream<Uint8Array>, signal: AbortSignal, callerSignal: AbortSignal, cleanup: () => void, secrets: string[]): ChunkStream<SseItem> {
+  #chunks(body: BodyReader, signal: AbortSignal, callerSignal: AbortSignal, cleanup: () => void, secrets: string[]): ChunkStream<SseItem> {
     const name = this.#o.name;
     const tools = new ToolUseBlocks();
     const usage: { promptTokens?: number; completionTokens?: number } = {};

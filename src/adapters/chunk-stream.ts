@@ -1,5 +1,5 @@
 import { ABORTS_PROMPTLY, type CompletionChunk } from '../behaviour/types.js';
-import { finishBody } from './http.js';
+import { finishBody, type BodyReader } from './http.js';
 
 /**
  * A wire protocol, split in two: a cheap synchronous `split` of each read into items (lines,
@@ -38,7 +38,7 @@ export class ChunkStream<T> implements AsyncIterableIterator<CompletionChunk> {
   #over = false;
 
   constructor(
-    private readonly reader: ReadableStreamDefaultReader<Uint8Array>,
+    private readonly reader: BodyReader,
     private readonly decoder: ChunkDecoder<T>,
     private readonly mapError: (e: unknown) => unknown,
     private readonly cleanup: () => void,

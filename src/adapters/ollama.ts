@@ -8,7 +8,7 @@ import type { WorkerLimits } from '../pool/admission.js';
 import { WorkerError } from '../errors/pool.js';
 import { describe } from '../errors/runtime.js';
 import { ChunkStream } from './chunk-stream.js';
-import { connectionReason, offersModel, readError, openStream, publicEndpoint, readSome, clip } from './http.js';
+import { connectionReason, offersModel, readError, openStream, publicEndpoint, readSome, clip, type BodyReader } from './http.js';
 import { NdjsonSplitter } from './ndjson.js';
 
 /** Options of {@link OllamaWorker}. Defaults are the seed's. */
@@ -165,14 +165,14 @@ export class OllamaWorker implements LlmWorker {
     return this.#chunks(stream, signal, opts.signal, cleanup);
   }
 
-  #chunks(body: ReadableStream<Uint8Array>, signal: AbortSignal, callerSignal: AbortSignal, cleanup: () => void): ChunkStream<string> {
+  #chunks(body: BodyReader, signal: AbortSignal, callerSignal: AbortSignal, cleanup: () => void): ChunkStream<string> {
     const name = this.#o.name;
     const lines = new NdjsonSplitter(this.#o.maxLineBytes);
     let calls = 0; // tool calls so far: Ollama sends each whole, without an index
     // A reader, not `for await` over the body: stopping must not cancel a body that is complete,
     // so the connection can be reused.
     return new ChunkStream(
-      body.getReader(),
+      body,
       {
         split: (bytes) => lines.push(bytes),
         splitEnd: () => {

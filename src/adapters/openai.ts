@@ -5,7 +5,7 @@ import { ALL_CAPABILITIES, openaiRequest, toolCallDeltas } from './openai-reques
 import type { WorkerLimits } from '../pool/admission.js';
 import { ValidationError, WorkerError } from '../errors/pool.js';
 import type { ChunkStream } from './chunk-stream.js';
-import { connectionReason, readError, errorMessage, offersModel, openStream, publicEndpoint, rateLimitRest, readSome, clip } from './http.js';
+import { connectionReason, readError, errorMessage, offersModel, openStream, publicEndpoint, rateLimitRest, readSome, clip, type BodyReader } from './http.js';
 import { httpUrl } from './ollama.js';
 import { sseChunks, type SseItem } from './sse.js';
 
@@ -216,7 +216,7 @@ export class OpenAIWorker implements LlmWorker {
   }
 
   #chunks(
-    body: ReadableStream<Uint8Array>,
+    body: BodyReader,
     signal: AbortSignal,
     callerSignal: AbortSignal,
     cleanup: () => void,

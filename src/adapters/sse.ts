@@ -1,6 +1,7 @@
 import { createParser, type EventSourceMessage, type EventSourceParser } from 'eventsource-parser';
 import { LineTooLongError } from './ndjson.js';
 import { ChunkStream, type ChunkDecoder } from './chunk-stream.js';
+import type { BodyReader } from './http.js';
 
 /** What the SSE reader yields: an event, or a comment (a keep-alive such as `: ping`). @internal */
 export type SseItem = { readonly kind: 'event'; readonly event: EventSourceMessage } | { readonly kind: 'comment' };
@@ -59,7 +60,7 @@ export class SseSplitter {
  * ends without the protocol's last event means. @internal
  */
 export function sseChunks(
-  body: ReadableStream<Uint8Array>,
+  body: BodyReader,
   maxEventBytes: number,
   protocol: Pick<ChunkDecoder<SseItem>, 'decode' | 'ended'>,
   io: { readonly mapError: (e: unknown) => unknown; readonly cleanup: () => void; readonly signal: AbortSignal },
@@ -83,5 +84,5 @@ export function sseChunks(
     decode: (item) => protocol.decode(item),
     ended: () => protocol.ended(),
   };
-  return new ChunkStream(body.getReader(), decoder, io.mapError, io.cleanup, io.signal);
+  return new ChunkStream(body, decoder, io.mapError, io.cleanup, io.signal);
 }
