@@ -12,6 +12,7 @@ import { mergePolicy, POLICY_DEFAULTS, requestPolicyShape, type RequestPolicy, t
 import { reporterFor } from './checkout.js';
 import type { DispatchOptions, StreamChunk } from './options.js';
 import { runRequest, type Endable, type RequestEnv, type RequestScope } from './request.js';
+import { Watchdogs } from './watchdogs.js';
 import { replay, ResponseCache, type Entry, type ResponseCacheOptions } from './cache.js';
 import type { SharedStore } from '../store/store.js';
 import { decide, type Router } from './routing.js';
@@ -134,7 +135,7 @@ export class Dispatcher {
     const findPool = (): PoolRef | undefined => system.whereis(poolName) as PoolRef | undefined;
     const { cache, route, store } = extras;
     if (route !== undefined && typeof route !== 'function') throw new InvalidArgumentError('route', 'a function (messages) => tag | undefined', route);
-    this.#env = { system, findPool, scope: this.#scope, report: reporterFor(findPool), route, hedges: new HedgeBudget(() => system.clock.now()) };
+    this.#env = { system, findPool, scope: this.#scope, report: reporterFor(findPool), route, hedges: new HedgeBudget(() => system.clock.now()), watchdogs: new Watchdogs(system.clock) };
     this.#cache = cache === undefined ? undefined : new ResponseCache(cache, store);
   }
 

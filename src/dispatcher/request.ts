@@ -35,6 +35,7 @@ import type { DispatchOptions, StreamChunk } from './options.js';
 import type { InspectionEvent, StreamFinishedEvent } from '../events.js';
 import { Final, hedgedFirst, percentileOf, type HedgeBudget, type Opened } from './hedge.js';
 import { decide, type Router } from './routing.js';
+import type { Watchdogs } from './watchdogs.js';
 
 /** A request in flight, as its scope sees it: what to call when the drain time runs out. @internal */
 export interface Endable {
@@ -63,6 +64,8 @@ export interface RequestEnv {
   readonly route?: Router | undefined;
   /** The extra requests hedging may still start (one per dispatcher). */
   readonly hedges?: HedgeBudget | undefined;
+  /** The requests' watchdogs, on one timer (one per dispatcher). */
+  readonly watchdogs: Watchdogs;
 }
 
 type Ending = 'caller' | 'deadline' | 'shutdown';
@@ -130,9 +133,11 @@ export class Request {
   hedge: Attempt | null = null;
   /** Hedge slow first chunks (the policy says so, and the request has no side effects). */
   readonly hedging: boolean;
-  #watchdog: unknown = undefined;
-  #armedAt = Infinity;
-  readonly #check = (): void => this.#onWatchdog();
+  /** When its dispatcher's watchdogs look at it next (Infinity: not watched), and its place there. */
+  watchAt = Infinity;
+  watchIndex = -1;
+  /** Set once the request is over: nothing arms the watchdog again. */
+  #unwatched = false;
 
   constructor(
     readonly env: RequestEnv,
@@ -155,32 +160,24 @@ export class Request {
 
   // ---- the watchdog -------------------------------------------------------------------------
 
-  /** Makes sure the watchdog fires no later than `at`. */
+  /** Makes sure the watchdog looks at the request no later than `at` (its dispatcher's {@link Watchdogs}). */
   armBy(at: number): void {
-    if (at >= this.#armedAt) return;
-    const clock = this.env.system.clock;
-    clock.clearTimeout(this.#watchdog);
-    this.#arm(at, clock.now());
+    if (this.#unwatched || at >= this.watchAt) return;
+    this.env.watchdogs.set(this, at);
   }
 
-  #arm(at: number, now: number): void {
-    this.#armedAt = at;
-    this.#watchdog = this.env.system.clock.setTimeout(this.#check, Math.max(1, Math.ceil(at - now)));
-  }
-
-  #onWatchdog(): void {
-    this.#watchdog = undefined;
-    this.#armedAt = Infinity;
-    if (this.ended !== null) return;
+  /** The watchdog's look: the deadline, each attempt's silence, then when to look again. */
+  onWatch(): void {
+    if (this.ended !== null || this.#unwatched) return;
     const now = this.env.system.clock.now();
     if (now >= this.deadlineAt) return this.end('deadline');
     const at = Math.min(this.deadlineAt, dueOf(this.current, now), dueOf(this.hedge, now));
-    if (at !== Infinity) this.#arm(at, now);
+    if (at !== Infinity) this.env.watchdogs.set(this, at);
   }
 
   stopWatchdog(): void {
-    this.env.system.clock.clearTimeout(this.#watchdog);
-    this.#armedAt = -Infinity; // nothing re-arms it
+    this.#unwatched = true; // nothing re-arms it
+    this.env.watchdogs.remove(this);
   }
 
   // ---- ending -------------------------------------------------------------------------------
