@@ -207,21 +207,30 @@ function json(res: ServerResponse, status: number, body: unknown): void {
   res.end(JSON.stringify(body));
 }
 
-async function readJson(req: IncomingMessage, max: number): Promise<unknown> {
+function readJson(req: IncomingMessage, max: number): Promise<unknown> {
   const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > max) throw new GatewayError(413, `request body over ${max} bytes`);
-  const parts: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > max) throw new GatewayError(413, `request body over ${max} bytes`);
-    parts.push(chunk);
-  }
-  try {
-    return JSON.parse(Buffer.concat(parts).toString('utf8')) as unknown;
-  } catch {
-    throw new GatewayError(400, 'the request body is not valid JSON');
-  }
+  if (declared > max) return Promise.reject(new GatewayError(413, `request body over ${max} bytes`));
+  // Read with events, not `for await`: the stream's async iterator costs tens of microseconds
+  // a request (it was a tenth of the gateway's own time on a short answer).
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size <= max) return void parts.push(chunk);
+      req.off('data', onData).off('end', onEnd);
+      req.resume(); // the rest is read and dropped: the answer (413) can still go out
+      reject(new GatewayError(413, `request body over ${max} bytes`));
+    };
+    const onEnd = (): void => {
+      try {
+        resolve(JSON.parse(Buffer.concat(parts).toString('utf8')) as unknown);
+      } catch {
+        reject(new GatewayError(400, 'the request body is not valid JSON'));
+      }
+    };
+    req.on('data', onData).on('end', onEnd).on('error', reject);
+  });
 }
 
 /** Compares a bearer key with each allowed one in constant time (hashes of equal length). */

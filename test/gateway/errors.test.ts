@@ -127,3 +127,36 @@ describe('keys', () => {
     }
   });
 });
+
+describe('request bodies', () => {
+  it('over maxBodyBytes: 413, whether the length is declared or the body is chunked; not JSON: 400; the server goes on', async () => {
+    const w = new MockWorker({ name: 'm' });
+    const { cortex } = await start([w]);
+    const g = await serveGateway(cortex, { maxBodyBytes: 1_000 });
+    const { request } = await import('node:http');
+    const post = (body: string, chunked: boolean): Promise<{ status: number; text: string }> =>
+      new Promise((resolve, reject) => {
+        const req = request(`${g.url}/v1/chat/completions`, { method: 'POST', headers: chunked ? { 'transfer-encoding': 'chunked' } : { 'content-length': Buffer.byteLength(body) } }, (res) => {
+          let text = '';
+          res.setEncoding('utf8').on('data', (d: string) => (text += d)).on('end', () => resolve({ status: res.statusCode!, text }));
+        });
+        req.on('error', reject);
+        if (chunked) for (let i = 0; i < body.length; i += 200) req.write(body.slice(i, i + 200));
+        req.end(chunked ? undefined : body);
+      });
+    const big = JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'x'.repeat(2_000) }] });
+    try {
+      for (const chunked of [false, true]) {
+        const r = await post(big, chunked);
+        expect(r.status, chunked ? 'chunked' : 'declared').toBe(413);
+        expect(JSON.parse(r.text)).toMatchObject({ error: { message: 'request body over 1000 bytes' } });
+      }
+      expect((await post('{"model": ', false)).status).toBe(400);
+      expect(w.calls).toHaveLength(0);
+      const ok = await post(JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'hi' }] }), true);
+      expect(ok.status).toBe(200);
+    } finally {
+      await g.close();
+    }
+  });
+});
