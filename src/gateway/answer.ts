@@ -159,8 +159,11 @@ export function batched(res: import('node:http').ServerResponse): Batched {
       }
     },
     end() {
-      flush();
-      res.end();
+      // What is queued goes with the end: one write, not two.
+      const data = pending;
+      pending = '';
+      if (data !== '' && !res.destroyed && !res.writableEnded) res.end(data);
+      else res.end();
     },
   };
 }

@@ -196,9 +196,12 @@ describe('the writing helpers', () => {
     expect(res.written).toEqual(['{"ok":true}']);
   });
 
-  it('batched: the writes of one turn go out joined in one write on the next turn; end sends what is queued first', async () => {
+  it('batched: the writes of one turn go out joined in one write on the next turn; end sends what is queued with it', async () => {
     const res = Object.assign(response(), { destroyed: false, writableEnded: false, ended: false });
-    res.end = () => void (res.ended = true);
+    res.end = (body?: string) => {
+      if (body !== undefined) res.written.push(`${body}<end>`);
+      res.ended = true;
+    };
     const out = batched(res as never);
     out.write('a');
     out.write('b');
@@ -207,10 +210,10 @@ describe('the writing helpers', () => {
     expect(res.written).toEqual(['ab']);
     out.write('c');
     out.end();
-    expect(res.written).toEqual(['ab', 'c']);
+    expect(res.written).toEqual(['ab', 'c<end>']); // what is queued goes with the end, in one write
     expect(res.ended).toBe(true);
     await new Promise((r) => setImmediate(r)); // the turn's flush finds nothing left
-    expect(res.written).toEqual(['ab', 'c']);
+    expect(res.written).toEqual(['ab', 'c<end>']);
   });
 
   it("batched: past 16 KB queued, it writes at once (a slow client's backpressure shows); nothing is written to a closed response", async () => {
