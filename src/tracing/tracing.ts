@@ -6,6 +6,7 @@ import { checkSystem, type ActorSystem } from '../runtime/system.js';
 
 type Api = typeof import('@opentelemetry/api');
 type Span = import('@opentelemetry/api').Span;
+type Attributes = Record<string, string | number>;
 
 /** What {@link traceRequests} follows: a `startWorkers` handle, or anything with its `system`. */
 export interface TraceSource {
@@ -86,7 +87,9 @@ export function traceRequests(source: TraceSource, options: TraceRequestsOptions
 function follow(otel: Api, tracer: import('@opentelemetry/api').Tracer, traces: Map<number, Trace>, e: InspectionEvent): void {
   switch (e.type) {
     case 'pool.request_started': {
-      const attributes = { 'gen_ai.operation.name': 'chat', ...(e.model !== undefined ? { 'gen_ai.request.model': e.model } : {}) };
+      // Attributes are written into one object, not spread from small ones: this runs for every request.
+      const attributes: Attributes = { 'gen_ai.operation.name': 'chat' };
+      if (e.model !== undefined) attributes['gen_ai.request.model'] = e.model;
       const request = tracer.startSpan(e.model !== undefined ? `chat ${e.model}` : 'chat', { kind: otel.SpanKind.CLIENT, attributes }, otel.context.active());
       traces.set(e.requestId, { request, attempts: new Map(), named: e.model !== undefined });
       return;
@@ -132,17 +135,15 @@ function attemptStarted(otel: Api, tracer: import('@opentelemetry/api').Tracer, 
     t.request.updateName(`chat ${e.model}`);
     t.named = true;
   }
-  t.request.setAttributes({ 'gen_ai.provider.name': e.kind, ...(e.model !== undefined ? { 'gen_ai.request.model': e.model } : {}) });
+  t.request.setAttribute('gen_ai.provider.name', e.kind);
+  if (e.model !== undefined) t.request.setAttribute('gen_ai.request.model', e.model);
   t.attempts.get(e.worker)?.end();
-  const attributes = {
-    'gen_ai.operation.name': 'chat',
-    'gen_ai.provider.name': e.kind,
-    ...(e.model !== undefined ? { 'gen_ai.request.model': e.model } : {}),
-    'cortex.worker': e.worker,
-    'cortex.attempt': e.attempt,
-    'cortex.segment': e.segment,
-    'cortex.queued_ms': e.queuedMs,
-  };
+  const attributes: Attributes = { 'gen_ai.operation.name': 'chat', 'gen_ai.provider.name': e.kind };
+  if (e.model !== undefined) attributes['gen_ai.request.model'] = e.model;
+  attributes['cortex.worker'] = e.worker;
+  attributes['cortex.attempt'] = e.attempt;
+  attributes['cortex.segment'] = e.segment;
+  attributes['cortex.queued_ms'] = e.queuedMs;
   t.attempts.set(e.worker, tracer.startSpan(`attempt ${e.worker}`, { kind: otel.SpanKind.CLIENT, attributes }, otel.trace.setSpan(otel.context.active(), t.request)));
 }
 
@@ -157,15 +158,14 @@ function finished(otel: Api, traces: Map<number, Trace>, e: Extract<InspectionEv
   }
   const span = t.request;
   const u = e.usage;
-  span.setAttributes({
-    'cortex.chunks': e.chunks,
-    ...(e.model !== undefined ? { 'gen_ai.response.model': e.model } : {}),
-    ...(e.worker !== undefined ? { 'cortex.worker': e.worker } : {}),
-    ...(e.firstChunkMs !== undefined ? { 'gen_ai.response.time_to_first_chunk': e.firstChunkMs / 1000 } : {}),
-    ...(u?.promptTokens !== undefined ? { 'gen_ai.usage.input_tokens': u.promptTokens } : {}),
-    ...(u?.completionTokens !== undefined ? { 'gen_ai.usage.output_tokens': u.completionTokens } : {}),
-    ...(ok ? {} : { 'error.type': e.outcome }),
-  });
+  const attributes: Attributes = { 'cortex.chunks': e.chunks };
+  if (e.model !== undefined) attributes['gen_ai.response.model'] = e.model;
+  if (e.worker !== undefined) attributes['cortex.worker'] = e.worker;
+  if (e.firstChunkMs !== undefined) attributes['gen_ai.response.time_to_first_chunk'] = e.firstChunkMs / 1000;
+  if (u?.promptTokens !== undefined) attributes['gen_ai.usage.input_tokens'] = u.promptTokens;
+  if (u?.completionTokens !== undefined) attributes['gen_ai.usage.output_tokens'] = u.completionTokens;
+  if (!ok) attributes['error.type'] = e.outcome;
+  span.setAttributes(attributes);
   if (!ok) span.setStatus({ code: otel.SpanStatusCode.ERROR, message: e.outcome });
   span.end();
 }
