@@ -184,8 +184,9 @@ describe('the dashboard in Chromium', () => {
       await expect.poll(() => budget.textContent(), { timeout: 5000 }).toBe('300 / 1000 tokens a day (30 %)');
       expect(await page.locator('tr[data-key="team-a"] td').nth(2).textContent()).toBe('2');
       expect(await page.locator('tr[data-key="team-b"] td.budget').textContent()).toBe('none');
-      const [bar, fill] = await budget.locator('span.bar').evaluate((b) => [b.getBoundingClientRect().width, b.firstElementChild!.getBoundingClientRect().width]);
-      expect(fill! / bar!).toBeCloseTo(0.3, 1);
+      // Polled: the panel is drawn again on each tick, and a bar read while it is replaced measures 0 / 0.
+      const filled = (): Promise<number> => budget.locator('span.bar').evaluate((b) => b.firstElementChild!.getBoundingClientRect().width / b.getBoundingClientRect().width);
+      await expect.poll(filled, { timeout: 5000 }).toBeCloseTo(0.3, 1);
       expect(await page.content()).not.toContain('secret-key');
       expect(violations).toEqual([]);
       await page.screenshot({ path: 'test/.artifacts/dashboard-keys.png', fullPage: true });
