@@ -1,4 +1,5 @@
 import { canAnswer } from '../pool/readiness.js';
+import { nearestRank } from '../pool/latency-window.js';
 import type { InspectionEvent } from '../events.js';
 import { formatEvent } from '../logger.js';
 import type { Disposable } from '../runtime/inspection.js';
@@ -249,12 +250,11 @@ function sample(xs: number[], v: number): void {
   if (xs.length > SAMPLES) xs.shift();
 }
 
-/** The rounded p50 and p95 of `xs`, or undefined when there is none. */
+/** The rounded p50 and p95 of `xs` (nearest rank, as the trends and the pool read them), or undefined when there is none. */
 function percentiles(xs: readonly number[]): [number, number] | undefined {
   if (xs.length === 0) return undefined;
   const sorted = [...xs].sort((a, b) => a - b);
-  const at = (p: number): number => Math.round(sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!);
-  return [at(0.5), at(0.95)];
+  return [Math.round(nearestRank(sorted, 0.5)), Math.round(nearestRank(sorted, 0.95))];
 }
 
 /** The p95 of the queue waits kept, when there is one. */

@@ -1,3 +1,4 @@
+import { nearestRank } from '../pool/latency-window.js';
 import type { AttemptFailedEvent, InspectionEvent, StreamFinishedEvent } from '../events.js';
 import { isWorkerError } from '../errors/pool.js';
 
@@ -111,8 +112,7 @@ function minuteOf(t: number): number {
 function summary(m: Minute): DashboardMinute {
   if (m.firstChunk.length === 0) return { at: m.at, requests: m.requests, errors: m.errors };
   const sorted = [...m.firstChunk].sort((a, b) => a - b);
-  // Nearest rank, as the pool's latency window reads its percentiles.
-  const at = (p: number): number => Math.round(sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)]!);
+  const at = (p: number): number => Math.round(nearestRank(sorted, p));
   return { at: m.at, requests: m.requests, errors: m.errors, firstChunkP50: at(0.5), firstChunkP95: at(0.95) };
 }
 

@@ -1,4 +1,13 @@
 /**
+ * The `q` percentile (0 < q <= 1) of ascending `sorted` values by nearest rank: the smallest
+ * value with at least `q` of them at or below it. The pool's hedge delays and the dashboard's
+ * figures all read their percentiles this way. @internal
+ */
+export function nearestRank(sorted: ArrayLike<number>, q: number): number {
+  return sorted[Math.max(0, Math.ceil(q * sorted.length) - 1)]!;
+}
+
+/**
  * A worker's recent times to first chunk: the last `size` samples in a ring, and a percentile of
  * them computed when asked (sorted once per new sample). For hedged requests' percentile delay.
  * @internal
@@ -31,6 +40,6 @@ export class LatencyWindow {
   percentile(q: number, min = 20): number | undefined {
     if (this.#count < min || this.#count === 0) return undefined;
     this.#sorted ??= this.#samples.slice(0, this.#count).sort();
-    return this.#sorted[Math.max(0, Math.ceil(q * this.#count) - 1)]!;
+    return nearestRank(this.#sorted, q);
   }
 }
