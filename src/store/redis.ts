@@ -115,6 +115,8 @@ export class RedisStore implements SharedStore {
   readonly #client: Client;
   readonly #subscriber: Client;
   readonly #now: () => number;
+  /** Usage counts of the closed hours read so far, by hour (see {@link RedisStore.usageRead}). */
+  readonly #usageClosed = new Map<number, readonly UsageCount[]>();
   readonly #leaseMs: number;
   readonly #held = new Map<string, string>();
   readonly #announced = new Map<string, string>();
@@ -368,16 +370,33 @@ export class RedisStore implements SharedStore {
   }
 
   /** Reads the hours from `since` on (at most 31 days of them) in one pipelined round trip. */
+  /**
+   * The usage counts from `since` on: one pipelined read of the hours not yet closed. An hour
+   * that ended {@link CLOSED_AFTER_MS} ago is closed (no instance adds to it any more) and is
+   * kept here once read, so a dashboard asking every second for a month's counts reads one or
+   * two hashes, not up to 744.
+   */
   async usageRead(since: number): Promise<UsageCount[]> {
     const now = this.#now();
     const first = Math.max(Math.floor(since / USAGE_HOUR_MS), Math.floor((now - USAGE_KEPT_MS) / USAGE_HOUR_MS)) * USAGE_HOUR_MS;
     const hours: number[] = [];
     for (let h = first; h <= now; h += USAGE_HOUR_MS) hours.push(h);
     if (hours.length === 0) return [];
-    const p = this.#client.pipeline();
-    for (const h of hours) p.call('hgetall', `{${this.prefix}}:usage:${h}`);
-    const rows = (await this.#exec(p)) as Array<Record<string, string>>;
-    return hours.flatMap((hour, i) => usageCounts(hour, rows[i] ?? {}));
+    const closed = this.#usageClosed;
+    const open = hours.filter((h) => !closed.has(h));
+    const read = new Map<number, UsageCount[]>();
+    if (open.length > 0) {
+      const p = this.#client.pipeline();
+      for (const h of open) p.call('hgetall', `{${this.prefix}}:usage:${h}`);
+      const rows = (await this.#exec(p)) as Array<Record<string, string>>;
+      open.forEach((hour, i) => {
+        const counts = usageCounts(hour, rows[i] ?? {});
+        read.set(hour, counts);
+        if (hour + USAGE_HOUR_MS + CLOSED_AFTER_MS <= now) closed.set(hour, counts);
+      });
+    }
+    for (const h of closed.keys()) if (h < now - USAGE_KEPT_MS - USAGE_HOUR_MS) closed.delete(h);
+    return hours.flatMap((h) => closed.get(h) ?? read.get(h) ?? []);
   }
 
   subscribe(listener: (event: StoreEvent) => void): () => void {
@@ -476,6 +495,13 @@ function toCounters(h: Record<string, string> | null): WorkerCounters {
   for (const [k, v] of Object.entries(h ?? {})) if (k.startsWith('failures:')) failures[k.slice(9)] = Number(v);
   return { requests: Number(h?.requests ?? 0), successes: Number(h?.successes ?? 0), failures, tokens: Number(h?.tokens ?? 0) };
 }
+
+/**
+ * How long after its end an hour of usage counts is taken as closed, ms: instances' clocks are
+ * taken to agree within this much (an instance further behind would add to an hour another has
+ * closed, and that instance's dashboard would not see it; the budgets, counted apart, would).
+ */
+const CLOSED_AFTER_MS = 10 * 60_000;
 
 /** How long a closed connection's socket may take to close before it is destroyed, ms. */
 const DISCONNECT_MS = 20;
