@@ -372,7 +372,7 @@ export class RedisStore implements SharedStore {
   /** Reads the hours from `since` on (at most 31 days of them) in one pipelined round trip. */
   /**
    * The usage counts from `since` on: one pipelined read of the hours not yet closed. An hour
-   * that ended {@link CLOSED_AFTER_MS} ago is closed (no instance adds to it any more) and is
+   * that ended ten minutes ago is closed (no instance adds to it any more) and is
    * kept here once read, so a dashboard asking every second for a month's counts reads one or
    * two hashes, not up to 744.
    */
