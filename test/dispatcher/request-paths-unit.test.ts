@@ -40,6 +40,11 @@ async function clockAt(at: number): Promise<SimulatedClock> {
   return clock;
 }
 
+/** Waits (real time, bounded: 1 s) until `cond` holds. */
+async function until(cond: () => boolean | Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 500 && !(await cond()); i++) await new Promise((r) => setTimeout(r, 2));
+}
+
 /** Starts reading a stream; resolves with its chunks or the error it ended with. */
 function read(cortex: Workers, options: DispatchOptions = {}): Promise<{ chunks: StreamChunk[]; error?: unknown }> {
   const chunks: StreamChunk[] = [];
@@ -118,7 +123,7 @@ describe('waiting in the queue', () => {
     const { cortex, events } = await start([w], { maxQueue: 0 });
     const holder = new AbortController();
     const first = read(cortex, { signal: holder.signal });
-    await new Promise((r) => setTimeout(r, 5));
+    await until(() => w.calls.length === 1); // the holder has the only slot
     const { error } = await read(cortex);
     expect(error).toMatchObject({ code: 'queue_full', maxQueue: 0 });
     expect(all(events, 'pool.stream_finished')).toEqual([expect.objectContaining({ outcome: 'no_workers', reason: (error as Error).message })]);
@@ -131,10 +136,10 @@ describe('waiting in the queue', () => {
     const { cortex, events } = await start([w]);
     const holder = new AbortController();
     const first = read(cortex, { signal: holder.signal });
-    await new Promise((r) => setTimeout(r, 5));
+    await until(() => w.calls.length === 1);
     const quitter = new AbortController();
     const waiting = read(cortex, { signal: quitter.signal });
-    await new Promise((r) => setTimeout(r, 5));
+    await until(async () => (await cortex.dispatcher.status()).queued === 1);
     quitter.abort('changed my mind');
     const { error } = await waiting;
     expect(error).toMatchObject({ code: 'stream_aborted', partialText: '' });
@@ -164,14 +169,14 @@ describe('an async router', () => {
   });
 
   it('a caller that aborts while the router decides gets StreamAbortedError, and no worker is asked', async () => {
-    let decided: (tag: string) => void = () => {};
+    let decided: ((tag: string) => void) | undefined;
     const w = new MockWorker({ name: 'w', tags: ['t'], chunks: ['a'] });
     const { cortex, events } = await start([w], { route: () => new Promise<string>((r) => (decided = r)) });
     const ctl = new AbortController();
     const reading = read(cortex, { signal: ctl.signal });
-    await new Promise((r) => setTimeout(r, 5));
+    await until(() => decided !== undefined); // the router was asked
     ctl.abort('bye');
-    decided('t');
+    decided!('t');
     const { error } = await reading;
     expect(error).toMatchObject({ code: 'stream_aborted' });
     expect((error as Error).cause).toBe('bye');
