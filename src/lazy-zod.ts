@@ -1,10 +1,10 @@
-import { createRequire } from 'node:module';
+import { onFirstUse } from './lazy-require.js';
 import type * as Zod from 'zod';
 
 /** zod's `z`. */
 type Z = typeof Zod.z;
 
-let loaded: Z | undefined;
+const zodModule = onFirstUse<typeof Zod>('zod');
 
 /**
  * zod, loaded on first use: importing cortex does not pay for it (most of a cold start was
@@ -12,7 +12,7 @@ let loaded: Z | undefined;
  * @internal
  */
 export function zod(): Z {
-  return (loaded ??= (createRequire(import.meta.url)('zod') as typeof Zod).z);
+  return zodModule().z;
 }
 
 /** A value (a schema) built on first use, then kept. @internal */

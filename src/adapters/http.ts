@@ -1,5 +1,5 @@
-import type { IncomingHttpHeaders, IncomingMessage, request as HttpRequest } from 'node:http';
-import { nodeHttp, nodeHttps } from '../node-builtins.js';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import { nodeHttp, nodeHttps } from '../lazy-require.js';
 import { WorkerError, type WorkerErrorKind } from '../errors/pool.js';
 import { LineTooLongError } from './ndjson.js';
 import { describe } from '../errors/runtime.js';
@@ -298,17 +298,6 @@ export async function openStream(
   return { body: bodyReader(res), signal, cleanup, headers };
 }
 
-/** node:http and node:https, loaded on the first request (importing cortex does not pay for them). */
-interface Transport {
-  readonly http: typeof HttpRequest;
-  readonly https: typeof HttpRequest;
-}
-let transport: Transport | undefined;
-
-function loadTransport(): Transport {
-  return (transport ??= { http: nodeHttp().request, https: nodeHttps().request });
-}
-
 /** Reads node:http's response through its own async iterator: no web stream in between (each of those costs per read). */
 function bodyReader(res: IncomingMessage): BodyReader {
   const it = res[Symbol.asyncIterator]() as AsyncIterator<Uint8Array>;
@@ -319,12 +308,11 @@ function bodyReader(res: IncomingMessage): BodyReader {
 }
 
 /** Sends a POST and resolves with the response once its headers are in (the body is still to read). */
-async function post(url: string, init: { readonly headers: Record<string, string>; readonly body: string }, signal: AbortSignal): Promise<IncomingMessage> {
-  const t = loadTransport();
+function post(url: string, init: { readonly headers: Record<string, string>; readonly body: string }, signal: AbortSignal): Promise<IncomingMessage> {
   return new Promise<IncomingMessage>((resolve, reject) => {
     const u = new URL(url);
-    const send = u.protocol === 'https:' ? t.https : t.http;
-    const req = send(u, { method: 'POST', headers: { ...init.headers, 'content-length': String(Buffer.byteLength(init.body)) }, signal }, resolve);
+    // node:http and node:https are loaded on the first request (importing cortex does not pay for them).
+    const req = (u.protocol === 'https:' ? nodeHttps() : nodeHttp()).request(u, { method: 'POST', headers: { ...init.headers, 'content-length': String(Buffer.byteLength(init.body)) }, signal }, resolve);
     req.on('error', reject); // after the response, a failure reaches its body's reader instead
     req.end(init.body);
   });

@@ -1,19 +1,14 @@
-import { createRequire } from 'node:module';
+import { onFirstUse } from '../lazy-require.js';
 import type { EventSourceMessage, EventSourceParser } from 'eventsource-parser';
 import { LineTooLongError } from './ndjson.js';
 import { ChunkStream, type ChunkDecoder } from './chunk-stream.js';
 import type { BodyReader } from './http.js';
 
-let createParser: typeof import('eventsource-parser').createParser | undefined;
-
 /**
  * eventsource-parser, required when the first server-sent-events stream is read (only the
  * OpenAI-compatible and Anthropic workers read one): importing cortex does not pay for it.
- * It is an ES module: `require` loads it (Node >= 22.12), synchronously.
  */
-function parserFactory(): typeof import('eventsource-parser').createParser {
-  return (createParser ??= (createRequire(import.meta.url)('eventsource-parser') as typeof import('eventsource-parser')).createParser);
-}
+const eventsourceParser = onFirstUse<typeof import('eventsource-parser')>('eventsource-parser');
 
 /** What the SSE reader yields: an event, or a comment (a keep-alive such as `: ping`). @internal */
 export type SseItem = { readonly kind: 'event'; readonly event: EventSourceMessage } | { readonly kind: 'comment' };
@@ -33,7 +28,7 @@ export class SseSplitter {
   #pending = 0;
 
   constructor(readonly maxEventBytes: number) {
-    this.#parser = parserFactory()({
+    this.#parser = eventsourceParser().createParser({
       onEvent: (event) => {
         this.#out.push({ kind: 'event', event });
         this.#pending = 0;

@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { nodeHttp } from '../node-builtins.js';
+import { nodeHttp } from '../lazy-require.js';
 import { InvalidArgumentError, isMissingPeerError } from '../errors/runtime.js';
 import { collectMetrics, type CortexMetrics } from '../metrics/metrics.js';
 import type { PoolStatus } from '../pool/pool.js';

@@ -1,4 +1,4 @@
-import { createRequire } from 'node:module';
+import { onFirstUse } from '../lazy-require.js';
 import type { ChatMessage } from '../behaviour/types.js';
 import { pickGeneration } from '../behaviour/validate.js';
 import { StreamAbortedError } from '../errors/pool.js';
@@ -49,9 +49,12 @@ interface Entries {
   set(key: string, entry: Entry): void;
 }
 
+/** lru-cache, required when the first in-memory cache is made. */
+const lruCache = onFirstUse<typeof import('lru-cache')>('lru-cache');
+
 /** In this process: lru-cache, bounded by count and time. */
 function inMemory(max: number, ttl: number): Entries {
-  const { LRUCache } = createRequire(import.meta.url)('lru-cache') as typeof import('lru-cache');
+  const { LRUCache } = lruCache();
   const lru = new LRUCache<string, Entry>({ max, ttl });
   return { get: (k) => lru.get(k), set: (k, e) => void lru.set(k, e) };
 }

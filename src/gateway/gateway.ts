@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { nodeHttp } from '../node-builtins.js';
+import { nodeHttp } from '../lazy-require.js';
 import type { Dispatcher } from '../dispatcher/dispatcher.js';
 import type { SharedStore } from '../store/store.js';
 import type { ActorSystem } from '../runtime/system.js';

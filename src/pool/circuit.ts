@@ -1,5 +1,5 @@
 import type CircuitBreaker from 'opossum';
-import { createRequire } from 'node:module';
+import { onFirstUse } from '../lazy-require.js';
 import { EventEmitter } from 'node:events';
 
 /** State of a worker's circuit breaker. */
@@ -15,12 +15,8 @@ export type CircuitView =
   | { readonly kind: 'open' }
   | { readonly kind: 'half_open'; readonly trial: boolean };
 
-let Breaker: typeof CircuitBreaker | undefined;
-
-/** opossum (CommonJS), required when the first circuit is made: importing cortex does not pay for it. */
-function breakerClass(): typeof CircuitBreaker {
-  return (Breaker ??= createRequire(import.meta.url)('opossum') as typeof CircuitBreaker);
-}
+/** opossum, required when the first circuit is made: importing cortex does not pay for it. */
+const breakerClass = onFirstUse<typeof CircuitBreaker>('opossum');
 
 // Shared, never-emitting controller: opossum then keeps no rolling-window interval per breaker.
 const noRotation = new EventEmitter().setMaxListeners(0);

@@ -1,7 +1,7 @@
 import { InvalidArgumentError } from '../errors/runtime.js';
 import { checkObject } from '../runtime/checks.js';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { nodeHttp } from '../node-builtins.js';
+import { nodeHttp } from '../lazy-require.js';
 import type { AddressInfo, Socket } from 'node:net';
 
 /** What a fake server's request handler gets besides the request. @internal */
