@@ -357,9 +357,14 @@ export class RedisStore implements SharedStore {
     return `{${this.prefix}}:cache:${createHash('sha256').update(key).digest('base64url')}`;
   }
 
+  /** An hour's usage counts: one hash, a field per count and measure. */
+  #usageKey(hour: number): string {
+    return `{${this.prefix}}:usage:${hour}`;
+  }
+
   /** One hash per hour (`{prefix}:usage:{hour}`), a field per count and measure, kept 31 days; one pipelined round trip. */
   async usageAdd(count: UsageCount): Promise<void> {
-    const key = `{${this.prefix}}:usage:${count.hour}`;
+    const key = this.#usageKey(count.hour);
     const id = JSON.stringify([count.key, count.worker, count.model]);
     const p = this.#client.pipeline();
     for (const m of ['requests', 'inputTokens', 'outputTokens', 'cacheHits'] as const) if (count[m] !== 0) p.call('hincrby', key, `${id}\n${m}`, count[m]);
@@ -369,7 +374,6 @@ export class RedisStore implements SharedStore {
     await this.#exec(p);
   }
 
-  /** Reads the hours from `since` on (at most 31 days of them) in one pipelined round trip. */
   /**
    * The usage counts from `since` on: one pipelined read of the hours not yet closed. An hour
    * that ended ten minutes ago is closed (no instance adds to it any more) and is
@@ -387,7 +391,7 @@ export class RedisStore implements SharedStore {
     const read = new Map<number, UsageCount[]>();
     if (open.length > 0) {
       const p = this.#client.pipeline();
-      for (const h of open) p.call('hgetall', `{${this.prefix}}:usage:${h}`);
+      for (const h of open) p.call('hgetall', this.#usageKey(h));
       const rows = (await this.#exec(p)) as Array<Record<string, string>>;
       open.forEach((hour, i) => {
         const counts = usageCounts(hour, rows[i] ?? {});
