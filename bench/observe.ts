@@ -81,10 +81,45 @@ export async function observeBench(): Promise<void> {
   await cacheHit();
 }
 
+/** The events of one request: started, dispatch, finished with usage. */
+const requestEvents = (requestId: number): InspectionEvent[] => [
+  { type: 'pool.request_started', requestId, model: 'm', messages: 1 },
+  { type: 'pool.dispatch', requestId, worker: 'w', attempt: 1, segment: 0, kind: 'mock', model: 'm', queuedMs: 0 },
+  { type: 'pool.stream_finished', requestId, worker: 'w', outcome: 'complete', chars: 3, ms: 5, chunks: 3, firstChunkMs: 1, lastChunkMs: 4, usage: { promptTokens: 5, completionTokens: 3 }, kind: 'mock', model: 'm' },
+];
+
 /**
- * cortex's own part of metrics + tracing per request: the events of one request (started,
- * dispatch, finished) fed to collectMetrics' and traceRequests' listeners (SDK tracer, no
- * exporter), against a listener that does nothing, less what the SDK's two spans cost alone.
+ * What the listeners `listen` adds cost per request, alone: the events of one request fed to
+ * them, against the same events to a listener that does nothing, `n` requests a round. No pool,
+ * no scheduler. Each round returns the listeners' cost and, when given, `beside()` measured in
+ * the same round (a floor to take from it, free of the machine's drift between rounds).
+ */
+async function listenerCost(name: string, listen: (w: Workers) => void, opts: { rounds: number; n: number; beside?: () => number }): Promise<Array<{ added: number; beside: number }>> {
+  const make = async (suffix: string, on: (w: Workers) => void): Promise<Workers> => {
+    const w = await lib.startWorkers({ workers: [new testing.MockWorker({ name: 'w' })], healthIntervalMs: 0, prefix: `${name}-${suffix}` });
+    on(w);
+    return w;
+  };
+  const empty = await make('empty', (w) => void w.system.inspect(() => undefined));
+  const listened = await make('listened', listen);
+  const run = (w: Workers): number => {
+    const t0 = performance.now();
+    for (let i = 0; i < opts.n; i++) for (const e of requestEvents(i)) w.system.events.emit(() => e);
+    return ((performance.now() - t0) / opts.n) * 1000;
+  };
+  const rounds: Array<{ added: number; beside: number }> = [];
+  for (let r = 0; r < opts.rounds; r++) {
+    const beside = opts.beside?.() ?? 0;
+    rounds.push({ added: run(listened) - run(empty), beside });
+  }
+  await empty.stop();
+  await listened.stop();
+  return rounds;
+}
+
+/**
+ * cortex's own part of metrics + tracing per request: collectMetrics' and traceRequests'
+ * listeners (SDK tracer, no exporter), less what the SDK's two spans cost alone, in each round.
  */
 async function observedListeners(
   collectMetrics: typeof import('../src/metrics.js').collectMetrics,
@@ -92,75 +127,25 @@ async function observedListeners(
   tracer: ReturnType<BasicTracerProvider['getTracer']>,
   sdkSpans: () => number,
 ): Promise<void> {
-  const make = async (name: string, listen: (w: Workers) => void): Promise<Workers> => {
-    const w = await lib.startWorkers({ workers: [new testing.MockWorker({ name: 'w' })], healthIntervalMs: 0, prefix: `ol-${name}` });
-    listen(w);
-    return w;
-  };
-  const empty = await make('empty', (w) => void w.system.inspect(() => undefined));
-  const observed = await make('observed', (w) => {
-    collectMetrics(w);
-    traceRequests(w, { tracer });
-  });
-  const events = (requestId: number): InspectionEvent[] => [
-    { type: 'pool.request_started', requestId, model: 'm', messages: 1 },
-    { type: 'pool.dispatch', requestId, worker: 'w', attempt: 1, segment: 0, kind: 'mock', model: 'm', queuedMs: 0 },
-    { type: 'pool.stream_finished', requestId, worker: 'w', outcome: 'complete', chars: 3, ms: 5, chunks: 3, firstChunkMs: 1, lastChunkMs: 4, usage: { promptTokens: 5, completionTokens: 3 }, kind: 'mock', model: 'm' },
-  ];
-  const N = 20_000;
-  const run = (w: Workers): number => {
-    const t0 = performance.now();
-    for (let i = 0; i < N; i++) for (const e of events(i)) w.system.events.emit(() => e);
-    return ((performance.now() - t0) / N) * 1000;
-  };
-  // Each round measures the three side by side (the spans, then both listeners), and its own part
-  // is taken in that round: the machine's drift between rounds does not enter the difference.
-  const rounds: number[] = [];
-  const owns: number[] = [];
-  for (let r = 0; r < 9; r++) {
-    const spans = sdkSpans();
-    const listeners = run(observed) - run(empty);
-    rounds.push(listeners);
-    owns.push(listeners - spans);
-  }
-  const listeners = median(rounds);
-  const own = median(owns);
+  const rounds = await listenerCost(
+    'ol',
+    (w) => {
+      collectMetrics(w);
+      traceRequests(w, { tracer });
+    },
+    { rounds: 9, n: 20_000, beside: sdkSpans },
+  );
+  const listeners = median(rounds.map((r) => r.added));
+  const own = median(rounds.map((r) => r.added - r.beside));
   record({ group: 'observe', name: 'metrics + tracing listeners per request (SDK tracer), the events of one request', value: listeners, unit: 'us' });
   record({ group: 'observe', name: "cortex's own part of metrics + tracing (the listeners beyond the SDK's two spans)", value: own, unit: 'us', goal: '<= 2 us', met: own <= 2 });
-  await empty.stop();
-  await observed.stop();
 }
 
-/**
- * cortex's own metrics work per request, alone: the events of one request (started, dispatch,
- * finished with usage) fed to collectMetrics' listener, against the same events to a listener
- * that does nothing. No pool, no scheduler: what the listener costs, to the nanosecond.
- */
+/** cortex's own metrics work per request, alone: collectMetrics' listener, to the nanosecond. */
 async function metricsListener(collectMetrics: typeof import('../src/metrics.js').collectMetrics): Promise<void> {
-  const make = async (name: string, listen: (w: Workers) => void): Promise<Workers> => {
-    const w = await lib.startWorkers({ workers: [new testing.MockWorker({ name: 'w' })], healthIntervalMs: 0, prefix: `ml-${name}` });
-    listen(w);
-    return w;
-  };
-  const empty = await make('empty', (w) => void w.system.inspect(() => undefined));
-  const metered = await make('metered', (w) => void collectMetrics(w));
-  const events = (requestId: number): InspectionEvent[] => [
-    { type: 'pool.request_started', requestId, model: 'm', messages: 1 },
-    { type: 'pool.dispatch', requestId, worker: 'w', attempt: 1, segment: 0, kind: 'mock', model: 'm', queuedMs: 0 },
-    { type: 'pool.stream_finished', requestId, worker: 'w', outcome: 'complete', chars: 3, ms: 5, chunks: 3, firstChunkMs: 1, lastChunkMs: 4, usage: { promptTokens: 5, completionTokens: 3 }, kind: 'mock', model: 'm' },
-  ];
-  const N = 50_000;
-  const run = (w: Workers): number => {
-    const t0 = performance.now();
-    for (let i = 0; i < N; i++) for (const e of events(i)) w.system.events.emit(() => e);
-    return ((performance.now() - t0) / N) * 1000;
-  };
-  const rounds: number[] = [];
-  for (let r = 0; r < 7; r++) rounds.push(run(metered) - run(empty));
-  const own = median(rounds);
+  const rounds = await listenerCost('ml', (w) => void collectMetrics(w), { rounds: 7, n: 50_000 });
+  const own = median(rounds.map((r) => r.added));
   record({ group: 'observe', name: "metrics' own work per request (its listener, the events of one request)", value: own, unit: 'us', goal: '<= 1.3 us (ADR 0007)', met: own <= 1.3 });
-  await empty.stop();
-  await metered.stop();
 }
 
 /** A response-cache hit: from the call to its first chunk. */
