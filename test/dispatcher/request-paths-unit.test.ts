@@ -24,7 +24,7 @@
  *   below, not for a refusal during a trial.
  */
 import { describe, expect, it } from 'vitest';
-import { createSystem, Dispatcher, SimulatedClock, WorkerError, type DispatchOptions, type InspectionEvent, type StreamChunk, type Workers } from '../../src/index.js';
+import { createSystem, Dispatcher, SimulatedClock, WorkerError, type DispatchOptions, type InspectionEvent, type StartWorkersOptions, type StreamChunk, type Workers } from '../../src/index.js';
 import { MockWorker } from '../../src/testing.js';
 import { useServers } from '../support/servers.js';
 
@@ -43,6 +43,27 @@ async function clockAt(at: number): Promise<SimulatedClock> {
 /** Waits (real time, bounded: 1 s) until `cond` holds. */
 async function until(cond: () => boolean | Promise<boolean>): Promise<void> {
   for (let i = 0; i < 500 && !(await cond()); i++) await new Promise((r) => setTimeout(r, 2));
+}
+
+/**
+ * A pool of one worker taking one request at a time, whose only slot a request that never
+ * answers holds (once it reached the worker): what comes next waits in the queue. `release()`
+ * ends the holder.
+ */
+async function heldPool(options: Omit<StartWorkersOptions, 'workers'> = {}, clock?: SimulatedClock): Promise<{ cortex: Workers; events: InspectionEvent[]; release(): Promise<void> }> {
+  const w = new MockWorker({ name: 'w', limits: { maxConcurrent: 1 }, hang: true, ...(clock !== undefined ? { clock } : {}) });
+  const { cortex, events } = await start([w], { ...(clock !== undefined ? { system: createSystem({ clock }) } : {}), ...options });
+  const holder = new AbortController();
+  const held = read(cortex, { signal: holder.signal });
+  await until(() => w.calls.length === 1);
+  return {
+    cortex,
+    events,
+    async release() {
+      holder.abort();
+      await held;
+    },
+  };
 }
 
 /** Starts reading a stream; resolves with its chunks or the error it ended with. */
@@ -84,11 +105,7 @@ describe('times, from a clock that does not start at zero', () => {
 describe('waiting in the queue', () => {
   it('the deadline ends a wait in the queue at the deadline itself, as DeadlineExceededError', async () => {
     const clock = await clockAt(50_000);
-    const w = new MockWorker({ name: 'w', limits: { maxConcurrent: 1 }, hang: true, clock });
-    const { cortex, events } = await start([w], { system: createSystem({ clock }), queueTimeoutMs: 5_000, firstChunkTimeoutMs: 60_000 });
-    const holder = new AbortController();
-    const first = read(cortex, { signal: holder.signal });
-    await clock.advance(0);
+    const { cortex, events, release } = await heldPool({ queueTimeoutMs: 5_000, firstChunkTimeoutMs: 60_000 }, clock);
     const waiting = read(cortex, { deadlineMs: 500 });
     await clock.advance(499);
     let settled = false;
@@ -98,45 +115,30 @@ describe('waiting in the queue', () => {
     await clock.advance(1);
     expect((await waiting).error).toMatchObject({ code: 'deadline_exceeded', deadlineMs: 500 });
     expect(all(events, 'pool.stream_finished').map((e) => e.outcome)).toEqual(['deadline']);
-    holder.abort();
-    await first;
+    await release();
   });
 
   it("the queue's own timeout ends it as QueueTimeoutError, reported as no_workers with its reason", async () => {
     const clock = await clockAt(50_000);
-    const w = new MockWorker({ name: 'w', limits: { maxConcurrent: 1 }, hang: true, clock });
-    const { cortex, events } = await start([w], { system: createSystem({ clock }), deadlineMs: 60_000, queueTimeoutMs: 300, firstChunkTimeoutMs: 60_000 });
-    const holder = new AbortController();
-    const first = read(cortex, { signal: holder.signal });
-    await clock.advance(0);
+    const { cortex, events, release } = await heldPool({ deadlineMs: 60_000, queueTimeoutMs: 300, firstChunkTimeoutMs: 60_000 }, clock);
     const waiting = read(cortex);
     await clock.advance(300);
     const { error } = await waiting;
     expect(error).toMatchObject({ code: 'queue_timeout', queueTimeoutMs: 300 });
     expect(all(events, 'pool.stream_finished')).toEqual([expect.objectContaining({ outcome: 'no_workers', reason: (error as Error).message })]);
-    holder.abort();
-    await first;
+    await release();
   });
 
   it('a full queue refuses at once, reported as no_workers with its reason', async () => {
-    const w = new MockWorker({ name: 'w', limits: { maxConcurrent: 1 }, hang: true });
-    const { cortex, events } = await start([w], { maxQueue: 0 });
-    const holder = new AbortController();
-    const first = read(cortex, { signal: holder.signal });
-    await until(() => w.calls.length === 1); // the holder has the only slot
+    const { cortex, events, release } = await heldPool({ maxQueue: 0 });
     const { error } = await read(cortex);
     expect(error).toMatchObject({ code: 'queue_full', maxQueue: 0 });
     expect(all(events, 'pool.stream_finished')).toEqual([expect.objectContaining({ outcome: 'no_workers', reason: (error as Error).message })]);
-    holder.abort();
-    await first;
+    await release();
   });
 
   it("a caller that leaves the queue: StreamAbortedError with its reason, reported as aborted", async () => {
-    const w = new MockWorker({ name: 'w', limits: { maxConcurrent: 1 }, hang: true });
-    const { cortex, events } = await start([w]);
-    const holder = new AbortController();
-    const first = read(cortex, { signal: holder.signal });
-    await until(() => w.calls.length === 1);
+    const { cortex, events, release } = await heldPool();
     const quitter = new AbortController();
     const waiting = read(cortex, { signal: quitter.signal });
     await until(async () => (await cortex.dispatcher.status()).queued === 1);
@@ -145,8 +147,7 @@ describe('waiting in the queue', () => {
     expect(error).toMatchObject({ code: 'stream_aborted', partialText: '' });
     expect((error as Error).cause).toBe('changed my mind');
     expect(all(events, 'pool.stream_finished').map((e) => e.outcome)).toEqual(['aborted']);
-    holder.abort();
-    await first;
+    await release();
   });
 });
 
