@@ -27,7 +27,7 @@ export const PAGE = `<!doctype html>
   table { width: 100%; border-collapse: collapse; }
   th, td { text-align: left; padding: 6px 8px; border-bottom: 1px solid #262a33; white-space: nowrap; }
   th { color: var(--dim); font-weight: 500; }
-  td.name { white-space: normal; word-break: break-all; min-width: 9em; }
+  td.name { white-space: normal; overflow-wrap: anywhere; min-width: 9em; }
   .dot { display: inline-block; width: 10px; height: 10px; border-radius: 50%; margin-right: 6px; }
   .green { background: var(--green); } .amber { background: var(--amber); } .red { background: var(--red); }
   svg { width: 100%; height: 120px; }
@@ -182,8 +182,10 @@ export const PAGE = `<!doctype html>
   function niceMax(x) { if (!(x > 0)) return 1; var p = Math.pow(10, Math.floor(Math.log10(x))); var m = x / p; return (m <= 1 ? 1 : m <= 2 ? 2 : m <= 5 ? 5 : 10) * p; }
   function clock(t, seconds) { var d = new Date(t); var two = function (n) { return String(n).padStart(2, '0'); }; return two(d.getHours()) + ':' + two(d.getMinutes()) + (seconds ? ':' + two(d.getSeconds()) : ''); }
   // A line chart with its axes: y from 0 to a round maximum (three ticks), x the minutes shown.
+  // Drawn at the size it is shown (its viewBox in CSS pixels), so its labels keep their size on a phone.
   function trend(id, minutes, series, seconds) {
-    var svg = document.getElementById(id), W = 600, H = 160, L = 46, R = 10, T = 10, B = 22;
+    var svg = document.getElementById(id), W = Math.max(200, Math.round(svg.clientWidth) || 600), H = 160, L = 46, R = 10, T = 10, B = 22;
+    svg.setAttribute('viewBox', '0 0 ' + W + ' ' + H);
     svg.replaceChildren();
     var max = 0;
     minutes.forEach(function (m) { series.forEach(function (s) { var v = m[s.field]; if (v !== undefined && v > max) max = v; }); });

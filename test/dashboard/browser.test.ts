@@ -158,6 +158,24 @@ describe('the dashboard in Chromium', () => {
       await page.setViewportSize({ width: 390, height: 844 });
       // On a phone the page does not scroll sideways: wide tables scroll inside their panel.
       await expect.poll(() => page.evaluate(() => (globalThis as unknown as { document: { documentElement: { scrollWidth: number } } }).document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+      // A narrow cell wraps between names, never inside one ("back" / "up" read as two workers).
+      const linesOfBackup = await page.evaluate(() => {
+        type Text = { textContent: string };
+        type Doc = {
+          querySelectorAll(s: string): Iterable<{ textContent: string; firstChild: Text }>;
+          createRange(): { setStart(n: Text, at: number): void; setEnd(n: Text, at: number): void; getClientRects(): Iterable<{ top: number }> };
+        };
+        const doc = (globalThis as unknown as { document: Doc }).document;
+        const text = [...doc.querySelectorAll('#log td.name')].find((td) => td.textContent.includes('backup'))!.firstChild;
+        const range = doc.createRange();
+        const at = text.textContent.indexOf('backup');
+        range.setStart(text, at);
+        range.setEnd(text, at + 'backup'.length);
+        return new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size;
+      });
+      expect(linesOfBackup).toBe(1);
+      // The charts are drawn at the size they are shown: their 11 px labels are not shrunk to half on a phone.
+      await expect.poll(() => page.locator('#trend-requests text.tick').first().evaluate((t) => (t as unknown as { getBoundingClientRect(): { height: number } }).getBoundingClientRect().height), { timeout: 5000 }).toBeGreaterThanOrEqual(10);
       await page.screenshot({ path: 'test/.artifacts/dashboard-phone.png', fullPage: true });
     } finally {
       await page.close();
