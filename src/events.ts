@@ -176,7 +176,12 @@ export interface StreamFinishedEvent {
   readonly chunks: number;
   /** From the request's start to its first chunk, ms (absent when none came). */
   readonly firstChunkMs?: number;
-  /** From the request's start to its last chunk, ms. */
+  /**
+   * From the request's start to its last chunk, ms: when it came, for the final chunk of an answer
+   * that completed (and a chunk that was an attempt's first); for a chunk in between, when the
+   * caller was done with it (asked for the next, or the request ended), so the caller's own time on
+   * that one chunk is included. The pool reads the clock once per chunk, not twice.
+   */
   readonly lastChunkMs?: number;
   /** Tokens the backend reported on the final chunk. */
   readonly usage?: { readonly promptTokens?: number; readonly completionTokens?: number };

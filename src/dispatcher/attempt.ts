@@ -75,8 +75,8 @@ export class Attempt {
     });
   }
 
-  /** A chunk arrived: from now on the idle limit applies. */
-  chunk(now: number): void {
+  /** A chunk arrived (at `now`, given for the attempt's first): from now on the idle limit applies. */
+  chunk(now?: number): void {
     if (this.firstAt === undefined) this.firstAt = now;
     this.waiting = false;
   }

@@ -116,6 +116,8 @@ export class Request {
   chunks = 0;
   firstChunkAt: number | undefined = undefined;
   lastChunkAt: number | undefined = undefined;
+  /** The last chunk given came between an attempt's first and its final one, and the caller has not asked for the next yet: its time is when the request ends. */
+  lastUntimed = false;
   usage: StreamChunk['usage'] = undefined;
   /** When the current checkout began (its queue wait is measured from here). */
   checkoutAt = 0;
@@ -220,15 +222,16 @@ export class Request {
 
   #finishedEvent(outcome: Outcome, reason: string | undefined): InspectionEvent {
     const t0 = this.started;
+    const now = this.env.system.clock.now();
     return {
       type: 'pool.stream_finished',
       requestId: this.id,
       worker: this.lastWorker,
       outcome,
       chars: this.chars,
-      ms: this.env.system.clock.now() - t0,
+      ms: now - t0,
       chunks: this.chunks,
-      ...(this.firstChunkAt !== undefined ? { firstChunkMs: this.firstChunkAt - t0, lastChunkMs: this.lastChunkAt! - t0 } : {}),
+      ...(this.firstChunkAt !== undefined ? { firstChunkMs: this.firstChunkAt - t0, lastChunkMs: (this.lastUntimed ? now : this.lastChunkAt!) - t0 } : {}),
       ...(this.usage !== undefined ? { usage: this.usage } : {}),
       ...(this.lastKind !== undefined ? { kind: this.lastKind } : {}),
       ...(this.lastModel !== undefined ? { model: this.lastModel } : {}),
@@ -403,16 +406,30 @@ export class Request {
   take(a: Attempt, r: IteratorResult<CompletionChunk>): StreamChunk {
     if (this.ended !== null) throw ENDED; // cancelled meanwhile: not even a chunk already buffered
     if (r.done) throw new WorkerError(a.name, 'truncated', 'the stream ended without its final chunk');
-    const now = this.env.system.clock.now();
+    // An attempt's first chunk and the final one are timed as they come; one in between needs no
+    // time of its own (the clock is read when the caller asks for the next: see `resumed`), which
+    // saves a clock read per chunk (about 50 ns, a sixth of the pool's own cost per chunk).
+    const now = a.firstAt === undefined || r.value?.done === true ? this.env.system.clock.now() : undefined;
     const out = this.#chunk(a, r.value, now);
     if (out.done) {
       const u = out.usage;
       const used = totalTokens(u);
-      a.release({ kind: 'success', firstChunkMs: a.firstAt! - a.started, latencyMs: now - a.started, ...(u !== undefined ? { usage: u } : {}) }, used);
+      a.release({ kind: 'success', firstChunkMs: a.firstAt! - a.started, latencyMs: now! - a.started, ...(u !== undefined ? { usage: u } : {}) }, used);
       this.finish('complete');
       return this.#last(out);
     }
     return out;
+  }
+
+  /**
+   * The caller asks for the next chunk at `now`: the worker is waited on again, and the chunk it
+   * was given stands as the last one at this time (a chunk between an attempt's first and its
+   * final one is not timed as it comes: the caller's own time on it is counted in `lastChunkMs`).
+   */
+  resumed(a: Attempt, now: number): void {
+    a.resume(now);
+    this.lastChunkAt = now;
+    this.lastUntimed = false;
   }
 
   /** The done chunk, with the model that answered and what the answer cost, when known. */
@@ -422,16 +439,22 @@ export class Request {
     return { ...out, ...(this.lastModel !== undefined ? { model: this.lastModel } : {}), ...(cost !== undefined ? { costUsd: cost } : {}) };
   }
 
-  /** A worker's chunk as the caller gets it (counting the text, re-arming the watchdog for the idle limit). */
-  #chunk(a: Attempt, c: CompletionChunk, now: number): StreamChunk {
+  /**
+   * A worker's chunk as the caller gets it (counting the text, re-arming the watchdog for the idle
+   * limit). `now` is given for an attempt's first chunk and the final one.
+   */
+  #chunk(a: Attempt, c: CompletionChunk, now: number | undefined): StreamChunk {
     if (typeof c?.text !== 'string') throw new WorkerError(a.name, 'protocol', 'the worker yielded a chunk without text');
-    if (a.firstAt === undefined) {
+    this.lastUntimed = now === undefined;
+    if (now === undefined) a.chunk();
+    else {
+      const first = a.firstAt === undefined;
       a.chunk(now);
-      this.armBy(now + a.idleLimit);
-    } else a.chunk(now);
+      if (first) this.armBy(now + a.idleLimit);
+      this.firstChunkAt ??= now;
+      this.lastChunkAt = now;
+    }
     this.chunks++;
-    this.firstChunkAt ??= now;
-    this.lastChunkAt = now;
     if (c.usage !== undefined) this.usage = c.usage;
     if (c.text !== '') {
       this.parts.push(c.text);
@@ -539,7 +562,7 @@ export async function* runRequest(env: RequestEnv, messages: readonly ChatMessag
           completed = out.done;
           yield out;
           if (completed) return;
-          a.resume(clock.now());
+          r.resumed(a, clock.now());
           res = guarded ? await a.read(iterator.next()) : await iterator.next();
         }
       } catch (e) {

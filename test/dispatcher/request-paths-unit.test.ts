@@ -90,6 +90,39 @@ describe('times, from a clock that does not start at zero', () => {
     expect((await cortex.dispatcher.status()).workers[0]).toMatchObject({ firstChunkMs: 30, latencyMs: 90 });
   });
 
+  it('a chunk between the first and the final one is timed when the caller is done with it: it asks for the next, or it ends the request', async () => {
+    // One clock read per chunk, not two (see `lastChunkMs`): chunks come 30 ms apart; the caller keeps each a while.
+    const clock = await clockAt(50_000);
+    const finished = async (w: MockWorker, read: (it: AsyncIterator<StreamChunk>) => Promise<void>): Promise<Event<'pool.stream_finished'>> => {
+      const { cortex, events } = await start([w], { system: createSystem({ clock }) });
+      await read(cortex.dispatcher.dispatchStream(ask)[Symbol.asyncIterator]());
+      return all(events, 'pool.stream_finished')[0]!;
+    };
+    const next = async (it: AsyncIterator<StreamChunk>, ms: number): Promise<IteratorResult<StreamChunk>> => {
+      const got = it.next();
+      await clock.advance(ms);
+      return got;
+    };
+    // Abandoned: a at 30, b at 60, kept 25 ms, then the caller leaves: b's time is 85.
+    const abandoned = await finished(new MockWorker({ name: 'w', chunks: ['a', 'b', 'c', 'd'], delayMs: 30, clock }), async (it) => {
+      expect((await next(it, 30)).value.text).toBe('a');
+      expect((await next(it, 30)).value.text).toBe('b');
+      await clock.advance(25);
+      await it.return!();
+    });
+    expect(abandoned).toMatchObject({ outcome: 'abandoned', firstChunkMs: 30, lastChunkMs: 85, ms: 85, chunks: 2 });
+    // Interrupted: a at 30, b at 60, the caller asks for more 10 ms later, and the worker breaks: b's time is 70.
+    const interrupted = await finished(new MockWorker({ name: 'w', chunks: ['a', 'b', 'c', 'd'], failAfter: 2, delayMs: 30, clock }), async (it) => {
+      await next(it, 30);
+      await next(it, 30);
+      await clock.advance(10);
+      const broke = it.next().then(() => undefined, (e: unknown) => e);
+      await clock.advance(30);
+      expect(await broke).toMatchObject({ code: 'stream_interrupted' });
+    });
+    expect(interrupted).toMatchObject({ outcome: 'interrupted', firstChunkMs: 30, lastChunkMs: 70, chunks: 2 });
+  });
+
   it("a request that waited in the queue says how long in its dispatch event", async () => {
     const clock = await clockAt(50_000);
     const w = new MockWorker({ name: 'w', limits: { maxConcurrent: 1 }, chunks: ['a'], delayMs: 100, clock });
