@@ -95,7 +95,8 @@ export function dashboardHandler(source: DashboardSource, options: DashboardOpti
   const metrics: CortexMetrics | null = openMetrics(source);
   const allowed = token === undefined ? () => true : tokenCheck(token);
   const handler = ((req: IncomingMessage, res: ServerResponse, next?: () => void) => {
-    const url = new URL(req.url ?? '/', 'http://dashboard');
+    const url = URL.parse(req.url ?? '/', 'http://dashboard');
+    if (url === null) return send(res, 400, 'text/plain', 'the request target is not a valid path'); // `//\`: no URL
     // Routed by the last path segment, so it works mounted under any prefix ('/ops/' is the page).
     const route = url.pathname.slice(url.pathname.lastIndexOf('/') + 1);
     if (route === 'healthz') return send(res, 200, 'application/json', '{"status":"up"}');

@@ -116,7 +116,8 @@ export function createGateway(source: GatewaySource, options: GatewayOptions = {
   const usage = new UsageBook(source.store);
   const following = source.system?.inspect((e) => (e.type === 'pool.stream_finished' ? usage.record(e) : e.type === 'pool.cache_hit' && usage.hit(e)));
   const handler = ((req, res, next) => {
-    const path = new URL(req.url ?? '/', 'http://gateway').pathname.replace(/\/+$/, '');
+    const path = pathOf(req.url ?? '/');
+    if (path === undefined) return sendError(res, 'openai', new GatewayError(400, 'the request target is not a valid path'));
     if (req.method === 'GET' && (path === '/healthz' || path === '/readyz')) return void probe(path, source.dispatcher, lifetime, res);
     if (req.method === 'GET' && path === '') return void res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' }).end('Ollama is running'); // Ollama clients probe it
     const route = ROUTES[`${req.method} ${path}`];
@@ -137,6 +138,15 @@ export function createGateway(source: GatewaySource, options: GatewayOptions = {
     return lifetime.close(drainMs);
   };
   return handler;
+}
+
+/**
+ * The request's path without its trailing slashes, as `URL` reads it (dot segments, backslashes,
+ * percent escapes); undefined for a target that is not a path at all (`//\`: `URL` refuses it).
+ * @internal
+ */
+export function pathOf(url: string): string | undefined {
+  return URL.parse(url, 'http://gateway')?.pathname.replace(/\/+$/, '');
 }
 
 type Route = (call: Call) => Promise<void>;

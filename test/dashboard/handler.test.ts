@@ -170,6 +170,26 @@ describe("the dashboard's model", () => {
 });
 
 describe('dashboard over HTTP', () => {
+  it('a request target that is not a path gets 400 and the dashboard goes on (it threw in the request handler, ending the process)', async () => {
+    const { cortex } = await start([new MockWorker({ name: 'w' })]);
+    const dash = await serveDashboard(cortex);
+    const { connect } = await import('node:net');
+    const status = async (target: string): Promise<string> => {
+      const socket = connect(Number(new URL(dash.url).port), '127.0.0.1');
+      socket.write(`GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+      let answer = '';
+      socket.on('data', (b: Buffer) => (answer += b.toString()));
+      await new Promise((resolve) => socket.on('close', resolve));
+      return answer.split('\r\n')[0]!;
+    };
+    try {
+      expect(await status('//\\')).toBe('HTTP/1.1 400 Bad Request');
+      expect(await status('/healthz')).toBe('HTTP/1.1 200 OK');
+    } finally {
+      await dash.close();
+    }
+  });
+
   it("the feed sends a client joining the whole request log, then each tick only the requests it has not been sent", async () => {
     const { cortex } = await start([new MockWorker({ name: 'w' })]);
     const dash = await serveDashboard(cortex, { intervalMs: 100 });

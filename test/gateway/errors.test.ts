@@ -160,3 +160,28 @@ describe('request bodies', () => {
     }
   });
 });
+
+/** Sends one raw request line (what no HTTP client would send) and reads the answer's status line. */
+async function rawStatus(url: string, target: string): Promise<string> {
+  const { connect } = await import('node:net');
+  const { port } = new URL(url);
+  const socket = connect(Number(port), '127.0.0.1');
+  socket.write(`GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+  let answer = '';
+  socket.on('data', (b: Buffer) => (answer += b.toString()));
+  await new Promise((resolve) => socket.on('close', resolve));
+  return answer.split('\r\n')[0]!;
+}
+
+describe('a request target that is not a path', () => {
+  it('gets 400 and the gateway goes on (it threw in the request handler: an uncaught exception that ended the process)', async () => {
+    const { cortex } = await start([new MockWorker({ name: 'w' })]);
+    const g = await gateway(cortex);
+    try {
+      expect(await rawStatus(g.url, '//\\')).toBe('HTTP/1.1 400 Bad Request');
+      expect(await rawStatus(g.url, '/v1/models')).toBe('HTTP/1.1 200 OK');
+    } finally {
+      await g.close();
+    }
+  });
+});
