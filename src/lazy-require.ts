@@ -24,3 +24,6 @@ export const nodeHttp = onFirstUse<typeof import('node:http')>('node:http');
 
 /** node:https, on first use. @internal */
 export const nodeHttps = onFirstUse<typeof import('node:https')>('node:https');
+
+/** node:url (its `urlToHttpOptions`), on first use. @internal */
+export const nodeUrl = onFirstUse<typeof import('node:url')>('node:url');

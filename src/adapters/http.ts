@@ -1,5 +1,5 @@
-import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
-import { nodeHttp, nodeHttps } from '../lazy-require.js';
+import type { ClientRequest, IncomingHttpHeaders, IncomingMessage, RequestOptions } from 'node:http';
+import { nodeHttp, nodeHttps, nodeUrl } from '../lazy-require.js';
 import { WorkerError, type WorkerErrorKind } from '../errors/pool.js';
 import { LineTooLongError } from './ndjson.js';
 import { describe } from '../errors/runtime.js';
@@ -267,10 +267,18 @@ export async function openStream(
 ): Promise<OpenStream> {
   const ctl = new AbortController();
   const signal = ctl.signal;
-  const onAbort = (): void => ctl.abort(caller.reason);
-  if (caller.aborted) onAbort();
-  else caller.addEventListener('abort', onAbort, { once: true });
-  const cap = setTimeout(() => ctl.abort(new Error(`request exceeded ${timeoutMs} ms`)), timeoutMs);
+  if (caller.aborted) throw abortedError(worker, caller, caller);
+  let req: ClientRequest | undefined;
+  // The caller's cancel and the cap abort the signal and destroy the request themselves: one
+  // listener (on the caller's signal), not a second that node:http would add on this one.
+  const abort = (reason: unknown): void => {
+    if (signal.aborted) return;
+    ctl.abort(reason);
+    req?.destroy(new Error('aborted', { cause: reason }));
+  };
+  const onAbort = (): void => abort(caller.reason);
+  caller.addEventListener('abort', onAbort, { once: true });
+  const cap = setTimeout(() => abort(new Error(`request exceeded ${timeoutMs} ms`)), timeoutMs);
   cap.unref();
   const cleanup = (): void => {
     clearTimeout(cap);
@@ -278,7 +286,10 @@ export async function openStream(
   };
   let res: IncomingMessage;
   try {
-    res = await post(url, init, signal);
+    res = await new Promise<IncomingMessage>((resolve, reject) => {
+      req = post(url, init, resolve);
+      req.on('error', reject); // after the response, a failure reaches its body's reader instead
+    });
   } catch (e) {
     cleanup();
     throw signal.aborted ? abortedError(worker, caller, signal) : connectionError(worker, e, 'connect');
@@ -307,15 +318,34 @@ function bodyReader(res: IncomingMessage): BodyReader {
   };
 }
 
-/** Sends a POST and resolves with the response once its headers are in (the body is still to read). */
-function post(url: string, init: { readonly headers: Record<string, string>; readonly body: string }, signal: AbortSignal): Promise<IncomingMessage> {
-  return new Promise<IncomingMessage>((resolve, reject) => {
+/** Where a URL sends its requests: node:http(s)'s options for it. */
+interface Target {
+  readonly secure: boolean;
+  readonly options: RequestOptions;
+}
+
+/** Targets by URL, parsed once each (a worker has a few URLs; parsing one cost each request a URL and its options). */
+const targets = new Map<string, Target>();
+const MAX_TARGETS = 256;
+
+function targetOf(url: string): Target {
+  let t = targets.get(url);
+  if (t === undefined) {
     const u = new URL(url);
-    // node:http and node:https are loaded on the first request (importing cortex does not pay for them).
-    const req = (u.protocol === 'https:' ? nodeHttps() : nodeHttp()).request(u, { method: 'POST', headers: { ...init.headers, 'content-length': String(Buffer.byteLength(init.body)) }, signal }, resolve);
-    req.on('error', reject); // after the response, a failure reaches its body's reader instead
-    req.end(init.body);
-  });
+    t = { secure: u.protocol === 'https:', options: nodeUrl().urlToHttpOptions(u) };
+    if (targets.size >= MAX_TARGETS) targets.clear();
+    targets.set(url, t);
+  }
+  return t;
+}
+
+/** Sends the POST; `onResponse` gets its response once the headers are in. */
+function post(url: string, init: { readonly headers: Record<string, string>; readonly body: string }, onResponse: (res: IncomingMessage) => void): ClientRequest {
+  const { secure, options } = targetOf(url);
+  // node:http and node:https are loaded on the first request (importing cortex does not pay for them).
+  const req = (secure ? nodeHttps() : nodeHttp()).request({ ...options, method: 'POST', headers: { ...init.headers, 'content-length': String(Buffer.byteLength(init.body)) } }, onResponse);
+  req.end(init.body);
+  return req;
 }
 
 /** Reads at most `limit` characters of a response's body, then lets the rest go. */

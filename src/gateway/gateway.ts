@@ -140,13 +140,18 @@ export function createGateway(source: GatewaySource, options: GatewayOptions = {
   return handler;
 }
 
+/** A path as plain as the APIs' own (letters, digits, `/`, `_`, `-`; not `//`, which URL reads as a host), before any query. */
+const PLAIN_PATH = /^\/(?!\/)[\w/-]*(?=[?#]|$)/;
+
 /**
- * The request's path without its trailing slashes, as `URL` reads it (dot segments, backslashes,
- * percent escapes); undefined for a target that is not a path at all (`//\`: `URL` refuses it).
+ * The request's path without its trailing slashes: a plain one read as it is, any other through
+ * `URL` (dot segments, backslashes, percent escapes), which a request would otherwise pay for;
+ * undefined for a target that is not a path at all (`//\`: `URL` refuses it).
  * @internal
  */
 export function pathOf(url: string): string | undefined {
-  return URL.parse(url, 'http://gateway')?.pathname.replace(/\/+$/, '');
+  const plain = PLAIN_PATH.exec(url);
+  return (plain !== null ? plain[0] : URL.parse(url, 'http://gateway')?.pathname)?.replace(/\/+$/, '');
 }
 
 type Route = (call: Call) => Promise<void>;

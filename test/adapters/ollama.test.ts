@@ -126,6 +126,23 @@ describe('OllamaWorker over real HTTP', () => {
     expect(fake!.clientAborts).toBe(1);
   });
 
+  it("its hard cap (timeoutMs) ends a request still waiting for headers, and one whose body went silent, closing each socket", async () => {
+    // Waiting for headers: the request is destroyed at the cap.
+    const silent = await worker({ script: { noResponse: true } }, { timeoutMs: 60 });
+    const refused = await silent.streamCompletion(hi, { signal: new AbortController().signal }).catch((e: unknown) => e);
+    expect(refused).toMatchObject({ kind: 'idle_timeout', message: "worker ollama-local: request exceeded the worker's timeout" });
+    await until(() => fake!.clientAborts === 1);
+    expect(fake!.clientAborts).toBe(1);
+    await fake!.close();
+    // Headers in, then silence: the read in progress fails at the cap.
+    const stalled = await worker({ script: { headersThenSilence: true } }, { timeoutMs: 60 });
+    const stream = await stalled.streamCompletion(hi, { signal: new AbortController().signal });
+    const broke = await stream[Symbol.asyncIterator]().next().catch((e: unknown) => e);
+    expect(broke).toMatchObject({ kind: 'idle_timeout' });
+    await until(() => fake!.clientAborts === 1);
+    expect(fake!.clientAborts).toBe(1);
+  });
+
   it('a redirect is not followed: an http error naming its status, and one request only (ADR 0002)', async () => {
     const { createServer } = await import('node:http');
     let requests = 0;

@@ -1,6 +1,6 @@
 /**
- * The gateway reads a request's path as `URL` does, and refuses a target `URL` refuses (400)
- * instead of throwing in its request handler.
+ * The gateway reads a request's path without building a `URL` when the path is as plain as the
+ * APIs' own; any other goes through `URL`. Either way the path is the one `URL` gives.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
