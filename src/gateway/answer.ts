@@ -110,8 +110,12 @@ function messageOf(g: GatewayError, e: unknown): string {
   return g.status === 500 ? `the answer broke off: ${describe(e)}` : g.message;
 }
 
-/** The headers of a streamed answer in server-sent events (OpenAI's and Anthropic's APIs). @internal */
-export const SSE_HEADERS = { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' } as const;
+/**
+ * The headers of a streamed answer in server-sent events (OpenAI's and Anthropic's APIs). No
+ * `connection` header: node:http keeps the connection alive, or closes it after the answer when
+ * the client asked to (`Connection: close`), which a `keep-alive` set here overrode. @internal
+ */
+export const SSE_HEADERS = { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' } as const;
 
 /** A server-sent event with a name (Anthropic's and the Responses API's form). @internal */
 export function sseEvent(event: string, data: unknown): string {

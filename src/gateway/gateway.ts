@@ -248,7 +248,6 @@ function readJson(req: IncomingMessage, max: number): Promise<unknown> {
   });
 }
 
-/** Compares a bearer key with each allowed one in constant time (hashes of equal length). */
 /**
  * Serves the gateway on its own HTTP server (127.0.0.1 and a free port unless told), with safe
  * bounds on slow clients (headers, whole request, idle keep-alive, connections).

@@ -161,16 +161,20 @@ describe('request bodies', () => {
   });
 });
 
-/** Sends one raw request line (what no HTTP client would send) and reads the answer's status line. */
-async function rawStatus(url: string, target: string): Promise<string> {
+/**
+ * Sends one raw request (a target no HTTP client would send, or `Connection: close`) and reads
+ * the answer's status line, and whether the server closed the connection within a second.
+ */
+async function raw(url: string, target: string, method = 'GET', body = ''): Promise<{ status: string; closed: boolean }> {
   const { connect } = await import('node:net');
   const { port } = new URL(url);
   const socket = connect(Number(port), '127.0.0.1');
-  socket.write(`GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+  socket.write(`${method} ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
   let answer = '';
   socket.on('data', (b: Buffer) => (answer += b.toString()));
-  await new Promise((resolve) => socket.on('close', resolve));
-  return answer.split('\r\n')[0]!;
+  const closed = await Promise.race([new Promise<boolean>((resolve) => socket.on('close', () => resolve(true))), new Promise<boolean>((resolve) => setTimeout(resolve, 1_000, false))]);
+  socket.destroy();
+  return { status: answer.split('\r\n')[0]!, closed };
 }
 
 describe('a request target that is not a path', () => {
@@ -178,8 +182,29 @@ describe('a request target that is not a path', () => {
     const { cortex } = await start([new MockWorker({ name: 'w' })]);
     const g = await gateway(cortex);
     try {
-      expect(await rawStatus(g.url, '//\\')).toBe('HTTP/1.1 400 Bad Request');
-      expect(await rawStatus(g.url, '/v1/models')).toBe('HTTP/1.1 200 OK');
+      expect((await raw(g.url, '//\\')).status).toBe('HTTP/1.1 400 Bad Request');
+      expect((await raw(g.url, '/v1/models')).status).toBe('HTTP/1.1 200 OK');
+    } finally {
+      await g.close();
+    }
+  });
+});
+
+describe('a client that asks to close the connection (Connection: close)', () => {
+  it('has it closed after a streamed answer in each API (the answers said keep-alive, and the socket stayed open until the idle timeout)', async () => {
+    const { cortex } = await start([new MockWorker({ name: 'w' })]);
+    const g = await gateway(cortex);
+    const messages = [{ role: 'user', content: 'hi' }];
+    try {
+      for (const [path, body] of [
+        ['/v1/chat/completions', { model: 'w', messages, stream: true }],
+        ['/v1/messages', { model: 'w', messages, max_tokens: 10, stream: true }],
+        ['/v1/responses', { model: 'w', input: 'hi', stream: true }],
+        ['/api/chat', { model: 'w', messages, stream: true }],
+        ['/v1/chat/completions', { model: 'w', messages }],
+      ] as const) {
+        expect({ path, ...(await raw(g.url, path, 'POST', JSON.stringify(body))) }).toEqual({ path, status: 'HTTP/1.1 200 OK', closed: true });
+      }
     } finally {
       await g.close();
     }
