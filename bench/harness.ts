@@ -61,6 +61,19 @@ export async function interleaved(
   return out;
 }
 
+/** {@link interleaved} of operations done `batch` times in a row each: the per-operation median (ns) of each per round. */
+export function interleavedOps(batch: number, ops: Record<string, () => Promise<unknown>>): Promise<Record<string, number[]>> {
+  const tasks = Object.fromEntries(
+    Object.entries(ops).map(([name, op]) => [
+      name,
+      async () => {
+        for (let i = 0; i < batch; i++) await op();
+      },
+    ]),
+  );
+  return interleaved(tasks, { batch });
+}
+
 /** Ratio a/b per round, then median and spread. */
 export function ratio(a: number[], b: number[]): { value: number; spread: [number, number] } {
   const rs = a.map((x, i) => x / b[i]!);

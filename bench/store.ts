@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { lib, testing } from './lib.js';
 import type { ChatMessage, Workers } from '../src/index.js';
-import { interleaved, median, record } from './harness.js';
+import { interleaved, interleavedOps, median, record } from './harness.js';
 
 const run = promisify(execFile);
 const hi: ChatMessage[] = [{ role: 'user', content: 'Hi' }];
@@ -32,6 +32,34 @@ export async function storeBench(): Promise<void> {
   } finally {
     await redis.close();
   }
+  await rateWindow();
+}
+
+/**
+ * A shared MemoryStore (the gateway's keys and the pool's limits without Redis): one admission and
+ * its release, with 10 and with 20,000 admissions already in the worker's rate window (an rpm
+ * limit under heavy traffic holds one entry per request of the last minute).
+ */
+async function rateWindow(): Promise<void> {
+  const rules = { failureThreshold: Number.MAX_SAFE_INTEGER, resetMs: 1 };
+  const limits = { maxConcurrent: Infinity, rpm: 1e9, tpm: Infinity };
+  const once = async (store: InstanceType<typeof lib.MemoryStore>): Promise<void> => {
+    const a = await store.admit({ candidates: [{ name: 'k', limits }], tokens: 10 });
+    if (a.kind === 'admitted') await store.release(a.lease, { kind: 'success', tokens: 12 }, rules);
+  };
+  const filled = async (n: number): Promise<InstanceType<typeof lib.MemoryStore>> => {
+    const store = new lib.MemoryStore();
+    for (let i = 0; i < n; i++) await once(store);
+    return store;
+  };
+  const small = await filled(10);
+  const big = await filled(20_000);
+  const r = await interleavedOps(500, { small: () => once(small), big: () => once(big) });
+  const flat = median(r.big!) / median(r.small!);
+  record({ group: 'store', name: 'MemoryStore admission + release, 10 in the rate window', value: median(r.small!), unit: 'ns' });
+  record({ group: 'store', name: 'MemoryStore admission + release, 20,000 in the rate window / 10', value: flat, unit: 'x', goal: '<= 2x (flat)', met: flat <= 2 });
+  await small.close();
+  await big.close();
 }
 
 /** Time to first chunk through a pool on a loopback Redis store, against the same pool alone. */

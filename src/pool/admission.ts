@@ -1,3 +1,4 @@
+import { RateLog, type RateEntry } from './rate-log.js';
 import { InvalidArgumentError } from '../errors/runtime.js';
 
 /**
@@ -76,24 +77,16 @@ export interface AdmissionStore {
   nextFree(worker: string, now: number): number;
 }
 
-interface Entry {
-  readonly at: number;
-  tokens: number;
-}
-
 interface Usage {
   inflight: number;
   /** Admissions in the window, oldest first: their times and token counts (corrected on release). */
-  readonly log: Entry[];
-  /** Index of the oldest entry still in the window (entries before it are dropped lazily). */
-  head: number;
-  tokens: number;
+  readonly log: RateLog;
 }
 
 /** The in-memory {@link AdmissionStore}: exact, synchronous, one process. */
 export class MemoryAdmissionStore implements AdmissionStore {
   readonly #usage = new Map<string, Usage>();
-  readonly #tickets = new Map<number, { worker: string; entry: Entry | null }>();
+  readonly #tickets = new Map<number, { worker: string; entry: RateEntry | null }>();
   #nextId = 1;
 
   tryAcquire(worker: string, limits: ResolvedLimits, tokens: number, now: number): Ticket | undefined {
@@ -101,16 +94,15 @@ export class MemoryAdmissionStore implements AdmissionStore {
     if (u.inflight >= limits.maxConcurrent) return undefined;
     const windowed = limits.rpm !== Infinity || limits.tpm !== Infinity;
     if (windowed) {
-      if (u.log.length - u.head >= limits.rpm) return undefined;
+      if (u.log.count >= limits.rpm) return undefined;
       // A request bigger than the whole budget still goes through when the window is empty.
-      if (u.tokens + tokens > limits.tpm && u.tokens > 0) return undefined;
+      if (u.log.tokens + tokens > limits.tpm && u.log.tokens > 0) return undefined;
     }
     u.inflight++;
-    let entry: Entry | null = null;
+    let entry: RateEntry | null = null;
     if (windowed) {
       entry = { at: now, tokens };
       u.log.push(entry);
-      u.tokens += tokens;
     }
     const id = this.#nextId++;
     this.#tickets.set(id, { worker, entry });
@@ -123,36 +115,30 @@ export class MemoryAdmissionStore implements AdmissionStore {
     this.#tickets.delete(ticket.id);
     const u = this.#get(t.worker, now);
     u.inflight--;
-    if (t.entry !== null && tokens !== undefined && now - t.entry.at < RATE_WINDOW_MS) {
-      u.tokens += tokens - t.entry.tokens;
-      t.entry.tokens = tokens;
-    }
+    if (t.entry !== null && tokens !== undefined && now - t.entry.at < RATE_WINDOW_MS) u.log.correct(t.entry, tokens);
     return true;
   }
 
   load(worker: string, now: number): WorkerLoad {
     const u = this.#get(worker, now);
-    return { inflight: u.inflight, requestsInWindow: u.log.length - u.head, tokensInWindow: u.tokens };
+    return { inflight: u.inflight, requestsInWindow: u.log.count, tokensInWindow: u.log.tokens };
   }
 
   nextFree(worker: string, now: number): number {
     const u = this.#get(worker, now);
-    return u.head < u.log.length ? u.log[u.head]!.at + RATE_WINDOW_MS : Infinity;
+    const oldest = u.log.oldest;
+    return oldest !== undefined ? oldest.at + RATE_WINDOW_MS : Infinity;
   }
 
   /** The worker's usage with entries older than the window dropped. */
   #get(worker: string, now: number): Usage {
     let u = this.#usage.get(worker);
     if (u === undefined) {
-      u = { inflight: 0, log: [], head: 0, tokens: 0 };
+      u = { inflight: 0, log: new RateLog(RATE_WINDOW_MS) };
       this.#usage.set(worker, u);
       return u;
     }
-    while (u.head < u.log.length && now - u.log[u.head]!.at >= RATE_WINDOW_MS) u.tokens -= u.log[u.head++]!.tokens;
-    if (u.head > 64 && u.head * 2 > u.log.length) {
-      u.log.splice(0, u.head);
-      u.head = 0;
-    }
+    u.log.expire(now);
     return u;
   }
 }

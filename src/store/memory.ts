@@ -1,4 +1,5 @@
 import type { HealthReport } from '../pool/health.js';
+import { RateLog, type RateEntry } from '../pool/rate-log.js';
 import { checkLeaseOptions, differingFields, Heartbeat, Listeners, newInstanceId, type StoreOptions } from './common.js';
 import {
   addUsage,
@@ -22,13 +23,18 @@ import {
   type WorkerFingerprint,
 } from './store.js';
 
+/** An admission in a worker's rate window, by its lease id. */
+interface WindowEntry extends RateEntry {
+  readonly id: string;
+}
+
 /** One worker's shared state (the same fields the Redis store keeps under the worker's keys). */
 interface Rec {
   /** Lease id -> expiry. */
   readonly slots: Map<string, number>;
-  /** Admissions in the rate window, oldest first. */
-  window: Array<{ readonly id: string; readonly at: number; tokens: number }>;
-  windowTokens: number;
+  /** Admissions in the rate window, oldest first, and each by its lease id (a release finds its own at once). */
+  readonly window: RateLog<WindowEntry>;
+  readonly windowIds: Map<string, WindowEntry>;
   circuit: { state: 'closed' | 'open' | 'half_open'; until: number; trial: string | null; failures: number };
   cool: { until: number; reason: string } | null;
   readonly stats: { requests: number; successes: number; failures: Record<string, number>; tokens: number };
@@ -54,8 +60,8 @@ class Space {
     if (r === undefined) {
       r = {
         slots: new Map(),
-        window: [],
-        windowTokens: 0,
+        window: new RateLog<WindowEntry>(WINDOW_MS),
+        windowIds: new Map(),
         circuit: { state: 'closed', until: 0, trial: null, failures: 0 },
         cool: null,
         stats: { requests: 0, successes: 0, failures: {}, tokens: 0 },
@@ -120,10 +126,7 @@ export class MemoryStore implements SharedStore {
         continue;
       }
       r.slots.set(id, now + this.#leaseMs);
-      if (c.limits.rpm !== Infinity || c.limits.tpm !== Infinity) {
-        r.window.push({ id, at: now, tokens: request.tokens });
-        r.windowTokens += request.tokens;
-      }
+      if (c.limits.rpm !== Infinity || c.limits.tpm !== Infinity) enter(r, { id, at: now, tokens: request.tokens });
       if (gate === 'trial') r.circuit = { ...r.circuit, state: 'half_open', trial: id };
       r.stats.requests++;
       this.#own.requests++;
@@ -140,10 +143,9 @@ export class MemoryStore implements SharedStore {
     const now = this.#now();
     r.slots.set(id, now + this.#leaseMs);
     if (stream.windowed) {
-      const at = now - stream.ageMs;
-      const i = r.window.findIndex((w) => w.at > at); // the window stays in time order
-      r.window.splice(i < 0 ? r.window.length : i, 0, { id, at, tokens: stream.tokens });
-      r.windowTokens += stream.tokens;
+      const e = { id, at: now - stream.ageMs, tokens: stream.tokens };
+      r.window.insert(e); // the window stays in time order
+      r.windowIds.set(id, e);
     }
     r.stats.requests++;
     this.#own.requests++;
@@ -179,11 +181,10 @@ export class MemoryStore implements SharedStore {
       if (r.slots.size >= limits.maxConcurrent) return undefined;
     }
     if (limits.rpm === Infinity && limits.tpm === Infinity) return true;
-    let drop = 0;
-    while (drop < r.window.length && r.window[drop]!.at <= now - WINDOW_MS) r.windowTokens -= r.window[drop++]!.tokens;
-    if (drop > 0) r.window = r.window.slice(drop);
-    const over = r.window.length >= limits.rpm || (r.windowTokens + tokens > limits.tpm && r.windowTokens > 0);
-    return over ? r.window[0]!.at + WINDOW_MS : true;
+    const w = r.window;
+    w.expire(now, (e) => r.windowIds.delete(e.id));
+    const over = w.count >= limits.rpm || (w.tokens + tokens > limits.tpm && w.tokens > 0);
+    return over ? w.oldest!.at + WINDOW_MS : true;
   }
 
   release(lease: SharedLease, s: Settlement, rules: CircuitRules): Promise<Verdict> {
@@ -194,11 +195,8 @@ export class MemoryStore implements SharedStore {
     if (s.kind === 'unused') {
       if (had) unadmit(r, lease.id);
     } else if (s.tokens !== undefined) {
-      const e = r.window.find((w) => w.id === lease.id);
-      if (e !== undefined) {
-        r.windowTokens += s.tokens - e.tokens;
-        e.tokens = s.tokens;
-      }
+      const e = r.windowIds.get(lease.id);
+      if (e !== undefined) r.window.correct(e, s.tokens);
       if (had) r.stats.tokens += s.tokens;
     }
     if (had) settle(r, lease.id, s, rules, now);
@@ -357,9 +355,18 @@ function settle(r: Rec, id: string, s: Settlement, rules: CircuitRules, now: num
 
 /** Takes back an admission that was never used: its rate-window entry and its count. */
 function unadmit(r: Rec, id: string): void {
-  const i = r.window.findIndex((w) => w.id === id);
-  if (i >= 0) r.windowTokens -= r.window.splice(i, 1)[0]!.tokens;
+  const e = r.windowIds.get(id);
+  if (e !== undefined) {
+    r.window.remove(e);
+    r.windowIds.delete(id);
+  }
   r.stats.requests--;
+}
+
+/** Counts an admission in the worker's rate window. */
+function enter(r: Rec, e: WindowEntry): void {
+  r.window.push(e);
+  r.windowIds.set(e.id, e);
 }
 
 function count(r: Rec, kind: string): void {
