@@ -1,4 +1,4 @@
-/** One admission in a rate window: when it was admitted, and the tokens it counts (corrected when its request ends). @internal */
+/** One admission in a rate window: when it was admitted, and the tokens it counts (corrected when its request ends). */
 export interface RateEntry {
   readonly at: number;
   tokens: number;
@@ -8,7 +8,7 @@ export interface RateEntry {
  * The admissions of a sliding window (what `rpm` and `tpm` limit), oldest first: each is appended
  * at the end and dropped from the front once `windowMs` old, by moving an index (the array is
  * compacted now and then), so an admission costs the same however many the window holds. Used by
- * the pool's own admission and by the shared {@link MemoryStore}. @internal
+ * the pool's own admission and by the shared {@link MemoryStore}.
  */
 export class RateLog<E extends RateEntry = RateEntry> {
   #entries: E[] = [];
