@@ -220,26 +220,24 @@ export class Request {
     if (events.listening) events.emit(() => this.#finishedEvent(outcome, reason));
   }
 
+  /** The request's `pool.stream_finished` event: its fields written one by one (spreading small objects cost a listener's request a few hundred ns). */
   #finishedEvent(outcome: Outcome, reason: string | undefined): InspectionEvent {
     const t0 = this.started;
     const now = this.env.system.clock.now();
-    return {
-      type: 'pool.stream_finished',
-      requestId: this.id,
-      worker: this.lastWorker,
-      outcome,
-      chars: this.chars,
-      ms: now - t0,
-      chunks: this.chunks,
-      ...(this.firstChunkAt !== undefined ? { firstChunkMs: this.firstChunkAt - t0, lastChunkMs: (this.lastUntimed ? now : this.lastChunkAt!) - t0 } : {}),
-      ...(this.usage !== undefined ? { usage: this.usage } : {}),
-      ...(this.lastKind !== undefined ? { kind: this.lastKind } : {}),
-      ...(this.lastModel !== undefined ? { model: this.lastModel } : {}),
-      ...(reason !== undefined ? { reason } : {}),
-      ...(this.o.tenant !== undefined ? { tenant: this.o.tenant } : {}),
-      ...(this.strictRoute && this.route !== undefined ? { route: this.route } : {}),
-      ...costField(costOf(this.usage, this.lastPrice)),
-    };
+    const e: Mutable<StreamFinishedEvent> = { type: 'pool.stream_finished', requestId: this.id, worker: this.lastWorker, outcome, chars: this.chars, ms: now - t0, chunks: this.chunks };
+    if (this.firstChunkAt !== undefined) {
+      e.firstChunkMs = this.firstChunkAt - t0;
+      e.lastChunkMs = (this.lastUntimed ? now : this.lastChunkAt!) - t0;
+    }
+    if (this.usage !== undefined) e.usage = this.usage;
+    if (this.lastKind !== undefined) e.kind = this.lastKind;
+    if (this.lastModel !== undefined) e.model = this.lastModel;
+    if (reason !== undefined) e.reason = reason;
+    if (this.o.tenant !== undefined) e.tenant = this.o.tenant;
+    if (this.strictRoute && this.route !== undefined) e.route = this.route;
+    const cost = costOf(this.usage, this.lastPrice);
+    if (cost !== undefined) e.costUsd = cost;
+    return e;
   }
 
   /** The error of a request ended from outside (its outcome was reported by `end`). */
@@ -460,7 +458,7 @@ export class Request {
       this.parts.push(c.text);
       this.chars += c.text.length;
     }
-    const out: { -readonly [K in keyof StreamChunk]: StreamChunk[K] } = { worker: a.name, text: c.text, done: c.done === true, segment: this.segment };
+    const out: Mutable<StreamChunk> = { worker: a.name, text: c.text, done: c.done === true, segment: this.segment };
     if (c.reasoning !== undefined) out.reasoning = c.reasoning;
     if (c.finishReason !== undefined) out.finishReason = c.finishReason;
     if (c.usage !== undefined) out.usage = c.usage;
@@ -659,4 +657,4 @@ function dueOf(a: Attempt | null, now: number): number {
 
 const NONE: readonly never[] = Object.freeze([]);
 
-const costField = (costUsd: number | undefined): { costUsd?: number } => (costUsd === undefined ? {} : { costUsd });
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
