@@ -1,6 +1,7 @@
 import type { LanguageModelV4CallOptions, LanguageModelV4Message, LanguageModelV4ToolResultOutput, SharedV4Warning } from '@ai-sdk/provider';
 import type { ChatMessage, ContentPart, GenerationOptions, ToolCall, ToolChoice, ToolDefinition } from '../behaviour/types.js';
 import type { DispatchOptions } from '../dispatcher/options.js';
+import type { Mutable } from '../mutable.js';
 
 /** What the AI SDK asked, as cortex's request: the conversation, its options, and the settings cortex cannot carry. @internal */
 export interface Translated {
@@ -55,7 +56,7 @@ export function translate(modelId: string | undefined, call: LanguageModelV4Call
 }
 
 function pick(o: CortexProviderOptions): Partial<DispatchOptions> {
-  const out: { -readonly [K in keyof DispatchOptions]?: DispatchOptions[K] } = {};
+  const out: Partial<Mutable<DispatchOptions>> = {};
   if (typeof o.route === 'string') out.route = o.route;
   if (typeof o.priority === 'number') out.priority = o.priority;
   if (typeof o.sideEffects === 'boolean') out.sideEffects = o.sideEffects;
@@ -66,7 +67,7 @@ function pick(o: CortexProviderOptions): Partial<DispatchOptions> {
 }
 
 function generationOf(call: LanguageModelV4CallOptions, warnings: SharedV4Warning[]): GenerationOptions {
-  const out: { -readonly [K in keyof GenerationOptions]?: GenerationOptions[K] } = {};
+  const out: Partial<Mutable<GenerationOptions>> = {};
   if (call.maxOutputTokens !== undefined) out.maxTokens = call.maxOutputTokens;
   if (call.temperature !== undefined) out.temperature = call.temperature;
   if (call.topP !== undefined) out.topP = call.topP;

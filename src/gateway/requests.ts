@@ -1,5 +1,6 @@
 import type { ChatMessage, ContentPart, GenerationOptions, ResponseFormat, ToolCall, ToolChoice, ToolDefinition } from '../behaviour/types.js';
 import { GatewayError } from './errors.js';
+import type { Mutable } from '../mutable.js';
 
 /** A client's chat request as the pool takes it: the conversation and the generation options. @internal */
 export interface PoolRequest {
@@ -42,7 +43,7 @@ function openaiMessage(m: unknown, at: string): ChatMessage {
   if (!isObj(m)) throw bad(at, 'expected an object');
   const role = m.role === 'developer' ? 'system' : m.role;
   if (role !== 'system' && role !== 'user' && role !== 'assistant' && role !== 'tool') throw bad(`${at}.role`, "expected 'system', 'developer', 'user', 'assistant' or 'tool'");
-  const out: { -readonly [K in keyof ChatMessage]: ChatMessage[K] } = { role, content: openaiContent(m.content, `${at}.content`, role === 'assistant') };
+  const out: Mutable<ChatMessage> = { role, content: openaiContent(m.content, `${at}.content`, role === 'assistant') };
   if (typeof m.name === 'string' && m.name !== '') out.name = m.name;
   if (role === 'assistant' && Array.isArray(m.tool_calls) && m.tool_calls.length > 0) out.toolCalls = m.tool_calls.map((c: unknown, j) => openaiToolCall(c, `${at}.tool_calls[${j}]`));
   if (role === 'tool') {
@@ -141,7 +142,7 @@ function ollamaMessage(m: unknown, i: number, pending: ToolCall[]): ChatMessage 
   if (Array.isArray(m.images) && m.images.length > 0) {
     content = [...(text !== '' ? [{ type: 'text' as const, text }] : []), ...m.images.map((b: unknown, j) => imagePart(b, `${at}.images[${j}]`))];
   }
-  const out: { -readonly [K in keyof ChatMessage]: ChatMessage[K] } = { role, content };
+  const out: Mutable<ChatMessage> = { role, content };
   if (role === 'assistant' && Array.isArray(m.tool_calls) && m.tool_calls.length > 0) {
     pending.length = 0;
     out.toolCalls = m.tool_calls.map((c: unknown, j) => {

@@ -20,6 +20,7 @@ import { aliased, disabledBecause, finiteOr, lacks, percentileMs, priceOf, route
 import type { Candidate } from './strategies.js';
 import type { AttemptOutcome, Checkout, CheckoutRequest, Lease, PoolStatus, WorkerStatus } from './types.js';
 import type { Hold, StoreCandidate, Verdict } from '../store/store.js';
+import type { Mutable } from '../mutable.js';
 
 /** What the pool state needs from its actor. @internal */
 export interface PoolEnv {
@@ -140,19 +141,13 @@ export class PoolState {
 
   /** The worker lent to `req` under `ticket` (and, with a shared store, how its lease goes back). */
   #lease(slot: Slot, req: CheckoutRequest, ticket: Ticket, settle?: Lease['settle']): Lease {
-    return {
-      ticket,
-      name: slot.name,
-      worker: slot.worker,
-      kind: slot.provider,
-      ...(slot.price !== undefined ? { price: slot.price } : {}),
-      model: slot.model,
-      aliased: aliased(slot, req),
-      alternatives: this.selection.alternatives(req.exclude, slot.name),
-      store: this.env.store,
-      ...(settle !== undefined ? { settle } : {}),
-      ...percentileMs(slot, req),
-    };
+    // Written field by field: a lease is made for every attempt (spreading small objects cost more).
+    const lease: Mutable<Lease> = { ticket, name: slot.name, worker: slot.worker, kind: slot.provider, model: slot.model, aliased: aliased(slot, req), alternatives: this.selection.alternatives(req.exclude, slot.name), store: this.env.store };
+    if (slot.price !== undefined) lease.price = slot.price;
+    if (settle !== undefined) lease.settle = settle;
+    const ms = percentileMs(slot, req);
+    if (ms !== undefined) lease.firstChunkPercentileMs = ms;
+    return lease;
   }
 
   /**

@@ -108,10 +108,8 @@ export function lacks(slot: Slot, req: CheckoutRequest): string | undefined {
 const CAPABILITY_WORDS = { tools: 'tools', images: 'images', jsonSchema: 'a JSON schema response format' } as const;
 
 /** The lease's `firstChunkPercentileMs`, when the request asked for one and the worker has enough samples. */
-export function percentileMs(slot: Slot, req: CheckoutRequest): { firstChunkPercentileMs?: number } {
-  if (req.percentile === undefined) return {};
-  const ms = slot.firstChunks.percentile(req.percentile);
-  return ms === undefined ? {} : { firstChunkPercentileMs: ms };
+export function percentileMs(slot: Slot, req: CheckoutRequest): number | undefined {
+  return req.percentile === undefined ? undefined : slot.firstChunks.percentile(req.percentile);
 }
 
 /** A worker's price, when its info gives a sound one (finite, not negative). */

@@ -28,6 +28,7 @@ import type {
   WorkerFingerprint,
 } from './store.js';
 import { OwnCounts, USAGE_HOUR_MS, USAGE_KEPT_MS, type UsageCount } from './store.js';
+import type { Mutable } from '../mutable.js';
 
 /** Options of {@link RedisStore}. */
 export interface RedisStoreOptions extends StoreOptions {
@@ -545,7 +546,7 @@ function firstWords(text: string): string {
 
 /** One hour's hash back into its counts: fields `[key, worker, model]\nmeasure`. */
 function usageCounts(hour: number, fields: Readonly<Record<string, string>>): UsageCount[] {
-  const counts = new Map<string, { -readonly [K in keyof UsageCount]: UsageCount[K] }>();
+  const counts = new Map<string, Mutable<UsageCount>>();
   for (const [field, value] of Object.entries(fields)) {
     const cut = field.lastIndexOf('\n');
     const id = field.slice(0, cut);
