@@ -63,6 +63,15 @@ export class Attempt {
     this.#wake?.(reason);
   }
 
+  /**
+   * The worker accepted the request (its stream is open). The guard of the call that opened it is
+   * let go: kept, it would hold that call's settled promise and its functions for the whole stream.
+   */
+  accept(): void {
+    this.accepted = true;
+    this.#wake = null;
+  }
+
   /** `p`, or a rejection as soon as the attempt is aborted (for a worker that may ignore its signal). */
   read<T>(p: Promise<T>): Promise<T> {
     if (this.ctl.signal.aborted) {

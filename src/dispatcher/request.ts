@@ -385,7 +385,7 @@ export class Request {
 
   /** The worker accepted the request: its chunks' iterator, and whether reads must be guarded. */
   begin(a: Attempt, iterable: AsyncIterable<CompletionChunk>): { iterator: AsyncIterator<CompletionChunk>; guarded: boolean } {
-    a.accepted = true;
+    a.accept();
     // A worker whose reads reject as soon as its signal aborts is read directly; others are guarded.
     return { iterator: iterable[Symbol.asyncIterator](), guarded: (iterable as { [ABORTS_PROMPTLY]?: boolean })[ABORTS_PROMPTLY] !== true };
   }
