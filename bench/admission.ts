@@ -95,6 +95,7 @@ export async function admissionBench(): Promise<void> {
   record({ group: 'admission', name: '40 at once, local full: p95 first chunk', value: percentile(loaded, 95), unit: 'ms' });
   record({ group: 'admission', name: '40 at once: p95 first chunk / an unloaded request', value: p95, unit: 'x', goal: '<= 2x', met: p95 <= 2 });
   await spill.stop();
+  await deepQueue();
 
   // Cold start: a fresh process importing the package, against one importing nothing.
   const runs = (code: string): number[] =>
@@ -111,4 +112,32 @@ export async function admissionBench(): Promise<void> {
   }
   const zod = runs("await import('zod')");
   record({ group: 'admission', name: "of which: import('zod') alone", value: median(zod) - nothing, unit: 'ms' });
+}
+
+/**
+ * A deep queue: n requests at once through one slot (`maxConcurrent: 1`), the CPU each costs, with
+ * 50 and with 1,000 waiting (a release used to ask every waiter, so a request cost grew with the
+ * queue). Alternating, three rounds each.
+ */
+async function deepQueue(): Promise<void> {
+  const through = async (n: number): Promise<number> => {
+    const w = await startWorkers({ workers: [new MockWorker({ name: 'one', chunks: ['a'], limits: { maxConcurrent: 1 } })], healthIntervalMs: 0, prefix: `dq${n}` });
+    const cpu = process.cpuUsage();
+    await Promise.all(Array.from({ length: n }, async () => {
+      for await (const _ of w.dispatcher.dispatchStream(hi)) void _;
+    }));
+    const used = process.cpuUsage(cpu);
+    await w.stop();
+    return (used.user + used.system) / n;
+  };
+  await through(1_000); // warm up
+  const shallow: number[] = [];
+  const deep: number[] = [];
+  for (let round = 0; round < 3; round++) {
+    shallow.push(await through(50));
+    deep.push(await through(1_000));
+  }
+  const grows = median(deep) / median(shallow);
+  record({ group: 'admission', name: 'a queued request, 1,000 waiting: CPU', value: median(deep), unit: 'us', note: `50 waiting: ${median(shallow).toFixed(1)} us` });
+  record({ group: 'admission', name: 'a queued request, 1,000 waiting / 50 waiting, CPU', value: grows, unit: 'x', goal: '<= 2x', met: grows <= 2 });
 }

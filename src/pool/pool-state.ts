@@ -91,6 +91,7 @@ export class PoolState {
   #countContextLimits(): void {
     this.#contextLimits = 0;
     for (const s of this.slots.values()) if (typeof s.capabilities.contextLength === 'number') this.#contextLimits++;
+    this.#fit = undefined;
   }
 
   remove(name: string): void {
@@ -130,6 +131,20 @@ export class PoolState {
     }
     return { ok: true, lease: this.#lease(slot, req, pick.admitted) };
   }
+
+  /**
+   * For one pass over the queue: what decides which workers a request may use, as a key (the
+   * workers it tried, its route, what it needs, the context it must beat; its tokens too when a
+   * worker's context is limited). Two requests with one key are open to the same workers, and
+   * more tokens never fit where fewer did not (a `tpm` limit, a context).
+   */
+  fitKey(): (req: CheckoutRequest) => string {
+    if (this.#fit !== undefined) return this.#fit;
+    const tokens = this.#contextLimits > 0;
+    // The same function until the workers' contexts change: the queue keeps each waiter's key with it.
+    return (this.#fit = (r) => `${r.exclude.join('\0')}\u0001${r.route ?? ''}\u0001${r.strict === true ? 1 : 0}\u0001${r.needs?.join(',') ?? ''}\u0001${r.minContext ?? ''}${tokens ? `\u0001${r.tokens}` : ''}`);
+  }
+  #fit: ((req: CheckoutRequest) => string) | undefined = undefined;
 
   /** Now, with the eligible set rebuilt if anything changed (a cool-down may have ended). */
   #current(): number {

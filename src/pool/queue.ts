@@ -2,10 +2,12 @@ import type { From } from '../runtime/types.js';
 import type { ResolvedPoolOptions } from './options.js';
 import type { Checkout, CheckoutRequest } from './types.js';
 
-/** A checkout waiting for a slot. */
+/** A checkout waiting for a slot, and its kind under the last `fit` asked (kept: a waiter is looked at on every pass). */
 interface Waiter {
   readonly from: From<Checkout>;
   readonly request: CheckoutRequest;
+  fit?: (request: CheckoutRequest) => string;
+  kind?: string;
 }
 
 /**
@@ -75,17 +77,32 @@ export class WaitQueue {
 
   /**
    * Offers capacity to the waiters, in order; `checkout` answers one or says `'full'`. A later
-   * waiter may fit where an earlier one does not (it excludes the workers it tried), so all are
-   * asked. Returns how many are still waiting.
+   * waiter may fit where an earlier one does not (it excludes the workers it tried, it routes
+   * elsewhere), so every kind of waiter is asked: but once one was found full, a waiter of the
+   * same `fit` (the same workers open to it) with as many tokens or more would be too (capacity
+   * only shrinks as the pass lends it), and is not asked again. Without it a release cost one
+   * checkout per waiter: with 1,000 waiting, a queued request cost 0.2 ms. Returns how many are
+   * still waiting.
    */
-  serve(checkout: (request: CheckoutRequest) => Checkout | 'full'): number {
+  serve(checkout: (request: CheckoutRequest) => Checkout | 'full', fit?: (request: CheckoutRequest) => string): number {
     if (this.#waiters.length === 0) return 0;
     const left: Waiter[] = [];
+    const full = new Map<string, number>(); // fit -> fewest tokens found full
     for (const w of this.#waiters) {
       if (w.from.settled) continue;
+      const kind = fit === undefined ? undefined : w.fit === fit ? w.kind : ((w.fit = fit), (w.kind = fit(w.request)));
+      const fewest = kind === undefined ? undefined : full.get(kind);
+      if (fewest !== undefined && w.request.tokens >= fewest) {
+        left.push(w);
+        continue;
+      }
       const got = checkout(w.request);
-      if (got === 'full') left.push(w);
-      else w.from.reply(got);
+      if (got !== 'full') {
+        w.from.reply(got);
+        continue;
+      }
+      left.push(w);
+      if (kind !== undefined) full.set(kind, Math.min(fewest ?? Infinity, w.request.tokens));
     }
     this.#waiters = left;
     return left.length;
