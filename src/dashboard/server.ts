@@ -155,6 +155,9 @@ export async function serveDashboard(source: DashboardSource, options: ServeDash
   };
 }
 
+/** What a feed client may leave unread before it is let go. */
+const MAX_UNREAD_BYTES = 1 << 20;
+
 /** The server-sent feed: one snapshot per tick for every client, computed once; no tick without clients. */
 class Feed {
   readonly #clients = new Set<ServerResponse>();
@@ -189,7 +192,13 @@ class Feed {
     if (to === undefined || this.#clients.size === 1) this.#sent = Math.max(this.#sent, snap.requests[0]?.seq ?? 0);
     to ??= this.#clients;
     const data = `data: ${JSON.stringify(snap)}\n\n`;
-    for (const res of to) if (!res.writableEnded) res.write(data);
+    for (const res of to) {
+      if (res.writableEnded || res.destroyed) continue;
+      // A client that does not read (a stalled connection) would hold every snapshot in memory:
+      // it is let go (a browser's EventSource reconnects, and a client joining gets the whole log).
+      if (res.writableLength > MAX_UNREAD_BYTES) res.destroy();
+      else res.write(data);
+    }
   }
 
   #stop(): void {

@@ -2,7 +2,8 @@
  * The dashboard's HTTP side, without a browser: probes, the token, the feed's content, metrics,
  * and mounting under a prefix in an app's own server.
  */
-import { createServer } from 'node:http';
+import { EventEmitter } from 'node:events';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { OpenAIWorker, RedisStore, WorkerError, type InspectionEvent } from '../../src/index.js';
 import { useRedisServer } from '../support/redis.js';
@@ -300,6 +301,53 @@ describe('dashboard over HTTP', () => {
       for (const s of stores) await s.close();
     }
   });
+
+  it('lets go of a feed client that does not read (its unread snapshots past 1 MiB), so it cannot hold memory without bound; the others go on', async () => {
+    const { cortex } = await start([new MockWorker({ name: 'w' })]);
+    const dashboard = dashboardHandler(cortex, { intervalMs: 100 });
+    /** A response whose client reads nothing once `stalled`: what it was sent stays in its buffer. */
+    class Client extends EventEmitter {
+      stalled = false;
+      destroyed = false;
+      writableEnded = false;
+      writableLength = 0;
+      writes = 0;
+      writeHead(): this {
+        return this;
+      }
+      setHeader(): void {}
+      write(data: string): boolean {
+        this.writes++;
+        if (this.stalled) this.writableLength += Buffer.byteLength(data);
+        return !this.stalled;
+      }
+      end(): void {
+        this.writableEnded = true;
+      }
+      destroy(): void {
+        this.destroyed = true;
+        this.emit('close');
+      }
+    }
+    const client = (): Client => new Client();
+    const stuck = client();
+    const reading = client();
+    const req = { url: '/feed', method: 'GET', headers: {} } as unknown as IncomingMessage;
+    try {
+      dashboard(req, stuck as unknown as ServerResponse);
+      dashboard(req, reading as unknown as ServerResponse);
+      await expect.poll(() => reading.writes, { timeout: 5_000 }).toBeGreaterThan(2);
+      stuck.stalled = true;
+      stuck.writableLength = 1_048_000; // just under 1 MiB left unread: the next snapshots take it past
+      // Each tick adds a snapshot to its unread bytes until they pass 1 MiB: then it is destroyed.
+      await expect.poll(() => stuck.destroyed, { timeout: 20_000 }).toBe(true);
+      const before = reading.writes;
+      await expect.poll(() => reading.writes, { timeout: 5_000 }).toBeGreaterThan(before);
+      expect(reading.destroyed).toBe(false);
+    } finally {
+      dashboard.close();
+    }
+  }, 30_000);
 
   it('mounts in an app\'s own server under a prefix; other paths go to the app', async () => {
     const { cortex } = await start([new MockWorker({ name: 'w' })]);
