@@ -99,12 +99,21 @@ export interface StopWorkersOptions {
   drainMs?: number;
 }
 
+/** The tree's own options (the pool's are checked by its schema): a prefix that names actors, the restart intensity, a loaded config. */
+function checkTreeOptions(o: StartWorkersOptions): void {
+  if (o.prefix !== undefined && (typeof o.prefix !== 'string' || o.prefix.trim() === '')) throw new InvalidArgumentError('prefix', 'a non-empty string', o.prefix);
+  if (o.maxRestarts !== undefined && !(Number.isInteger(o.maxRestarts) && o.maxRestarts >= 0)) throw new InvalidArgumentError('maxRestarts', 'a whole number >= 0', o.maxRestarts);
+  if (o.maxSeconds !== undefined && !(typeof o.maxSeconds === 'number' && Number.isFinite(o.maxSeconds) && o.maxSeconds > 0)) throw new InvalidArgumentError('maxSeconds', 'a number of seconds > 0', o.maxSeconds);
+  if (o.config !== undefined && (typeof o.config !== 'object' || o.config === null || !Array.isArray(o.config.workers))) throw new InvalidArgumentError('config', 'a loaded config (parseConfig / loadConfig)', o.config);
+}
+
 /**
  * Starts the tree: the Registry, a supervisor of worker actors (each registers its worker),
  * then the Pool, under a `rest_for_one` top supervisor: a crashed Pool restarts alone and
  * rebuilds from the Registry; a crashed Registry restarts everything after it, so workers
  * register again and nothing is lost.
- * @throws ValidationError for bad pool options; AlreadyRegisteredError for duplicate worker names.
+ * @throws ValidationError for bad pool options; InvalidArgumentError for a bad `prefix`,
+ * `maxRestarts`, `maxSeconds` or `config`; AlreadyRegisteredError for duplicate worker names.
  * @example
  * const { dispatcher } = await startWorkers({ workers: [new OllamaWorker()] });
  */
@@ -112,6 +121,7 @@ export async function startWorkers(options: StartWorkersOptions = {}): Promise<W
   checkObject(options, 'options');
   if (options.workers !== undefined && !Array.isArray(options.workers)) throw new InvalidArgumentError('workers', 'an array of workers', options.workers);
   if (options.system !== undefined) checkSystem(options.system, 'system');
+  checkTreeOptions(options);
   const ownSystem = options.system === undefined;
   const { workers = [], config, system = createSystem(), prefix = 'cortex', maxRestarts = 10, maxSeconds = 10, store: storeSpec, cache, route, ...explicit } = options;
   const poolOptions = { ...config?.pool, ...explicit };

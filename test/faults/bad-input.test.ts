@@ -67,6 +67,17 @@ describe('bad input: a typed error naming the field, and nothing changed', () =>
     const system = createSystem();
     await expect(startWorkers({ system, workers: [new MockWorker()], firstChunkTimeoutMs: -5 })).rejects.toThrow(/options\.firstChunkTimeoutMs/);
     await expect(startWorkers({ system, workers: [new MockWorker()], strategy: 'quickest' as never })).rejects.toSatisfy(isInvalidArgumentError);
+    // The tree's own options (a prefix like this one threw a TypeError from a template string; found by test/properties/public-input).
+    for (const [bad, field] of [
+      [{ prefix: { toString: [] } }, 'prefix'],
+      [{ prefix: '' }, 'prefix'],
+      [{ maxRestarts: -1 }, 'maxRestarts'],
+      [{ maxSeconds: 0 }, 'maxSeconds'],
+      [{ config: { workers: 'x' } }, 'config'],
+    ] as const) {
+      const e = await startWorkers({ system, workers: [new MockWorker()], ...(bad as object) }).catch((err: unknown) => err);
+      expect(e).toMatchObject({ code: 'invalid_argument', field });
+    }
     expect(system.size).toBe(0);
   });
 

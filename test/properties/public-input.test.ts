@@ -140,6 +140,9 @@ describe('whatever an app passes', () => {
           hedging: rare,
           cache: rare,
           prefix: mostly(fc.constant('p'), fc.constant('')),
+          maxRestarts: mostly(fc.integer({ min: 0, max: 5 }), fc.constant(-1)),
+          maxSeconds: mostly(fc.integer({ min: 1, max: 10 }), fc.constantFrom(0, Infinity)),
+          config: rare,
         },
         { requiredKeys: ['workers'] },
       )
