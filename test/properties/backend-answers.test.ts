@@ -6,12 +6,13 @@
  * value), a body made of the protocol's own pieces (text, tool calls, usage, done, error events,
  * keep-alives) mixed with junk and bytes that are not UTF-8, framed by length, chunked, by
  * close, or by a length longer than what comes, written in random pieces, and then closed or
- * left hanging. `FUZZ_RUNS` sets the runs per adapter (60 in CI).
+ * left hanging. `FUZZ_RUNS` sets the runs per adapter (60 by default); `test/support/fuzz.ts` says which seed.
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AnthropicWorker, isWorkerError, OllamaWorker, OpenAIWorker, type CompletionChunk, type LlmWorker } from '../../src/index.js';
+import { fuzz } from '../support/fuzz.js';
 
 const KEY = 'sk-fuzz-backend-secret-4711';
 const KINDS = new Set(['connection', 'http', 'rate_limited', 'quota', 'auth', 'model_not_found', 'bad_request', 'protocol', 'stream_error', 'truncated', 'first_chunk_timeout', 'idle_timeout', 'unsupported']);
@@ -171,7 +172,6 @@ function holds(o: Outcome): void {
   for (const c of o.chunks) expect(typeof c.text).toBe('string');
 }
 
-const runs = Number(process.env.FUZZ_RUNS ?? 60);
 const adapters: Array<[string, () => LlmWorker, fc.Arbitrary<Plan>]> = [
   ['OllamaWorker', () => new OllamaWorker({ baseUrl: url, model: 'm', timeoutMs: 400 }), plans(ollamaPiece, 'application/x-ndjson')],
   ['OpenAIWorker', () => new OpenAIWorker({ baseUrl: `${url}/v1`, model: 'm', apiKey: KEY, timeoutMs: 400 }), plans(openaiPiece, 'text/event-stream')],
@@ -187,7 +187,7 @@ describe('whatever a backend answers', () => {
           plan = p;
           holds(await outcome(worker));
         }),
-        { numRuns: runs },
+        fuzz(60),
       );
     }, 120_000);
   }

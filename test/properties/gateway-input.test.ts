@@ -6,7 +6,7 @@
  * socket closed within 5 s, and the process lives on (an uncaught exception fails this file).
  * What it found: a target such as `//\` ended the process (fd8bf03); a streamed answer said
  * `connection: keep-alive` to a client that asked to close, so the socket stayed open until the
- * idle timeout. `FUZZ_RUNS` sets the runs (150 in CI; 50,000 passed before this landed).
+ * idle timeout. `FUZZ_RUNS` sets the runs (150 by default; 50,000 passed before this landed); `test/support/fuzz.ts` says which seed.
  */
 import { connect } from 'node:net';
 import fc from 'fast-check';
@@ -15,6 +15,7 @@ import { startWorkers, type Workers } from '../../src/index.js';
 import { serveDashboard } from '../../src/dashboard.js';
 import { serveGateway, type GatewayServer } from '../../src/gateway.js';
 import { MockWorker } from '../../src/testing.js';
+import { fuzz } from '../support/fuzz.js';
 
 const KEY = 'fuzz-team-secret-key';
 let cortex: Workers;
@@ -122,7 +123,7 @@ describe('the gateway, whatever a client sends', () => {
         expect(status).toBeGreaterThanOrEqual(200);
         expect(status).toBeLessThan(500);
       }),
-      { numRuns: Number(process.env.FUZZ_RUNS ?? 150) },
+      fuzz(150),
     );
     expect(await send('GET', '/v1/models', { authorization: `Bearer ${KEY}` }, '')).toBe(200); // still serving
   }, 60_000);
@@ -139,7 +140,7 @@ describe('the gateway, whatever a client sends', () => {
           expect(status).toBeGreaterThanOrEqual(200);
           expect(status).toBeLessThan(500);
         }),
-        { numRuns: Number(process.env.FUZZ_RUNS ?? 150) },
+        fuzz(150),
       );
     } finally {
       await dash.close();

@@ -2,12 +2,15 @@
  * Whatever an app passes to the public entry points, it gets what it asked for or a typed
  * `CortexError` with a `code` (never a `TypeError` from deep inside): a config object of any
  * shape (`parseConfig`), a conversation and dispatch options of any shape (`dispatchStream`,
- * its error surfacing as the stream is read), and the pool's options (`startWorkers`).
+ * its error surfacing as the stream is read), and the pool's options (`startWorkers`). It found
+ * one (a `prefix` that was an object) in a fresh-clone CI run; `test/support/fuzz.ts` says which
+ * seed a run uses.
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isCortexError, parseConfig, startWorkers, type Workers } from '../../src/index.js';
 import { MockWorker } from '../../src/testing.js';
+import { fuzz } from '../support/fuzz.js';
 
 /** A value of the field's usual type most of the time, else any JSON. */
 const maybe = <T>(a: fc.Arbitrary<T>): fc.Arbitrary<unknown> => fc.oneof({ weight: 30, arbitrary: a }, fc.jsonValue());
@@ -110,7 +113,7 @@ describe('whatever an app passes', () => {
   it('parseConfig builds the config or throws a typed error', async () => {
     await fc.assert(
       fc.asyncProperty(config, async (c) => typed(await thrown(() => parseConfig(c)))),
-      { numRuns: Number(process.env.FUZZ_RUNS ?? 300) },
+      fuzz(300),
     );
   });
 
@@ -123,7 +126,7 @@ describe('whatever an app passes', () => {
           }),
         ),
       ),
-      { numRuns: Number(process.env.FUZZ_RUNS ?? 300) },
+      fuzz(300),
     );
   });
 
@@ -153,7 +156,7 @@ describe('whatever an app passes', () => {
         typed(await thrown(async () => (started = await startWorkers(o as never))));
         await started?.stop();
       }),
-      { numRuns: Number(process.env.FUZZ_RUNS ?? 100) },
+      fuzz(100),
     );
   });
 });
