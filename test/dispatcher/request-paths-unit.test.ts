@@ -24,7 +24,7 @@
  *   below, not for a refusal during a trial.
  */
 import { describe, expect, it } from 'vitest';
-import { createSystem, Dispatcher, SimulatedClock, WorkerError, type DispatchOptions, type InspectionEvent, type StartWorkersOptions, type StreamChunk, type Workers } from '../../src/index.js';
+import { createSystem, Dispatcher, SimulatedClock, WorkerError, type CompletionChunk, type DispatchOptions, type InspectionEvent, type LlmWorker, type StartWorkersOptions, type StreamChunk, type Workers } from '../../src/index.js';
 import { MockWorker } from '../../src/testing.js';
 import { useServers } from '../support/servers.js';
 
@@ -62,6 +62,20 @@ async function heldPool(options: Omit<StartWorkersOptions, 'workers'> = {}, cloc
     async release() {
       holder.abort();
       await held;
+    },
+  };
+}
+
+/** A worker whose every stream yields `chunks` as they are (none, one that is not an object, usage before the end). */
+function yielding(name: string, priority: number, chunks: readonly CompletionChunk[]): LlmWorker {
+  return {
+    healthCheck: async () => ({ status: 'available' as const }),
+    info: () => ({ name, kind: 'rec', models: ['m'] }),
+    priority: () => priority,
+    async streamCompletion() {
+      return (async function* () {
+        yield* chunks;
+      })();
     },
   };
 }
@@ -358,24 +372,8 @@ describe('failures, and what each one counts as', () => {
   });
 
   it('a stream that ends without its final chunk names that in the attempt; a chunk that is not an object is a protocol error', async () => {
-    const cut = {
-      healthCheck: async () => ({ status: 'available' as const }),
-      info: () => ({ name: 'cut', kind: 'rec', models: ['m'] }),
-      priority: () => 1,
-      async streamCompletion() {
-        return (async function* () {})();
-      },
-    };
-    const junk = {
-      healthCheck: async () => ({ status: 'available' as const }),
-      info: () => ({ name: 'junk', kind: 'rec', models: ['m'] }),
-      priority: () => 2,
-      async streamCompletion() {
-        return (async function* () {
-          yield undefined as never;
-        })();
-      },
-    };
+    const cut = yielding('cut', 1, []);
+    const junk = yielding('junk', 2, [undefined as never]);
     const { cortex, events } = await start([cut, junk]);
     await read(cortex);
     const reasons = all(events, 'pool.attempt_failed').map((e) => [e.worker, e.reason]);
@@ -402,17 +400,7 @@ describe('what the worker is asked, and what is said of it', () => {
   });
 
   it('usage that came before the final chunk is kept', async () => {
-    const w = {
-      healthCheck: async () => ({ status: 'available' as const }),
-      info: () => ({ name: 'w', kind: 'rec', models: ['m'] }),
-      priority: () => 1,
-      async streamCompletion() {
-        return (async function* () {
-          yield { text: 'a', usage: { promptTokens: 3, completionTokens: 1 } };
-          yield { text: '', done: true };
-        })();
-      },
-    };
+    const w = yielding('w', 1, [{ text: 'a', usage: { promptTokens: 3, completionTokens: 1 } }, { text: '', done: true }]);
     const { cortex, events } = await start([w]);
     await cortex.dispatcher.complete(ask);
     expect(all(events, 'pool.stream_finished')[0]).toMatchObject({ usage: { promptTokens: 3, completionTokens: 1 } });

@@ -9,10 +9,11 @@
  * fix: one unhandled MaxRetriesPerRequestError, and the store never subscribed again (other
  * instances' "freed" news lost until it was restarted).
  */
-import { connect, createServer, type Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startWorkers } from '../../src/index.js';
 import { MockWorker, startRedisServer } from '../../src/testing.js';
+import { listenTcp } from '../support/tcp.js';
 
 const cleanup: Array<() => Promise<unknown> | void> = [];
 afterEach(async () => {
@@ -22,12 +23,10 @@ afterEach(async () => {
 /** A TCP proxy to `port` that can drop the connections that subscribed, and drop the next SUBSCRIBE it sees. */
 async function proxyTo(port: number): Promise<{ url: string; dropSubscribers(): void; dropNextSubscribe(): void; dropped: number }> {
   const subscribers = new Set<Socket>();
-  const all = new Set<Socket>();
   let armed = false;
   const state = { dropped: 0 };
-  const server = createServer((client) => {
+  const tcp = await listenTcp((client) => {
     const up = connect(port, '127.0.0.1');
-    all.add(client).add(up);
     const drop = (): void => {
       client.destroy();
       up.destroy();
@@ -44,19 +43,12 @@ async function proxyTo(port: number): Promise<{ url: string; dropSubscribers(): 
       up.write(d);
     });
     up.on('data', (d: Buffer) => client.write(d));
-    client.on('error', drop).on('close', drop);
+    client.on('error', drop).on('close', drop); // closing a client (as close() does) closes its upstream too
     up.on('error', drop).on('close', drop);
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  cleanup.push(
-    () =>
-      new Promise<void>((r) => {
-        for (const s of all) s.destroy();
-        server.close(() => r());
-      }),
-  );
+  cleanup.push(() => tcp.close());
   return {
-    url: `redis://127.0.0.1:${(server.address() as { port: number }).port}`,
+    url: `redis://127.0.0.1:${tcp.port}`,
     dropSubscribers() {
       for (const s of subscribers) s.destroy();
       subscribers.clear();

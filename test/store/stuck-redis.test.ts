@@ -8,11 +8,12 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { connect, createServer, type Server } from 'node:net';
+import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isStoreUnavailableError, startWorkers, type InspectionEvent, type Workers } from '../../src/index.js';
 import { MockWorker, startRedisServer, type RedisServer } from '../../src/testing.js';
 import { runScript } from '../support/run-script.js';
+import { listenTcp } from '../support/tcp.js';
 
 const cleanup: Array<() => Promise<unknown> | void> = [];
 afterEach(async () => {
@@ -20,20 +21,9 @@ afterEach(async () => {
 });
 
 async function listen(onSocket: (s: import('node:net').Socket) => void): Promise<string> {
-  const sockets = new Set<import('node:net').Socket>();
-  const server: Server = createServer((s) => {
-    sockets.add(s);
-    onSocket(s);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  cleanup.push(
-    () =>
-      new Promise<void>((r) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => r());
-      }),
-  );
-  return `redis://127.0.0.1:${(server.address() as { port: number }).port}`;
+  const tcp = await listenTcp(onSocket);
+  cleanup.push(() => tcp.close());
+  return `redis://127.0.0.1:${tcp.port}`;
 }
 
 async function redisServer(args: string[] = []): Promise<RedisServer> {
