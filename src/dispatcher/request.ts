@@ -411,9 +411,9 @@ export class Request {
     const now = a.firstAt === undefined || r.value?.done === true ? this.env.system.clock.now() : undefined;
     const out = this.#chunk(a, r.value, now);
     if (out.done) {
-      const u = out.usage;
-      const used = totalTokens(u);
-      a.release(u !== undefined ? { kind: 'success', firstChunkMs: a.firstAt! - a.started, latencyMs: now! - a.started, usage: u } : { kind: 'success', firstChunkMs: a.firstAt! - a.started, latencyMs: now! - a.started }, used);
+      const success: Mutable<Extract<AttemptOutcome, { kind: 'success' }>> = { kind: 'success', firstChunkMs: a.firstAt! - a.started, latencyMs: now! - a.started };
+      if (out.usage !== undefined) success.usage = out.usage;
+      a.release(success, totalTokens(out.usage));
       this.finish('complete');
       return this.#last(out);
     }

@@ -40,7 +40,6 @@ export interface UsageLine {
 /** How a usage answer was counted: by every gateway instance (from the shared store), or by this one alone. */
 export type UsageScope = 'cluster' | 'instance';
 
-
 /**
  * Usage and cost by key, worker and model, kept by the hour for 31 days: in this process, and,
  * with a shared store that keeps usage (Redis, or the memory store of one process), added there

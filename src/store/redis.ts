@@ -543,7 +543,6 @@ function firstWords(text: string): string {
   return text.length > 120 ? `${text.slice(0, 120)}...` : text;
 }
 
-
 /** One hour's hash back into its counts: fields `[key, worker, model]\nmeasure`. */
 function usageCounts(hour: number, fields: Readonly<Record<string, string>>): UsageCount[] {
   const counts = new Map<string, Mutable<UsageCount>>();
