@@ -6,6 +6,7 @@
  * in common.ts.
  */
 import { createRequire } from 'node:module';
+import { onFirstUse } from '../lazy-require.js';
 import { CortexError, guardFor } from '../errors/cortex-error.js';
 import { MissingPeerError } from '../errors/runtime.js';
 import { InvalidArgumentError } from '../errors/runtime.js';
@@ -353,9 +354,7 @@ export class RedisStore implements SharedStore {
 
   /** An entry's key: a digest of the request's key (bounded length, no contents in key names). */
   #cacheKey(key: string): string {
-    // node:crypto is loaded on first use: importing it costs every cold start ~14 ms.
-    const { createHash } = createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto');
-    return `{${this.prefix}}:cache:${createHash('sha256').update(key).digest('base64url')}`;
+    return `{${this.prefix}}:cache:${nodeCrypto().createHash('sha256').update(key).digest('base64url')}`;
   }
 
   /** An hour's usage counts: one hash, a field per count and measure. */
@@ -507,6 +506,9 @@ function toCounters(h: Record<string, string> | null): WorkerCounters {
  * closed, and that instance's dashboard would not see it; the budgets, counted apart, would).
  */
 const CLOSED_AFTER_MS = 10 * 60_000;
+
+/** node:crypto, loaded on first use: importing it costs every cold start ~14 ms. */
+const nodeCrypto = onFirstUse<typeof import('node:crypto')>('node:crypto');
 
 /** How long a closed connection's socket may take to close before it is destroyed, ms. */
 const DISCONNECT_MS = 20;
