@@ -6,6 +6,7 @@ import {
   USAGE_HOUR_MS,
   USAGE_KEPT_MS,
   usageId,
+  WANTED_MS,
   WINDOW_MS,
   type UsageCount,
   type AdmitRequest,
@@ -54,6 +55,8 @@ class Space {
   /** The gateway's usage counts, by hour, key, worker and model. */
   readonly usage = new Map<string, UsageCount>();
   seq = 0;
+  /** Until when some instance waits for a slot (news of a freed one is sent only then, as on Redis). */
+  wantedUntil = -Infinity;
 
   rec(worker: string): Rec {
     let r = this.recs.get(worker);
@@ -134,7 +137,9 @@ export class MemoryStore implements SharedStore {
       this.#heartbeat.ensure();
       return Promise.resolve({ kind: 'admitted', lease: { id, worker: c.name }, trial: gate === 'trial', held });
     }
-    return Promise.resolve(full ? { kind: 'full', retryMs: retryAt === undefined ? undefined : retryAt - now, held } : { kind: 'none', held });
+    if (!full) return Promise.resolve({ kind: 'none', held });
+    this.#space.wantedUntil = now + WANTED_MS;
+    return Promise.resolve({ kind: 'full', retryMs: retryAt === undefined ? undefined : retryAt - now, held });
   }
 
   claim(worker: string, stream: { readonly tokens: number; readonly ageMs: number; readonly windowed: boolean }): Promise<SharedLease> {
@@ -200,7 +205,7 @@ export class MemoryStore implements SharedStore {
       if (had) r.stats.tokens += s.tokens;
     }
     if (had) settle(r, lease.id, s, rules, now);
-    if (had) for (const i of this.#space.instances) i.#listeners.emit({ type: 'freed', worker: lease.worker });
+    if (had && now < this.#space.wantedUntil) for (const i of this.#space.instances) i.#listeners.emit({ type: 'freed', worker: lease.worker });
     return Promise.resolve({ circuit: r.circuit.state, failures: r.circuit.failures });
   }
 

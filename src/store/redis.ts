@@ -121,6 +121,8 @@ export class RedisStore implements SharedStore {
   readonly #usageClosed = new Map<number, readonly UsageCount[]>();
   readonly #leaseMs: number;
   readonly #held = new Map<string, string>();
+  /** Each worker's keys, by worker name. */
+  readonly #keysOf = new Map<string, readonly string[]>();
   readonly #announced = new Map<string, string>();
   readonly #listeners = new Listeners<StoreEvent>();
   readonly #heartbeat: Heartbeat;
@@ -223,8 +225,16 @@ export class RedisStore implements SharedStore {
     return `{${this.prefix}}:w:${worker}:${part}`;
   }
 
-  #workerKeys(worker: string): string[] {
-    return WORKER_KEYS.map((p) => this.#key(worker, p));
+  /** A worker's keys, then `wanted` (the scripts' KEYS), made once per worker. */
+  #workerKeys(worker: string): readonly string[] {
+    let keys = this.#keysOf.get(worker);
+    if (keys === undefined) this.#keysOf.set(worker, (keys = WORKER_KEYS.map((p) => this.#key(worker, p))));
+    return keys;
+  }
+
+  /** Until when some instance waits for a slot (see the scripts). */
+  get #wanted(): string {
+    return `{${this.prefix}}:wanted`;
   }
 
   async admit(request: AdmitRequest): Promise<Admission> {
@@ -233,6 +243,7 @@ export class RedisStore implements SharedStore {
     const keys = request.candidates.flatMap((c) => this.#workerKeys(c.name));
     const args = request.candidates.flatMap((c) => [lim(c.limits.maxConcurrent), lim(c.limits.rpm), lim(c.limits.tpm)]);
     const n = request.candidates.length;
+    keys.push(this.#wanted);
     const r = (await this.#run('cortexAdmit', keys.length, ...keys, now, id, now + this.#leaseMs, request.tokens, n, ...args)) as [
       number,
       number,
@@ -263,8 +274,9 @@ export class RedisStore implements SharedStore {
     const reason = s.kind === 'rate_limited' || s.kind === 'disabled' ? s.reason : '';
     const r = (await this.#run(
       'cortexRelease',
-      7,
+      8,
       ...this.#workerKeys(lease.worker),
+      this.#wanted,
       this.#now(),
       lease.id,
       s.kind,

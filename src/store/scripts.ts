@@ -5,21 +5,28 @@
  *
  * Keys of one worker (all in one hash slot, `{prefix}`): slots (zset lease -> expiry), win (zset
  * lease -> admitted at), wtok (hash lease -> tokens), wsum (tokens in the window), circuit
- * (hash state, until, trial, failures), cool (hash until, reason), stats (hash).
+ * (hash state, until, trial, failures), cool (hash until, reason), stats (hash). One more key
+ * of the prefix, `wanted`, holds until when some instance waits for a slot: a release publishes
+ * its news only until then (a publish is sent to every instance, so news nobody waits for would cost each
+ * of N instances a message per release of any of them).
  * @internal
  */
+
+import { WANTED_MS, WINDOW_MS } from './store.js';
 
 /** Keys per candidate, in this order. */
 export const WORKER_KEYS = ['slots', 'win', 'wtok', 'wsum', 'circuit', 'cool', 'stats'] as const;
 
 const COMMON = `
-local WINDOW = 60000
+local WINDOW = ${WINDOW_MS}
+local WANTED_MS = ${WANTED_MS}
 local function num(v, d) if v then return tonumber(v) else return d end end
 `;
 
 /**
- * ARGV: now, lease id, lease expiry, tokens, n, then per candidate maxConcurrent, rpm, tpm (-1:
- * unlimited). Returns { index admitted (0: none), trial 0/1, full 0/1, retry in ms ('' if unknown),
+ * KEYS: each candidate's 7 keys, then `wanted`. ARGV: now, lease id, lease expiry, tokens, n, then
+ * per candidate maxConcurrent, rpm, tpm (-1: unlimited). A request refused as full sets `wanted`
+ * to now + WANTED_MS (its instance asks again at least every 250 ms while it waits, renewing it). Returns { index admitted (0: none), trial 0/1, full 0/1, retry in ms ('' if unknown),
  * held { {index, kind, ms left, reason}... } }.
  */
 export const ADMIT = `${COMMON}
@@ -87,6 +94,7 @@ for i = 1, n do
     return {i, gate == 'trial' and 1 or 0, 0, '', held}
   end
 end
+if full == 1 then redis.call('SET', KEYS[n * 7 + 1], now + WANTED_MS) end
 return {0, 0, full, retryAt and tostring(retryAt - now) or '', held}
 `;
 
@@ -105,8 +113,9 @@ return 1
 `;
 
 /**
- * KEYS: one worker's 7 keys. ARGV: now, lease id, kind, tokens (-1: none), error label, restMs,
- * reason, failureThreshold, resetMs, channel, worker. Returns { circuit state, failures }.
+ * KEYS: one worker's 7 keys, then `wanted`. ARGV: now, lease id, kind, tokens (-1: none), error
+ * label, restMs, reason, failureThreshold, resetMs, channel, worker. Returns { circuit state,
+ * failures }. The freed slot is published only while some instance waits.
  */
 export const RELEASE = `${COMMON}
 local slots, win, wtok, wsum, circ, cool, stats = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
@@ -156,7 +165,7 @@ if had then
     local f = redis.call('HINCRBY', circ, 'failures', 1)
     if wasTrial or f >= threshold then open() end
   end
-  redis.call('PUBLISH', ARGV[10], ARGV[11])
+  if num(redis.call('GET', KEYS[8]), 0) > now then redis.call('PUBLISH', ARGV[10], ARGV[11]) end
 end
 return {redis.call('HGET', circ, 'state') or 'closed', num(redis.call('HGET', circ, 'failures'), 0)}
 `;

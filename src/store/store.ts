@@ -191,7 +191,12 @@ export class OwnCounts {
  */
 export type StoreTrouble = 'auth_failed' | 'protocol' | 'timeout' | 'unreachable';
 
-/** News from a store: a slot freed by any instance, or the connection lost (and why) / back. */
+/**
+ * News from a store: a slot freed by any instance, or the connection lost (and why) / back. A
+ * freed slot is news only while some instance waits for one (a request of any instance was
+ * refused as full in the last {@link WANTED_MS} ms; a waiting instance asks again well within it):
+ * on Redis each piece of news reaches every instance.
+ */
 export type StoreEvent =
   | { readonly type: 'freed'; readonly worker: string }
   | { readonly type: 'degraded'; readonly reason: string; readonly code: StoreTrouble }
@@ -199,6 +204,9 @@ export type StoreEvent =
 
 /** Length of the rate windows, ms (as in the pool). @internal */
 export const WINDOW_MS = 60_000;
+
+/** How long a request refused as full makes freed slots news (see {@link StoreEvent}), ms. @internal */
+export const WANTED_MS = 10_000;
 
 /** What a key's requests on one worker and model used in one hour (the gateway's usage counts). */
 export interface UsageCount {

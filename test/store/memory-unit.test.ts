@@ -185,12 +185,17 @@ describe('claims and releases', () => {
     expect((await s.counters(['w'])).get('w')!.failures).toEqual({ rate_limited: 1, auth: 1 });
   });
 
-  it("a release tells every instance's listeners that a slot is free", async () => {
+  it("a release tells every instance's listeners that a slot is free while one waits for a slot", async () => {
     const { s } = store();
     const peer = s.peer();
     const heard: string[] = [];
     peer.subscribe((e) => e.type === 'freed' && heard.push(e.worker));
-    await s.release(admitted(await s.admit({ candidates: [{ name: 'w', limits: unlimited }], tokens: 1 })), { kind: 'success' }, RULES);
+    const one = [{ name: 'w', limits: limits({ maxConcurrent: 1 }) }];
+    await s.release(admitted(await s.admit({ candidates: one, tokens: 1 })), { kind: 'success' }, RULES);
+    expect(heard).toEqual([]); // nobody waits
+    const lease = admitted(await s.admit({ candidates: one, tokens: 1 }));
+    expect((await peer.admit({ candidates: one, tokens: 1 })).kind).toBe('full');
+    await s.release(lease, { kind: 'success' }, RULES);
     expect(heard).toEqual(['w']);
   });
 });
