@@ -71,7 +71,10 @@ export interface AdmissionStore {
   tryAcquire(worker: string, limits: ResolvedLimits, tokens: number, now: number): Ticket | undefined;
   /** Gives the slot back; `tokens` corrects the estimate with what the backend reported. False if already released. */
   release(ticket: Ticket, tokens: number | undefined, now: number): boolean;
-  /** The worker's load now. */
+  /**
+   * The worker's load now. The pool takes `inflight >= limits.maxConcurrent` to mean that
+   * `tryAcquire` refuses (a queue's pass stops when that holds for every worker).
+   */
   load(worker: string, now: number): WorkerLoad;
   /** When a rate window next frees room on `worker` (ms, on the pool's clock), or Infinity. */
   nextFree(worker: string, now: number): number;

@@ -42,6 +42,8 @@ export class PoolState {
   readonly slots = new Map<string, Slot>();
   readonly selection: Selection;
   #dirty = true;
+  /** Counts the rebuilds of the eligible set (see {@link PoolState.epoch}). */
+  #epoch = 0;
   #nextCoolExpiry = Infinity;
   /** Per route, the workers it leaves out (rebuilt when membership changes). */
   readonly #outside = new Map<string, ReadonlySet<string>>();
@@ -145,6 +147,26 @@ export class PoolState {
     return (this.#fit = (r) => `${r.exclude.join('\0')}\u0001${r.route ?? ''}\u0001${r.strict === true ? 1 : 0}\u0001${r.needs?.join(',') ?? ''}\u0001${r.minContext ?? ''}${tokens ? `\u0001${r.tokens}` : ''}`);
   }
   #fit: ((req: CheckoutRequest) => string) | undefined = undefined;
+
+  /**
+   * Changes whenever which workers a request may be given may have changed (membership, health,
+   * circuits, cool-downs, routes, contexts): while it stays the same, a request that found every
+   * worker it may use full still finds them full unless a slot was freed.
+   */
+  get epoch(): number {
+    this.#current();
+    return this.#epoch;
+  }
+
+  /**
+   * Every worker holds as many requests as its `maxConcurrent` allows: no checkout of any request
+   * can succeed before a slot is released (the admission store refuses at `inflight >= maxConcurrent`).
+   */
+  get exhausted(): boolean {
+    const now = this.env.clock.now();
+    for (const s of this.slots.values()) if (s.limits.maxConcurrent === Infinity || this.env.store.load(s.name, now).inflight < s.limits.maxConcurrent) return false;
+    return true;
+  }
 
   /** Now, with the eligible set rebuilt if anything changed (a cool-down may have ended). */
   #current(): number {
@@ -264,6 +286,7 @@ export class PoolState {
     this.selection.prepare(eligible, busy);
     this.#nextCoolExpiry = nextCool;
     this.#dirty = false;
+    this.#epoch++;
   }
 
   /** Cooling down, or its circuit holds it back: not to be picked, whatever its health. */

@@ -118,7 +118,7 @@ interface Env {
 /** Hands freed capacity to waiting requests; arms a wake-up for when a rate window frees room. */
 function serve(env: Env, state: State, ctx: ActorContext<PoolProtocol>): void {
   if (state.shared?.active) return state.shared.serve(state.pool, state.queue);
-  if (state.queue.serve((req) => lendAlone(state, req), state.pool.fitKey()) > 0) armWake(env, state, ctx);
+  if (state.queue.serve((req) => lendAlone(state, req), state.pool.fitKey(), state.pool) > 0) armWake(env, state, ctx);
 }
 
 /** A checkout this instance decides alone: with a shared store that is away, the lease is counted to be announced when it is back. */
@@ -206,7 +206,7 @@ function checkout(env: Env, state: State, req: CheckoutRequest, from: From<Check
   const got = lendAlone(state, req);
   if (got !== 'full') return got;
   if (req.noWait === true) return NO_ROOM;
-  return enqueue(state.queue, from, req, env.opts);
+  return enqueue(state.queue, from, req, env.opts, state.pool.epoch);
 }
 
 

@@ -80,4 +80,43 @@ describe('a pass over the wait queue', () => {
     });
     expect(asked).toBe(10);
   });
+
+  it('stops once the pool is exhausted, when nothing changed since every waiter was found full; asks all again after a change', () => {
+    const q = new WaitQueue();
+    const pool = { epoch: 1, inflight: 1, get exhausted() { return this.inflight >= 1; } };
+    const callers = Array.from({ length: 1_000 }, () => caller());
+    for (const c of callers) q.add(c, request({ exclude: [`w${callers.indexOf(c) % 3}`] }), Infinity, Infinity, pool.epoch); // found full on arrival
+    let asked = 0;
+    const checkout = (): Checkout | 'full' => {
+      asked++;
+      if (pool.inflight >= 1) return 'full';
+      pool.inflight++;
+      return lent('w');
+    };
+    pool.inflight = 0; // a release
+    expect(q.serve(checkout, fit, pool)).toBe(999);
+    expect(asked).toBe(1); // the head took the slot; the rest would be full again
+    expect(callers[0]!.answer).toEqual(lent('w'));
+    pool.epoch = 2; // a worker came or went: each kind is asked again
+    pool.inflight = 0;
+    asked = 0;
+    q.serve(checkout, fit, pool);
+    expect(asked).toBe(4); // one served, then one of each of the three kinds found full
+    expect(callers[1]!.answer).toEqual(lent('w'));
+    pool.inflight = 0; // the last pass found every waiter full at epoch 2: one checkout again
+    asked = 0;
+    q.serve(checkout, fit, pool);
+    expect(asked).toBe(1);
+    expect(callers.filter((c) => c.answer !== undefined)).toHaveLength(3);
+  });
+
+  it('a waiter queued without the epoch it was found full at (a shared store decided) makes the next pass ask every kind', () => {
+    const q = new WaitQueue();
+    const pool = { epoch: 1, exhausted: true };
+    q.add(caller(), request(), Infinity, Infinity, 1);
+    q.add(caller(), request({ route: 'gpu' }), Infinity); // no epoch
+    let asked = 0;
+    q.serve(() => (asked++, lent('w')), fit, pool);
+    expect(asked).toBe(2);
+  });
 });
