@@ -194,7 +194,7 @@ export type StoreTrouble = 'auth_failed' | 'protocol' | 'timeout' | 'unreachable
 /**
  * News from a store: a slot freed by any instance, or the connection lost (and why) / back. A
  * freed slot is news only while some instance waits for one (a request of any instance was
- * refused as full in the last {@link WANTED_MS} ms; a waiting instance asks again well within it):
+ * refused as full in the last 10 s; a waiting instance asks again well within it):
  * on Redis each piece of news reaches every instance.
  */
 export type StoreEvent =
