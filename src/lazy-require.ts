@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { MissingPeerError } from './errors/runtime.js';
 
 const load = createRequire(import.meta.url);
 
@@ -11,6 +12,23 @@ const load = createRequire(import.meta.url);
 export function onFirstUse<T>(id: string): () => T {
   let loaded: T | undefined;
   return () => (loaded ??= load(id) as T);
+}
+
+/**
+ * An optional peer dependency (ioredis, prom-client, `@opentelemetry/api`, `@ai-sdk/provider`),
+ * loaded on first use, then kept. `feature` names what needs it.
+ * @throws MissingPeerError (the load's own error as its `cause`) when it cannot be loaded.
+ * @internal
+ */
+export function peer<T>(id: string, feature: string): () => T {
+  const get = onFirstUse<T>(id);
+  return () => {
+    try {
+      return get();
+    } catch (e) {
+      throw new MissingPeerError(id, feature, e);
+    }
+  };
 }
 
 /*

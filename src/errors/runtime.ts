@@ -170,8 +170,10 @@ export class MissingPeerError extends CortexError {
     readonly peer: string,
     /** What needs it. */
     readonly feature: string,
+    /** Why it could not be loaded (not found, or its own error while loading). */
+    cause?: unknown,
   ) {
-    super('missing_peer', `${feature} needs the package "${peer}": npm install ${peer}`);
+    super('missing_peer', `${feature} needs the package "${peer}": npm install ${peer}`, cause === undefined ? undefined : { cause });
   }
 }
 

@@ -1,10 +1,10 @@
-import { createRequire } from 'node:module';
 import type { InspectionEvent } from '../events.js';
 import { checkObject } from '../runtime/checks.js';
 import type { Disposable } from '../runtime/inspection.js';
 import { checkSystem, type ActorSystem } from '../runtime/system.js';
 import type { PoolStatus } from '../pool/pool.js';
-import { InvalidArgumentError, MissingPeerError } from '../errors/runtime.js';
+import { InvalidArgumentError } from '../errors/runtime.js';
+import { peer } from '../lazy-require.js';
 import { Counters, Histograms } from './series.js';
 import { RequestSeries } from './request-series.js';
 
@@ -58,15 +58,7 @@ const TOKEN_BUCKETS = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048
 type Prom = typeof import('prom-client');
 type Labels = Record<string, string>;
 
-let prom: Prom | undefined;
-function loadProm(): Prom {
-  if (prom) return prom;
-  try {
-    return (prom = createRequire(import.meta.url)('prom-client') as Prom);
-  } catch {
-    throw new MissingPeerError('prom-client', 'collectMetrics');
-  }
-}
+const loadProm = peer<Prom>('prom-client', 'collectMetrics');
 
 /**
  * Prometheus metrics of a running cortex, through prom-client (an optional peer dependency).

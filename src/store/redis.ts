@@ -5,10 +5,8 @@
  * each is a few lines of the same pattern; the Lua lives in scripts.ts, what every store shares
  * in common.ts.
  */
-import { createRequire } from 'node:module';
-import { onFirstUse } from '../lazy-require.js';
+import { onFirstUse, peer } from '../lazy-require.js';
 import { CortexError, guardFor } from '../errors/cortex-error.js';
-import { MissingPeerError } from '../errors/runtime.js';
 import { InvalidArgumentError } from '../errors/runtime.js';
 import type { HealthReport } from '../pool/health.js';
 import { checkLeaseOptions, differingFields, Heartbeat, Listeners, newInstanceId, type StoreOptions } from './common.js';
@@ -81,15 +79,10 @@ interface Pipeline {
 }
 type Script = (...args: Array<string | number>) => Promise<unknown>;
 
-let ioredis: (new (url: string, options: object) => Client) | undefined;
+const ioredis = peer<{ default?: unknown }>('ioredis', 'the Redis store');
 function loadClient(): new (url: string, options: object) => Client {
-  if (ioredis) return ioredis;
-  try {
-    const m = createRequire(import.meta.url)('ioredis') as { default?: unknown };
-    return (ioredis = (m.default ?? m) as new (url: string, options: object) => Client);
-  } catch {
-    throw new MissingPeerError('ioredis', 'the Redis store');
-  }
+  const m = ioredis();
+  return (m.default ?? m) as new (url: string, options: object) => Client;
 }
 
 /** `host:port` of a URL, never its credentials. */

@@ -1,4 +1,4 @@
-import { createRequire } from 'node:module';
+import { peer } from '../lazy-require.js';
 import type { InspectionEvent } from '../events.js';
 import { checkObject } from '../runtime/checks.js';
 import type { Disposable } from '../runtime/inspection.js';
@@ -33,11 +33,13 @@ export interface RequestTracing extends Disposable {
   traceIdOf(requestId: number): string | undefined;
 }
 
+const otelApi = peer<Api>('@opentelemetry/api', 'tracing');
 let api: Api | null | undefined;
+/** `@opentelemetry/api`, or null when it is not installed (then nothing is traced). */
 function loadApi(): Api | null {
   if (api !== undefined) return api;
   try {
-    return (api = createRequire(import.meta.url)('@opentelemetry/api') as Api);
+    return (api = otelApi());
   } catch {
     return (api = null);
   }

@@ -11,10 +11,10 @@ describe('the Redis client is an optional peer', () => {
       try {
         new cortex.RedisStore();
       } catch (e) {
-        console.log(JSON.stringify({ code: e.code, peer: e.peer, message: e.message }));
+        console.log(JSON.stringify({ code: e.code, peer: e.peer, message: e.message, cause: e.cause?.code }));
       }
     `);
     expect(out.code).toBe(0);
-    expect(JSON.parse(out.stdout.trim())).toEqual({ code: 'missing_peer', peer: 'ioredis', message: 'the Redis store needs the package "ioredis": npm install ioredis' });
+    expect(JSON.parse(out.stdout.trim())).toEqual({ code: 'missing_peer', peer: 'ioredis', message: 'the Redis store needs the package "ioredis": npm install ioredis', cause: 'MODULE_NOT_FOUND' });
   });
 });
