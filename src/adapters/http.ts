@@ -121,14 +121,29 @@ export function clip(text: string, secrets: readonly string[], limit: number): s
   return safe.length > limit ? safe.slice(0, limit) : safe;
 }
 
-/** Reads at most `limit` characters of a body, then releases it. @internal */
-export async function readSome(res: Response, limit = 4096): Promise<string> {
+/** Reads at most `limit` characters of a fetch response's body, then lets the rest go. @internal */
+export function readSome(res: Response, limit = 4096): Promise<string> {
+  return res.body === null ? Promise.resolve('') : readAtMost(res.body, limit);
+}
+
+/**
+ * Reads at most `limit` characters of a body (a fetch body or node:http's response), then lets
+ * the rest go (leaving the loop cancels or destroys it): a backend that sends without end costs
+ * `limit`, not memory until a timeout. A read that fails keeps what came before.
+ */
+async function readAtMost(body: AsyncIterable<Uint8Array>, limit: number): Promise<string> {
+  const decoder = new TextDecoder();
+  let text = '';
   try {
-    const text = await res.text();
-    return text.length > limit ? text.slice(0, limit) : text;
+    for await (const bytes of body) {
+      text += decoder.decode(bytes, { stream: true });
+      if (text.length >= limit) return text.slice(0, limit);
+    }
+    text += decoder.decode();
   } catch {
-    return '';
+    // what came before the failure is what there is
   }
+  return text.length > limit ? text.slice(0, limit) : text;
 }
 
 /** Maps a non-2xx response to a typed WorkerError (status, body, retry-after). @internal */
@@ -297,7 +312,7 @@ export async function openStream(
   const status = res.statusCode ?? 0;
   const headers = headerBag(res.headers);
   if (status < 200 || status > 299) {
-    const text = await readMessage(res);
+    const text = await readAtMost(res as AsyncIterable<Uint8Array>, 4096);
     cleanup();
     throw httpError(worker, { status, headers }, text, secrets);
   }
@@ -348,20 +363,7 @@ function post(url: string, init: { readonly headers: Record<string, string>; rea
   return req;
 }
 
-/** Reads at most `limit` characters of a response's body, then lets the rest go. */
-async function readMessage(res: IncomingMessage, limit = 4096): Promise<string> {
-  let text = '';
-  try {
-    res.setEncoding('utf8');
-    for await (const piece of res) {
-      text += piece as string;
-      if (text.length >= limit) break; // leaving the loop destroys the rest
-    }
-  } catch {
-    // what came before the failure is what there is
-  }
-  return text.length > limit ? text.slice(0, limit) : text;
-}
+
 
 /**
  * What OpenAI-compatible rate-limit headers say when a budget is spent: `x-ratelimit-remaining-
