@@ -4,7 +4,8 @@ import { capabilitiesShape, limitsShape, parseWith, pickLimits, tagsShape } from
 import type { WorkerLimits } from '../pool/admission.js';
 import { isWorkerError, WorkerError } from '../errors/pool.js';
 import type { ChunkStream } from './chunk-stream.js';
-import { connectionReason, errorMessage, openStream, publicEndpoint, readError, readSome, clip, type BodyReader, type HeaderBag } from './http.js';
+import { connectionReason, errorMessage, publicEndpoint, readError, clip, type HeaderBag } from './backend-errors.js';
+import { openStream, readSome, type BodyReader } from './http.js';
 import { httpUrl } from './ollama.js';
 import { sseChunks, type SseItem } from './sse.js';
 import { anthropicRequest, ToolUseBlocks, type AnthropicEvent } from './anthropic-request.js';

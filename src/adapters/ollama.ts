@@ -8,7 +8,8 @@ import type { WorkerLimits } from '../pool/admission.js';
 import { WorkerError } from '../errors/pool.js';
 import { describe } from '../errors/runtime.js';
 import { ChunkStream } from './chunk-stream.js';
-import { connectionReason, offersModel, readError, openStream, publicEndpoint, readSome, clip, type BodyReader } from './http.js';
+import { connectionReason, readError, publicEndpoint, clip } from './backend-errors.js';
+import { offersModel, openStream, readSome, type BodyReader } from './http.js';
 import { NdjsonSplitter } from './ndjson.js';
 
 /** Options of {@link OllamaWorker}. Defaults are the seed's. */

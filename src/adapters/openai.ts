@@ -5,7 +5,8 @@ import { ALL_CAPABILITIES, openaiRequest, toolCallDeltas } from './openai-reques
 import type { WorkerLimits } from '../pool/admission.js';
 import { ValidationError, WorkerError } from '../errors/pool.js';
 import type { ChunkStream } from './chunk-stream.js';
-import { connectionReason, readError, errorMessage, offersModel, openStream, publicEndpoint, rateLimitRest, readSome, clip, type BodyReader } from './http.js';
+import { connectionReason, readError, errorMessage, publicEndpoint, rateLimitRest, clip } from './backend-errors.js';
+import { offersModel, openStream, readSome, type BodyReader } from './http.js';
 import { httpUrl } from './ollama.js';
 import { sseChunks, type SseItem } from './sse.js';
 

@@ -2,7 +2,7 @@ import type { LanguageModelV4, LanguageModelV4CallOptions, LanguageModelV4Messag
 import type { ChatMessage, CompletionChunk, ContentPart, FinishReason, Health, LlmWorker, Price, StreamOptions, WorkerCapabilities, WorkerInfo } from '../behaviour/types.js';
 import { capabilitiesShape, limitsShape, parseWith, pickLimits, tagsShape } from '../behaviour/validate.js';
 import { ALL_CAPABILITIES } from '../adapters/openai-request.js';
-import { connectionError, httpError } from '../adapters/http.js';
+import { connectionError, httpError } from '../adapters/backend-errors.js';
 import { WorkerError } from '../errors/pool.js';
 import { InvalidArgumentError } from '../errors/runtime.js';
 import { lazy } from '../lazy-zod.js';
