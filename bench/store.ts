@@ -132,7 +132,7 @@ async function fourInstances(url: string): Promise<void> {
   }
   record({ group: 'store', name: 'four processes, each alone: requests/s in all', value: median(alone), unit: 'req/s' });
   record({ group: 'store', name: 'four processes on one loopback Redis: requests/s in all', value: median(shared), unit: 'req/s' });
-  record({ group: 'store', name: 'four processes on one Redis / alone', value: median(shared) / median(alone), unit: 'x', note: 'every admission and release is a Redis round trip' });
+  record({ group: 'store', name: 'four processes on one Redis / alone', value: median(shared) / median(alone), unit: 'x', note: 'admissions and releases asked at the same moment share a script call' });
 }
 
 /** A response-cache hit kept in Redis by another instance: from the call to its first chunk. */

@@ -10,7 +10,7 @@ import { CortexError, guardFor } from '../errors/cortex-error.js';
 import { InvalidArgumentError } from '../errors/runtime.js';
 import type { HealthReport } from '../pool/health.js';
 import { checkLeaseOptions, differingFields, Heartbeat, Listeners, newInstanceId, type StoreOptions } from './common.js';
-import { ADMIT, ANNOUNCE, CACHE_SET, CLAIM, RELEASE, REST, WORKER_KEYS } from './scripts.js';
+import { ADMIT, ANNOUNCE, BATCH, CACHE_SET, CLAIM, RELEASE, REST, WORKER_KEYS } from './scripts.js';
 import type {
   AdmitRequest,
   Admission,
@@ -98,7 +98,7 @@ function where(url: string): string {
 /**
  * The {@link SharedStore} on Redis, through ioredis (an optional peer dependency, loaded when a
  * RedisStore is made). Each check-and-set is one Lua script: an admission and a release are
- * one round trip each. Every operation is bounded by `timeoutMs`; while Redis cannot be reached
+ * one round trip each, and those asked at the same moment share one. Every operation is bounded by `timeoutMs`; while Redis cannot be reached
  * the store is `degraded` (no operation waits on it), and a probe every second brings it back.
  */
 export class RedisStore implements SharedStore {
@@ -114,6 +114,8 @@ export class RedisStore implements SharedStore {
   readonly #usageClosed = new Map<number, readonly UsageCount[]>();
   readonly #leaseMs: number;
   readonly #held = new Map<string, string>();
+  /** Admissions and releases asked, not yet sent (see `#op`). */
+  #batch: BatchedOp[] = [];
   /** Each worker's keys, by worker name. */
   readonly #keysOf = new Map<string, readonly string[]>();
   readonly #announced = new Map<string, string>();
@@ -161,7 +163,7 @@ export class RedisStore implements SharedStore {
     this.#client.on('error', (e: unknown) => (this.#lastError = e));
     this.#client.on('close', () => this.#markDegraded(this.#lastError === undefined ? 'connection closed' : undefined));
     this.#client.on('ready', () => this.#restored());
-    for (const [name, lua] of Object.entries({ cortexAdmit: ADMIT, cortexRelease: RELEASE, cortexRest: REST, cortexAnnounce: ANNOUNCE, cortexCacheSet: CACHE_SET, cortexClaim: CLAIM })) {
+    for (const [name, lua] of Object.entries({ cortexAdmit: ADMIT, cortexRelease: RELEASE, cortexBatch: BATCH, cortexRest: REST, cortexAnnounce: ANNOUNCE, cortexCacheSet: CACHE_SET, cortexClaim: CLAIM })) {
       this.#client.defineCommand(name, { lua });
     }
     // Subscribed again on each reconnection by this store, not by ioredis: its own re-subscription
@@ -237,7 +239,7 @@ export class RedisStore implements SharedStore {
     const args = request.candidates.flatMap((c) => [lim(c.limits.maxConcurrent), lim(c.limits.rpm), lim(c.limits.tpm)]);
     const n = request.candidates.length;
     keys.push(this.#wanted);
-    const r = (await this.#run('cortexAdmit', keys.length, ...keys, now, id, now + this.#leaseMs, request.tokens, n, ...args)) as [
+    const r = (await this.#op('a', keys, [now, id, now + this.#leaseMs, request.tokens, n, ...args])) as [
       number,
       number,
       number,
@@ -265,23 +267,10 @@ export class RedisStore implements SharedStore {
     const error = s.kind === 'failure' || s.kind === 'disabled' ? s.error : '';
     const restMs = s.kind === 'rate_limited' || s.kind === 'disabled' ? s.restMs : 0;
     const reason = s.kind === 'rate_limited' || s.kind === 'disabled' ? s.reason : '';
-    const r = (await this.#run(
-      'cortexRelease',
-      8,
-      ...this.#workerKeys(lease.worker),
-      this.#wanted,
-      this.#now(),
-      lease.id,
-      s.kind,
-      'tokens' in s && s.tokens !== undefined ? s.tokens : -1,
-      error,
-      restMs,
-      reason,
-      rules.failureThreshold,
-      rules.resetMs,
-      this.#channel,
-      lease.worker,
-    )) as [string, number];
+    const keys = [...this.#workerKeys(lease.worker), this.#wanted];
+    const tokens = 'tokens' in s && s.tokens !== undefined ? s.tokens : -1;
+    const args = [this.#now(), lease.id, s.kind, tokens, error, restMs, reason, rules.failureThreshold, rules.resetMs, this.#channel, lease.worker];
+    const r = (await this.#op('r', keys, args)) as [string, number];
     return { circuit: r[0] as Verdict['circuit'], failures: Number(r[1]) };
   }
 
@@ -444,6 +433,46 @@ export class RedisStore implements SharedStore {
     await this.#exec(p);
   }
 
+  /**
+   * An admission (`a`) or release (`r`): those asked before the microtasks already queued have run
+   * go to Redis together, in one script call (BATCH) of up to 64, each run as its own script would
+   * run it. A pool under load admits or releases many streams at once (the answers of one read
+   * from Redis, the ends of one read from a backend): one call for all of them saves the client a
+   * command, a write and a reply each. Sent before the code that follows the caller's own await
+   * runs, so a release is on its way before the stream's last chunk reaches its reader.
+   */
+  #op(kind: 'a' | 'r', keys: readonly string[], args: ReadonlyArray<string | number>): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      if (this.#batch.push({ kind, keys, args, resolve, reject }) === 1) queueMicrotask(this.#flush);
+    });
+  }
+
+  /** Sends the admissions and releases asked so far. */
+  readonly #flush = (): void => {
+    const ops = this.#batch;
+    this.#batch = [];
+    for (let i = 0; i < ops.length; i += BATCH_MAX) void this.#send(ops.slice(i, i + BATCH_MAX));
+  };
+
+  async #send(ops: readonly BatchedOp[]): Promise<void> {
+    try {
+      if (ops.length === 1) {
+        const o = ops[0]!;
+        return o.resolve(await this.#run(o.kind === 'a' ? 'cortexAdmit' : 'cortexRelease', o.keys.length, ...o.keys, ...o.args));
+      }
+      const keys: string[] = [];
+      const argv: Array<string | number> = [ops.length];
+      for (const o of ops) {
+        keys.push(...o.keys);
+        argv.push(o.kind, o.keys.length, o.args.length, ...o.args);
+      }
+      const rows = (await this.#run('cortexBatch', keys.length, ...keys, ...argv)) as unknown[];
+      ops.forEach((o, i) => o.resolve(rows[i]));
+    } catch (e) {
+      for (const o of ops) o.reject(e);
+    }
+  }
+
   async #run(script: string, ...args: Array<string | number>): Promise<unknown> {
     return this.#guard(() => (this.#client[script] as Script).apply(this.#client, args));
   }
@@ -458,6 +487,9 @@ export class RedisStore implements SharedStore {
 
   /** Runs one operation, or fails at once while degraded; a failure makes the store degraded. */
   async #guard<T>(op: () => Promise<T>): Promise<T> {
+    // What this instance asked before goes first, as if it had not waited to be batched (a
+    // release, then a read of the counters, is read with the release counted).
+    if (this.#batch.length > 0) this.#flush();
     if (this.#closed) throw new StoreUnavailableError('store closed');
     const now = this.#degraded;
     if (now !== null) throw new StoreUnavailableError(now.reason, now.code);
@@ -493,6 +525,18 @@ export class RedisStore implements SharedStore {
     this.#listeners.emit({ type: 'restored' });
   }
 }
+
+/** An admission or release waiting to be sent with the others asked at the same time. */
+interface BatchedOp {
+  readonly kind: 'a' | 'r';
+  readonly keys: readonly string[];
+  readonly args: ReadonlyArray<string | number>;
+  resolve(answer: unknown): void;
+  reject(e: unknown): void;
+}
+
+/** Most operations in one batched script call (a longer script would hold Redis longer). */
+const BATCH_MAX = 64;
 
 /** -1 for unlimited (the scripts' convention). */
 function lim(n: number): number {

@@ -29,7 +29,8 @@ local function num(v, d) if v then return tonumber(v) else return d end end
  * to now + WANTED_MS (its instance asks again at least every 250 ms while it waits, renewing it). Returns { index admitted (0: none), trial 0/1, full 0/1, retry in ms ('' if unknown),
  * held { {index, kind, ms left, reason}... } }.
  */
-export const ADMIT = `${COMMON}
+const ADMIT_FN = `
+local function admit(KEYS, ARGV)
 local now, id, expiry, tokens, n = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local held, full, retryAt = {}, 0, nil
 for i = 1, n do
@@ -96,6 +97,11 @@ for i = 1, n do
 end
 if full == 1 then redis.call('SET', KEYS[n * 7 + 1], now + WANTED_MS) end
 return {0, 0, full, retryAt and tostring(retryAt - now) or '', held}
+end
+`;
+
+/** One admission (see `admit` above). */
+export const ADMIT = `${COMMON}${ADMIT_FN}return admit(KEYS, ARGV)
 `;
 
 /** KEYS: one worker's 7 keys. ARGV: lease id, lease expiry, tokens, admitted at, windowed 0/1. A lease whatever the limit. */
@@ -117,7 +123,8 @@ return 1
  * label, restMs, reason, failureThreshold, resetMs, channel, worker. Returns { circuit state,
  * failures }. The freed slot is published only while some instance waits.
  */
-export const RELEASE = `${COMMON}
+const RELEASE_FN = `
+local function release(KEYS, ARGV)
 local slots, win, wtok, wsum, circ, cool, stats = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local now, id, kind, tokens = tonumber(ARGV[1]), ARGV[2], ARGV[3], tonumber(ARGV[4])
 local label, restMs, reason, threshold, resetMs = ARGV[5], tonumber(ARGV[6]), ARGV[7], tonumber(ARGV[8]), tonumber(ARGV[9])
@@ -168,6 +175,31 @@ if had then
   if num(redis.call('GET', KEYS[8]), 0) > now then redis.call('PUBLISH', ARGV[10], ARGV[11]) end
 end
 return {redis.call('HGET', circ, 'state') or 'closed', num(redis.call('HGET', circ, 'failures'), 0)}
+end
+`;
+
+/** One release (see `release` above). */
+export const RELEASE = `${COMMON}${RELEASE_FN}return release(KEYS, ARGV)
+`;
+
+/**
+ * Admissions and releases of one instance in one call (those asked together), each as
+ * ADMIT or RELEASE would run it, in order. KEYS: each operation's keys, one after the other.
+ * ARGV: the number of operations, then for each its kind (`a` or `r`), its number of keys and of
+ * arguments, then its arguments. Returns each operation's answer, in order.
+ */
+export const BATCH = `${COMMON}${ADMIT_FN}${RELEASE_FN}
+local out, ki, ai = {}, 0, 2
+for op = 1, tonumber(ARGV[1]) do
+  local kind, nk, na = ARGV[ai], tonumber(ARGV[ai + 1]), tonumber(ARGV[ai + 2])
+  ai = ai + 3
+  local k, a = {}, {}
+  for i = 1, nk do k[i] = KEYS[ki + i] end
+  for i = 1, na do a[i] = ARGV[ai + i - 1] end
+  ki, ai = ki + nk, ai + na
+  if kind == 'a' then out[op] = admit(k, a) else out[op] = release(k, a) end
+end
+return out
 `;
 
 /** KEYS: cool. ARGV: until, reason. */
