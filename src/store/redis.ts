@@ -114,6 +114,8 @@ export class RedisStore implements SharedStore {
   readonly #usageClosed = new Map<number, readonly UsageCount[]>();
   readonly #leaseMs: number;
   readonly #held = new Map<string, string>();
+  /** Leases taken by this instance so far (their ids: the instance's, then this count). */
+  #leases = 0;
   /** Admissions and releases asked, not yet sent (see `#op`). */
   #batch: BatchedOp[] = [];
   /** Each worker's keys, by worker name. */
@@ -232,9 +234,14 @@ export class RedisStore implements SharedStore {
     return `{${this.prefix}}:wanted`;
   }
 
+  /** A new lease's id: unique in the cluster, as the instance's id is. */
+  #leaseId(): string {
+    return `${this.instance}:${(++this.#leases).toString(36)}`;
+  }
+
   async admit(request: AdmitRequest): Promise<Admission> {
     const now = this.#now();
-    const id = `${this.instance}:${now.toString(36)}:${Math.random().toString(36).slice(2, 8)}`;
+    const id = this.#leaseId();
     const keys = request.candidates.flatMap((c) => this.#workerKeys(c.name));
     const args = request.candidates.flatMap((c) => [lim(c.limits.maxConcurrent), lim(c.limits.rpm), lim(c.limits.tpm)]);
     const n = request.candidates.length;
@@ -276,7 +283,7 @@ export class RedisStore implements SharedStore {
 
   async claim(worker: string, stream: { readonly tokens: number; readonly ageMs: number; readonly windowed: boolean }): Promise<SharedLease> {
     const now = this.#now();
-    const id = `${this.instance}:${now.toString(36)}:${Math.random().toString(36).slice(2, 8)}`;
+    const id = this.#leaseId();
     await this.#run('cortexClaim', 7, ...this.#workerKeys(worker), id, now + this.#leaseMs, stream.tokens, now - stream.ageMs, stream.windowed ? 1 : 0);
     this.#held.set(id, worker);
     this.#own.requests++;
