@@ -201,7 +201,7 @@ export class KeyLimits {
   async #limits(key: KeyEntry, tokens: number): Promise<(usedTokens: number | undefined) => void> {
     if (!key.limited) return () => undefined;
     const name = `key:${key.id}`;
-    const r = await this.#store.admit({ candidates: [{ name, limits: key.limits }], tokens }).catch(() => null);
+    const r = await this.#store.admit({ candidates: [{ name, limits: key.limits }], tokens, waits: false }).catch(() => null); // refused: 429 at once
     if (r === null) return () => undefined; // the store is away: the key's limits are not held, the request is not refused for it
     if (r.kind !== 'admitted') {
       const s = r.kind === 'full' && r.retryMs !== undefined ? Math.max(1, Math.ceil(r.retryMs / 1000)) : 1;

@@ -157,7 +157,7 @@ export class SharedAdmission {
 
   #admit(candidates: StoreCandidate[], req: CheckoutRequest, from: From<Checkout>, queued: boolean): void {
     const send = (result: Admission | null): void => this.env.send({ type: '$admitted', req, from, queued, result });
-    this.store.admit({ candidates, tokens: req.tokens }).then(send, () => send(null));
+    this.store.admit({ candidates, tokens: req.tokens, waits: req.noWait !== true }).then(send, () => send(null));
   }
 
   /** The function an attempt calls once at its end: the lease goes back with the outcome. */

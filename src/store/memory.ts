@@ -138,7 +138,7 @@ export class MemoryStore implements SharedStore {
       return Promise.resolve({ kind: 'admitted', lease: { id, worker: c.name }, trial: gate === 'trial', held });
     }
     if (!full) return Promise.resolve({ kind: 'none', held });
-    this.#space.wantedUntil = now + WANTED_MS;
+    if (request.waits !== false) this.#space.wantedUntil = now + WANTED_MS;
     return Promise.resolve({ kind: 'full', retryMs: retryAt === undefined ? undefined : retryAt - now, held });
   }
 

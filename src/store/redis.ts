@@ -246,7 +246,7 @@ export class RedisStore implements SharedStore {
     const args = request.candidates.flatMap((c) => [lim(c.limits.maxConcurrent), lim(c.limits.rpm), lim(c.limits.tpm)]);
     const n = request.candidates.length;
     keys.push(this.#wanted);
-    const r = (await this.#op('a', keys, [now, id, now + this.#leaseMs, request.tokens, n, ...args])) as [
+    const r = (await this.#op('a', keys, [now, id, now + this.#leaseMs, request.tokens, n, request.waits === false ? 0 : 1, ...args])) as [
       number,
       number,
       number,

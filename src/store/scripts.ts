@@ -24,9 +24,10 @@ local function num(v, d) if v then return tonumber(v) else return d end end
 `;
 
 /**
- * KEYS: each candidate's 7 keys, then `wanted`. ARGV: now, lease id, lease expiry, tokens, n, then
- * per candidate maxConcurrent, rpm, tpm (-1: unlimited). A request refused as full sets `wanted`
- * to now + WANTED_MS (its instance asks again at least every 250 ms while it waits, renewing it). Returns { index admitted (0: none), trial 0/1, full 0/1, retry in ms ('' if unknown),
+ * KEYS: each candidate's 7 keys, then `wanted`. ARGV: now, lease id, lease expiry, tokens, n,
+ * waits 0/1, then per candidate maxConcurrent, rpm, tpm (-1: unlimited). A request that waits,
+ * refused as full, sets `wanted` to now + WANTED_MS (its instance asks again at least every 250
+ * ms while it waits, renewing it). Returns { index admitted (0: none), trial 0/1, full 0/1, retry in ms ('' if unknown),
  * held { {index, kind, ms left, reason}... } }.
  */
 const ADMIT_FN = `
@@ -34,7 +35,7 @@ local function admit(KEYS, ARGV)
 local now, id, expiry, tokens, n = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local held, full, retryAt = {}, 0, nil
 for i = 1, n do
-  local k, a = (i - 1) * 7, 5 + (i - 1) * 3
+  local k, a = (i - 1) * 7, 6 + (i - 1) * 3
   local slots, win, wtok, wsum, circ, cool, stats = KEYS[k+1], KEYS[k+2], KEYS[k+3], KEYS[k+4], KEYS[k+5], KEYS[k+6], KEYS[k+7]
   local maxc, rpm, tpm = tonumber(ARGV[a+1]), tonumber(ARGV[a+2]), tonumber(ARGV[a+3])
   local gate = 'pass'
@@ -95,7 +96,7 @@ for i = 1, n do
     return {i, gate == 'trial' and 1 or 0, 0, '', held}
   end
 end
-if full == 1 then redis.call('SET', KEYS[n * 7 + 1], now + WANTED_MS) end
+if full == 1 and ARGV[6] == '1' then redis.call('SET', KEYS[n * 7 + 1], now + WANTED_MS) end
 return {0, 0, full, retryAt and tostring(retryAt - now) or '', held}
 end
 `;

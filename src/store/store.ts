@@ -86,6 +86,12 @@ export interface AdmitRequest {
   readonly candidates: readonly StoreCandidate[];
   /** Estimated tokens of the request, for `tpm`. */
   readonly tokens: number;
+  /**
+   * Whether the caller waits for a slot if this one is refused as full (a pool's queued request);
+   * false for one answered at once (a hedge, a gateway key's limits). Only a refusal of a caller
+   * that waits makes freed slots news (see {@link StoreEvent}). Default true.
+   */
+  readonly waits?: boolean;
 }
 
 /** A worker and its limits, as given to {@link SharedStore.admit}. */
@@ -193,8 +199,8 @@ export type StoreTrouble = 'auth_failed' | 'protocol' | 'timeout' | 'unreachable
 
 /**
  * News from a store: a slot freed by any instance, or the connection lost (and why) / back. A
- * freed slot is news only while some instance waits for one (a request of any instance was
- * refused as full in the last 10 s; a waiting instance asks again well within it):
+ * freed slot is news only while some instance waits for one (a request of any instance that
+ * waits was refused as full in the last 10 s; a waiting instance asks again well within it):
  * on Redis each piece of news reaches every instance.
  */
 export type StoreEvent =

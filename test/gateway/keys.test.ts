@@ -211,3 +211,23 @@ describe('keys with scopes and limits', () => {
   }, 30_000);
 });
 
+
+describe("a key's limits in the shared store", () => {
+  it('a request refused for its key (a 429 at once, nobody waits) does not make freed slots news for every instance', async () => {
+    const { KeyLimits, keyEntries } = await import('../../src/gateway/keys.js');
+    const store = new MemoryStore();
+    const heard: string[] = [];
+    store.peer().subscribe((e) => e.type === 'freed' && heard.push(e.worker));
+    const limits = new KeyLimits(store);
+    const [key] = keyEntries([{ id: 'team', key: 'team-secret-key', maxConcurrent: 1 }]);
+    const give = await limits.admit(key!, 1);
+    await expect(limits.admit(key!, 1)).rejects.toMatchObject({ status: 429 });
+    give(undefined);
+    // A pool's queued request refused as full, then a slot freed: that is news.
+    const w = [{ name: 'w', limits: { maxConcurrent: 1, rpm: Infinity, tpm: Infinity } }];
+    const held = await store.admit({ candidates: w, tokens: 1 });
+    expect((await store.admit({ candidates: w, tokens: 1 })).kind).toBe('full');
+    if (held.kind === 'admitted') await store.release(held.lease, { kind: 'success' }, { failureThreshold: 5, resetMs: 1000 });
+    expect(heard).toEqual(['w']); // and not the key's slot before it
+  });
+});

@@ -305,8 +305,10 @@ describe.each(backends)('%s passes the shared-store contract', (_name, open) => 
     const freed: string[] = [];
     const off = b.subscribe((e) => e.type === 'freed' && freed.push(e.worker));
     const only = (name: string) => [{ name, limits: limits({ maxConcurrent: 1 }) }];
-    // Nobody waits: freeing v is no news (on Redis each piece of news reaches every instance).
+    // Nobody waits: freeing v is no news (on Redis each piece of news reaches every instance),
+    // nor is it after a refusal of a caller that does not wait (a hedge, a gateway key's limits).
     const v = await a.admit({ candidates: only('v'), tokens: 1 });
+    expect((await b.admit({ candidates: only('v'), tokens: 1, waits: false })).kind).toBe('full');
     if (v.kind === 'admitted') await a.release(v.lease, { kind: 'success' }, RULES);
     // b is refused as full: now a slot freed on w is news, and news of v would have come first.
     const w = await a.admit({ candidates: only('w'), tokens: 1 });
