@@ -44,13 +44,13 @@ for i = 1, n do
     held[#held+1] = {i, 'cooling', tostring(cu - now), redis.call('HGET', cool, 'reason') or ''}
     gate = 'held'
   else
-    local st = redis.call('HGET', circ, 'state') or 'closed'
-    local cuntil = num(redis.call('HGET', circ, 'until'), 0)
+    local c = redis.call('HMGET', circ, 'state', 'until', 'trial')
+    local st, cuntil = c[1] or 'closed', num(c[2], 0)
     if st == 'open' and cuntil > now then
       held[#held+1] = {i, 'open', tostring(cuntil - now), ''}
       gate = 'held'
     elseif st ~= 'closed' then
-      local t = (st == 'half_open') and redis.call('HGET', circ, 'trial') or false
+      local t = (st == 'half_open') and c[3] or false
       if t and num(redis.call('ZSCORE', slots, t), 0) > now then
         held[#held+1] = {i, 'trial', '0', ''}
         gate = 'held'
@@ -154,13 +154,13 @@ end
 local function open()
   if redis.call('HGET', circ, 'state') ~= 'open' then redis.call('HSET', circ, 'state', 'open', 'until', now + resetMs) end
 end
-if had then
+if had and kind == 'success' then
+  redis.call('HINCRBY', stats, 'successes', 1)
+  redis.call('DEL', circ) -- closed, no failures, no trial
+elseif had then
   local wasTrial = redis.call('HGET', circ, 'trial') == id
   if wasTrial then redis.call('HDEL', circ, 'trial') end
-  if kind == 'success' then
-    redis.call('HINCRBY', stats, 'successes', 1)
-    redis.call('DEL', circ)
-  elseif kind == 'rate_limited' then
+  if kind == 'rate_limited' then
     redis.call('HINCRBY', stats, 'failures:rate_limited', 1)
     rest(now + restMs)
   elseif kind == 'disabled' then
@@ -173,9 +173,11 @@ if had then
     local f = redis.call('HINCRBY', circ, 'failures', 1)
     if wasTrial or f >= threshold then open() end
   end
-  if num(redis.call('GET', KEYS[8]), 0) > now then redis.call('PUBLISH', ARGV[10], ARGV[11]) end
 end
-return {redis.call('HGET', circ, 'state') or 'closed', num(redis.call('HGET', circ, 'failures'), 0)}
+if had and num(redis.call('GET', KEYS[8]), 0) > now then redis.call('PUBLISH', ARGV[10], ARGV[11]) end
+if had and kind == 'success' then return {'closed', 0} end
+local c = redis.call('HMGET', circ, 'state', 'failures')
+return {c[1] or 'closed', num(c[2], 0)}
 end
 `;
 

@@ -3,7 +3,8 @@
  * asked at the same moment (the Redis store sends each group in one script call), time moving
  * between groups. MemoryStore is the reference; a real redis-server must give every admission
  * and release the same answer, in the same order. Leases are compared by the order they were
- * taken, not by their ids.
+ * taken, not by their ids. Time jumps past the lease time too (as for an instance that died):
+ * leases are 30 s, so the heartbeat (every 10 s of real time) renews none during a run.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -62,8 +63,8 @@ describe('MemoryStore and RedisStore, property', () => {
       fc.asyncProperty(history, limitsOf, async (steps, limits) => {
         const memClock = { t: 1_700_000_000_000 };
         const redisClock = { t: 1_700_000_000_000 };
-        const memory = new MemoryStore({ now: () => memClock.t, leaseMs: 600_000 });
-        const shared = new RedisStore({ url: redis().url, prefix: `prop${++prefix}`, now: () => redisClock.t, leaseMs: 600_000, timeoutMs: 2_000 });
+        const memory = new MemoryStore({ now: () => memClock.t, leaseMs: 30_000 });
+        const shared = new RedisStore({ url: redis().url, prefix: `prop${++prefix}`, now: () => redisClock.t, leaseMs: 30_000, timeoutMs: 2_000 });
         try {
           expect(await shared.ready()).toBe(true);
           const resolved = limits as ResolvedLimits[];
