@@ -15,7 +15,8 @@ const two: ResolvedLimits = { maxConcurrent: 2, rpm: Infinity, tpm: Infinity };
 let opened: RedisStore[] = [];
 let prefixes = 0;
 async function store(): Promise<RedisStore> {
-  const s = new RedisStore({ url: redis().url, prefix: `batch${++prefixes}`, timeoutMs: 500 });
+  // Long leases: the heartbeat (a script call of its own, every leaseMs / 3) never runs while calls are counted.
+  const s = new RedisStore({ url: redis().url, prefix: `batch${++prefixes}`, timeoutMs: 500, leaseMs: 60_000 });
   opened.push(s);
   expect(await s.ready()).toBe(true);
   return s;
