@@ -45,7 +45,9 @@ describe('a body without end', () => {
     expect(signal.aborted).toBe(false); // answered from what it read, not cut by the signal
     expect(health.status).toBe(_name === 'AnthropicWorker' ? 'available' : 'unavailable'); // 200 with no JSON: a model list that cannot be read
     await new Promise((r) => setTimeout(r, 50));
-    expect(backend.sent()).toBeLessThan(8 * MiB); // socket buffers aside, it stopped reading
+    // It stopped reading: what the server wrote is what was read plus what the sockets buffer (the
+    // kernel may grow a loopback buffer to tens of MiB); before, it read until its signal: gigabytes.
+    expect(backend.sent()).toBeLessThan(64 * MiB);
   });
 
   it('a refused chat request reads 4 KB of the error and fails with it', async () => {
@@ -58,6 +60,6 @@ describe('a body without end', () => {
     expect(err?.kind).toBe('http');
     expect(err?.body?.length).toBeLessThanOrEqual(4096);
     await new Promise((r) => setTimeout(r, 50));
-    expect(backend.sent()).toBeLessThan(8 * MiB);
+    expect(backend.sent()).toBeLessThan(64 * MiB);
   });
 });
