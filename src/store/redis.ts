@@ -98,8 +98,9 @@ function where(url: string): string {
 /**
  * The {@link SharedStore} on Redis, through ioredis (an optional peer dependency, loaded when a
  * RedisStore is made). Each check-and-set is one Lua script: an admission and a release are
- * one round trip each, and those asked at the same moment share one. Every operation is bounded by `timeoutMs`; while Redis cannot be reached
- * the store is `degraded` (no operation waits on it), and a probe every second brings it back.
+ * one round trip each, and those asked at the same moment share one. Every operation is bounded
+ * by `timeoutMs`; while Redis cannot be reached the store is `degraded` (no operation waits on
+ * it), and a probe every second brings it back.
  */
 export class RedisStore implements SharedStore {
   readonly kind = 'redis' as const;
@@ -118,6 +119,10 @@ export class RedisStore implements SharedStore {
   #leases = 0;
   /** Admissions and releases asked, not yet sent (see `#op`). */
   #batch: BatchedOp[] = [];
+  /** Where freed slots are published. */
+  readonly #channel: string;
+  /** Until when some instance waits for a slot (see the scripts). */
+  readonly #wanted: string;
   /** Each worker's keys, by worker name. */
   readonly #keysOf = new Map<string, readonly string[]>();
   readonly #announced = new Map<string, string>();
@@ -148,6 +153,8 @@ export class RedisStore implements SharedStore {
     const Redis = loadClient();
     this.server = where(url);
     this.prefix = prefix;
+    this.#channel = `{${prefix}}:freed`;
+    this.#wanted = `{${prefix}}:wanted`;
     this.#now = o.now;
     this.#leaseMs = o.leaseMs;
     this.#timeoutMs = timeoutMs;
@@ -214,24 +221,15 @@ export class RedisStore implements SharedStore {
     return ok;
   }
 
-  get #channel(): string {
-    return `{${this.prefix}}:freed`;
-  }
-
   #key(worker: string, part: string): string {
     return `{${this.prefix}}:w:${worker}:${part}`;
   }
 
-  /** A worker's keys, then `wanted` (the scripts' KEYS), made once per worker. */
+  /** A worker's 7 keys (the scripts' KEYS, in WORKER_KEYS' order), made once per worker. */
   #workerKeys(worker: string): readonly string[] {
     let keys = this.#keysOf.get(worker);
     if (keys === undefined) this.#keysOf.set(worker, (keys = WORKER_KEYS.map((p) => this.#key(worker, p))));
     return keys;
-  }
-
-  /** Until when some instance waits for a slot (see the scripts). */
-  get #wanted(): string {
-    return `{${this.prefix}}:wanted`;
   }
 
   /** A new lease's id: unique in the cluster, as the instance's id is. */

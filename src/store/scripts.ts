@@ -7,8 +7,8 @@
  * lease -> admitted at), wtok (hash lease -> tokens), wsum (tokens in the window), circuit
  * (hash state, until, trial, failures), cool (hash until, reason), stats (hash). One more key
  * of the prefix, `wanted`, holds until when some instance waits for a slot: a release publishes
- * its news only until then (a publish is sent to every instance, so news nobody waits for would cost each
- * of N instances a message per release of any of them).
+ * its news only until then (a publish is sent to every instance, so news nobody waits for would
+ * cost each of N instances a message per release of any of them).
  * @internal
  */
 
@@ -27,8 +27,8 @@ local function num(v, d) if v then return tonumber(v) else return d end end
  * KEYS: each candidate's 7 keys, then `wanted`. ARGV: now, lease id, lease expiry, tokens, n,
  * waits 0/1, then per candidate maxConcurrent, rpm, tpm (-1: unlimited). A request that waits,
  * refused as full, sets `wanted` to now + WANTED_MS (its instance asks again at least every 250
- * ms while it waits, renewing it). Returns { index admitted (0: none), trial 0/1, full 0/1, retry in ms ('' if unknown),
- * held { {index, kind, ms left, reason}... } }.
+ * ms while it waits, renewing it). Returns { index admitted (0: none), trial 0/1, full 0/1,
+ * retry in ms ('' if unknown), held { {index, kind, ms left, reason}... } }.
  */
 const ADMIT_FN = `
 local function admit(KEYS, ARGV)
